@@ -1,0 +1,3 @@
+//! BPF Type Format.
+mod ids;
+pub use ids::{StrOffset, WireTypeId};
