@@ -15,6 +15,7 @@
 #![deny(unsafe_code)]
 
 pub mod btf;
+pub mod elf;
 mod endian;
 
 pub use endian::Endian;

@@ -1,0 +1,291 @@
+//! The lookups a loader needs: types by name and by essential name, resolution through
+//! typedefs and qualifiers, size and alignment.
+//!
+//! The name index is one hash table per [`Btf`] mapping the *essential* name of every named
+//! type (the name with a CO-RE flavour suffix `___x` cut off) to type ids; an exact-name
+//! lookup filters the essential-name hits. It is built on the first lookup (about one hash
+//! per named type) and costs 4 bytes per named type plus table overhead. In split BTF the
+//! base's index serves the base's types.
+//!
+//! Walks that follow references (resolution, size, alignment) stop after
+//! [`MAX_RESOLVE_DEPTH`] steps with [`BtfError::ReferenceCycle`], so a malformed BTF with a
+//! reference loop is an error, never a hang.
+
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
+
+use super::error::{BtfError, Result};
+use super::types::{raw_id, type_id};
+use super::{Btf, Kind, TypeId, TypeKind};
+
+/// How many references a walk follows before it reports a cycle.
+pub const MAX_RESOLVE_DEPTH: u32 = 32;
+
+/// The essential name of a CO-RE type, field or enumerator: `name` cut before its last
+/// flavour separator (`___` between two characters that are not underscores).
+///
+/// ```
+/// use bpfir::btf::essential_name;
+/// assert_eq!(essential_name("task_struct___v510"), "task_struct");
+/// assert_eq!(essential_name("a___b___c"), "a___b");
+/// assert_eq!(essential_name("task_struct"), "task_struct");
+/// assert_eq!(essential_name("____x"), "____x");
+/// ```
+pub fn essential_name(name: &str) -> &str {
+    let b = name.as_bytes();
+    if b.len() < 5 {
+        return name;
+    }
+    for i in (1..=b.len() - 4).rev() {
+        if &b[i..i + 3] == b"___" && b[i - 1] != b'_' && b[i + 3] != b'_' {
+            return &name[..i];
+        }
+    }
+    name
+}
+
+/// Essential name → type ids of one [`Btf`]'s own types.
+#[derive(Clone, Default)]
+pub(super) struct NameIndex {
+    table: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+}
+
+impl NameIndex {
+    fn build(btf: &Btf) -> NameIndex {
+        let hasher = DefaultHashBuilder::default();
+        let named = btf.types.values().filter(|t| t.name.0 != 0).count();
+        let mut table = HashTable::with_capacity(named);
+        for (id, t) in btf.own_types() {
+            if t.name.0 == 0 {
+                continue;
+            }
+            let Some(name) = btf.strings.get(t.name) else {
+                continue;
+            };
+            let Ok(name) = std::str::from_utf8(name) else {
+                continue;
+            };
+            let hash = hasher.hash_one(essential_name(name).as_bytes());
+            // Duplicate keys are fine: lookups walk every entry with the hash.
+            table.insert_unique(hash, raw_id(id), |&other| {
+                let t = &btf.types[type_id(other - btf.start_id)];
+                let n = btf.strings.get(t.name).unwrap_or_default();
+                let n = std::str::from_utf8(n).unwrap_or_default();
+                hasher.hash_one(essential_name(n).as_bytes())
+            });
+        }
+        NameIndex { table, hasher }
+    }
+}
+
+impl Btf {
+    fn name_index(&self) -> &NameIndex {
+        self.names.get_or_init(|| NameIndex::build(self))
+    }
+
+    /// Builds the name index now rather than on the first lookup (e.g. before sharing the
+    /// BTF between threads, or to keep it out of a timed section).
+    pub fn build_name_index(&self) {
+        self.name_index();
+    }
+
+    /// The ids of this BTF's own types (not the base's) whose essential name is `essential`.
+    fn own_by_essential<'a>(&'a self, essential: &'a str) -> impl Iterator<Item = TypeId> + 'a {
+        let index = self.name_index();
+        let hash = index.hasher.hash_one(essential.as_bytes());
+        index.table.iter_hash(hash).filter_map(move |&raw| {
+            let t = &self.types[type_id(raw - self.start_id)];
+            let n = self.strings.get(t.name)?;
+            (essential_name(std::str::from_utf8(n).ok()?) == essential).then_some(type_id(raw))
+        })
+    }
+
+    /// Every type (base first, in id order within each BTF) whose essential name is
+    /// `essential`: the CO-RE candidates for a local type of that essential name.
+    pub fn types_by_essential_name<'a>(
+        &'a self,
+        essential: &'a str,
+    ) -> impl Iterator<Item = TypeId> + 'a {
+        let mut chain: Vec<&Btf> = Vec::new();
+        let mut b = Some(self);
+        while let Some(btf) = b {
+            chain.push(btf);
+            b = btf.base.as_deref();
+        }
+        chain.into_iter().rev().flat_map(move |btf| {
+            let mut ids: Vec<TypeId> = btf.own_by_essential(essential).collect();
+            ids.sort_unstable();
+            ids
+        })
+    }
+
+    /// Every type (base first, in id order) named exactly `name`.
+    pub fn types_by_name<'a>(&'a self, name: &'a str) -> impl Iterator<Item = TypeId> + 'a {
+        self.types_by_essential_name(essential_name(name))
+            .filter(move |&id| self.name(id).is_ok_and(|n| n == name))
+    }
+
+    /// The first type named `name` of kind `kind`.
+    pub fn type_by_name_kind(&self, name: &str, kind: Kind) -> Option<TypeId> {
+        self.types_by_name(name)
+            .find(|&id| self.ty(id).kind.kind() == kind)
+    }
+
+    /// Follows typedefs, qualifiers and type tags from `id` to the first type that is none
+    /// of those.
+    pub fn resolve(&self, id: TypeId) -> Result<TypeId> {
+        let mut cur = id;
+        for _ in 0..MAX_RESOLVE_DEPTH {
+            let kind = self.kind_of(cur)?;
+            match *kind {
+                TypeKind::Typedef(t)
+                | TypeKind::Volatile(t)
+                | TypeKind::Const(t)
+                | TypeKind::Restrict(t)
+                | TypeKind::TypeTag { ty: t, .. } => cur = t,
+                _ => return Ok(cur),
+            }
+        }
+        Err(self.cycle(id))
+    }
+
+    fn cycle(&self, id: TypeId) -> BtfError {
+        BtfError::ReferenceCycle {
+            type_id: raw_id(id),
+            limit: MAX_RESOLVE_DEPTH,
+        }
+    }
+
+    /// Size in bytes of a pointer for the target this BTF describes: the size of `long`
+    /// when the BTF has it, else 8 (every BPF target is 64-bit).
+    pub fn ptr_size(&self) -> u32 {
+        *self.ptr_size.get_or_init(|| {
+            for name in ["long", "long int", "unsigned long", "long unsigned int"] {
+                for id in self.types_by_name(name) {
+                    if let TypeKind::Int { size, .. } = self.ty(id).kind {
+                        if size == 4 || size == 8 {
+                            return size;
+                        }
+                    }
+                }
+            }
+            8
+        })
+    }
+
+    /// Size in bytes of a value of type `id` (through typedefs, qualifiers, arrays and
+    /// variables). Functions, prototypes, forward declarations and `void` have no size.
+    pub fn size_of(&self, id: TypeId) -> Result<u32> {
+        let mut cur = id;
+        let mut factor: u64 = 1;
+        let overflow = || BtfError::SizeOverflow {
+            type_id: raw_id(id),
+        };
+        for _ in 0..MAX_RESOLVE_DEPTH {
+            let size = match *self.kind_of(cur)? {
+                TypeKind::Int { size, .. }
+                | TypeKind::Float { size }
+                | TypeKind::Struct { size, .. }
+                | TypeKind::Union { size, .. }
+                | TypeKind::Enum { size, .. }
+                | TypeKind::Enum64 { size, .. }
+                | TypeKind::Datasec { size, .. } => size,
+                TypeKind::Ptr(_) => self.ptr_size(),
+                TypeKind::Typedef(t)
+                | TypeKind::Volatile(t)
+                | TypeKind::Const(t)
+                | TypeKind::Restrict(t)
+                | TypeKind::TypeTag { ty: t, .. }
+                | TypeKind::Var { ty: t, .. } => {
+                    cur = t;
+                    continue;
+                }
+                TypeKind::Array { elem, len, .. } => {
+                    factor = factor.checked_mul(len as u64).ok_or_else(overflow)?;
+                    cur = elem;
+                    continue;
+                }
+                ref k => {
+                    return Err(BtfError::WrongKind {
+                        type_id: raw_id(cur),
+                        found: k.kind(),
+                        expected: "a type with a size",
+                    })
+                }
+            };
+            let total = factor.checked_mul(size as u64).ok_or_else(overflow)?;
+            return u32::try_from(total).map_err(|_| overflow());
+        }
+        Err(self.cycle(id))
+    }
+
+    /// Alignment in bytes of type `id`, as a C compiler for the BPF target lays it out:
+    /// scalars align to their size capped at the pointer size, arrays to their element,
+    /// structs and unions to their most aligned member, or to 1 when their layout shows they
+    /// were packed.
+    pub fn align_of(&self, id: TypeId) -> Result<u32> {
+        self.align_at_depth(id, 0)
+    }
+
+    fn align_at_depth(&self, id: TypeId, depth: u32) -> Result<u32> {
+        if depth >= MAX_RESOLVE_DEPTH {
+            return Err(self.cycle(id));
+        }
+        let ptr = self.ptr_size();
+        match *self.kind_of(id)? {
+            TypeKind::Int { size, .. }
+            | TypeKind::Float { size }
+            | TypeKind::Enum { size, .. }
+            | TypeKind::Enum64 { size, .. } => Ok(size.clamp(1, ptr)),
+            TypeKind::Ptr(_) => Ok(ptr),
+            TypeKind::Typedef(t)
+            | TypeKind::Volatile(t)
+            | TypeKind::Const(t)
+            | TypeKind::Restrict(t)
+            | TypeKind::TypeTag { ty: t, .. }
+            | TypeKind::Var { ty: t, .. }
+            | TypeKind::Array { elem: t, .. } => self.align_at_depth(t, depth + 1),
+            TypeKind::Struct { size, .. } | TypeKind::Union { size, .. } => {
+                let mut max = 1;
+                for m in self.members(id) {
+                    let a = self.align_at_depth(m.ty, depth + 1)?;
+                    // A plain member off its natural alignment means `packed`.
+                    if m.bitfield_size == 0 && m.bit_offset % (8 * a) != 0 {
+                        let is_legacy_bitfield = matches!(
+                            self.kind_of(self.resolve(m.ty)?)?,
+                            TypeKind::Int { bits, size, .. } if u32::from(*bits) != size * 8
+                        );
+                        if !is_legacy_bitfield {
+                            return Ok(1);
+                        }
+                    }
+                    max = max.max(a);
+                }
+                Ok(if size % max != 0 { 1 } else { max })
+            }
+            ref k => Err(BtfError::WrongKind {
+                type_id: raw_id(id),
+                found: k.kind(),
+                expected: "a type with an alignment",
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn essential_names_cut_at_the_last_flavour_separator() {
+        assert_eq!(essential_name("foo___bar"), "foo");
+        assert_eq!(essential_name("foo___bar___baz"), "foo___bar");
+        assert_eq!(essential_name("foo____bar"), "foo____bar");
+        assert_eq!(essential_name("foo___"), "foo___");
+        assert_eq!(essential_name("___foo"), "___foo");
+        assert_eq!(essential_name("a___b"), "a");
+        assert_eq!(essential_name(""), "");
+    }
+}

@@ -1,0 +1,520 @@
+//! Reading a BTF blob into a [`Btf`].
+//!
+//! Two passes over the type section: the first walks record headers to count types and
+//! items (and finds truncation and unknown kinds), the second decodes into arenas allocated
+//! once at their exact size, checking every type id against the count from the first pass
+//! and every string offset against the string section. Both passes are monomorphized per
+//! byte order so the hot loop has no byte-order branch. Fields the format leaves unused must
+//! be zero (as the kernel requires); that keeps the model lossless.
+
+use std::sync::Arc;
+
+use la_arena::Arena;
+
+use super::error::{BtfError, Result};
+use super::strings::StringTable;
+use super::types::{type_id, Items};
+use super::{
+    Btf, EnumValue, IntEncoding, Kind, Layout, Linkage, Member, Param, StrOffset, Type, TypeKind,
+    VarSecinfo, HEADER_LEN, MAGIC,
+};
+use crate::Endian;
+
+/// A byte order fixed at compile time.
+trait Order {
+    const ENDIAN: Endian;
+    fn u32(b: [u8; 4]) -> u32;
+}
+
+struct Le;
+struct Be;
+
+impl Order for Le {
+    const ENDIAN: Endian = Endian::Little;
+    #[inline(always)]
+    fn u32(b: [u8; 4]) -> u32 {
+        u32::from_le_bytes(b)
+    }
+}
+
+impl Order for Be {
+    const ENDIAN: Endian = Endian::Big;
+    #[inline(always)]
+    fn u32(b: [u8; 4]) -> u32 {
+        u32::from_be_bytes(b)
+    }
+}
+
+/// Reads the `i`-th u32 of a record slice that the caller has sized.
+#[inline(always)]
+fn word<O: Order>(rec: &[u8], i: usize) -> u32 {
+    let b = [rec[4 * i], rec[4 * i + 1], rec[4 * i + 2], rec[4 * i + 3]];
+    O::u32(b)
+}
+
+/// Size of a type record's trailing data for wire kind `kind` with `vlen` items, or `None`
+/// for a kind BTF does not define.
+#[inline(always)]
+fn extra_len(kind: u8, vlen: usize) -> Option<usize> {
+    Some(match kind {
+        1 | 14 | 17 => 4,
+        3 => 12,
+        4 | 5 | 15 | 19 => 12 * vlen,
+        6 | 13 => 8 * vlen,
+        2 | 7..=12 | 16 | 18 => 0,
+        _ => return None,
+    })
+}
+
+/// Where the sections are, from the header.
+struct Header {
+    endian: Endian,
+    layout: Layout,
+    types: std::ops::Range<usize>,
+    strings: std::ops::Range<usize>,
+}
+
+fn header(bytes: &[u8]) -> Result<Header> {
+    let truncated = |need| BtfError::Truncated {
+        what: "header",
+        offset: 0,
+        need,
+        have: bytes.len(),
+    };
+    let magic = Endian::Little.read_u16(bytes, 0).ok_or(truncated(2))?;
+    let endian = if magic == MAGIC {
+        Endian::Little
+    } else if magic == MAGIC.swap_bytes() {
+        Endian::Big
+    } else {
+        return Err(BtfError::BadMagic { found: magic });
+    };
+    if bytes.len() < HEADER_LEN as usize {
+        return Err(truncated(HEADER_LEN as usize));
+    }
+    let version = bytes[2];
+    if version != 1 {
+        return Err(BtfError::UnsupportedVersion { version });
+    }
+    let flags = bytes[3];
+    let r = |off| endian.read_u32(bytes, off).unwrap_or(0);
+    let hdr_len = r(4);
+    let (type_off, type_len, str_off, str_len) = (r(8), r(12), r(16), r(20));
+    if hdr_len < HEADER_LEN || hdr_len as usize > bytes.len() {
+        return Err(BtfError::BadHeader {
+            reason: format!(
+                "header length {hdr_len} is not between {HEADER_LEN} and the blob size {}",
+                bytes.len()
+            ),
+        });
+    }
+    if bytes[HEADER_LEN as usize..hdr_len as usize]
+        .iter()
+        .any(|&b| b != 0)
+    {
+        return Err(BtfError::BadHeader {
+            reason: format!(
+                "header of {hdr_len} bytes has unknown non-zero fields past byte {HEADER_LEN}"
+            ),
+        });
+    }
+    let data_len = bytes.len() as u64 - hdr_len as u64;
+    let section = |name: &str, off: u32, len: u32| -> Result<std::ops::Range<usize>> {
+        let end = off as u64 + len as u64;
+        if end > data_len {
+            return Err(BtfError::BadHeader {
+                reason: format!(
+                    "{name} section [{off}, {end}) runs past the {data_len} bytes after the header"
+                ),
+            });
+        }
+        let start = hdr_len as usize + off as usize;
+        Ok(start..start + len as usize)
+    };
+    let types = section("type", type_off, type_len)?;
+    let strings = section("string", str_off, str_len)?;
+    if types.start < strings.end && strings.start < types.end {
+        return Err(BtfError::BadHeader {
+            reason: format!(
+                "type section [{type_off}, +{type_len}) overlaps string section [{str_off}, +{str_len})"
+            ),
+        });
+    }
+    if type_off % 4 != 0 || type_len % 4 != 0 {
+        return Err(BtfError::BadHeader {
+            reason: format!(
+                "type section offset {type_off} or length {type_len} is not 4-byte aligned"
+            ),
+        });
+    }
+    Ok(Header {
+        endian,
+        layout: Layout {
+            flags,
+            hdr_len,
+            strings_first: str_off < type_off,
+        },
+        types,
+        strings,
+    })
+}
+
+pub(super) fn parse(bytes: &[u8], base: Option<Arc<Btf>>) -> Result<Btf> {
+    let h = header(bytes)?;
+    match h.endian {
+        Endian::Little => parse_as::<Le>(bytes, h, base),
+        Endian::Big => parse_as::<Be>(bytes, h, base),
+    }
+}
+
+/// Counts from the first pass.
+#[derive(Default)]
+struct Counts {
+    types: usize,
+    members: usize,
+    params: usize,
+    enum_values: usize,
+    vars: usize,
+}
+
+fn count<O: Order>(sec: &[u8], first_id: u32) -> Result<Counts> {
+    let mut c = Counts::default();
+    let mut off = 0usize;
+    while off < sec.len() {
+        let type_id = first_id.saturating_add(c.types as u32);
+        let rec = sec.get(off..off + 12).ok_or(BtfError::Truncated {
+            what: "type record",
+            offset: off,
+            need: 12,
+            have: sec.len() - off,
+        })?;
+        let info = word::<O>(rec, 1);
+        let kind = ((info >> 24) & 0x1f) as u8;
+        let vlen = (info & 0xffff) as usize;
+        let extra = extra_len(kind, vlen).ok_or(BtfError::UnknownKind {
+            type_id,
+            offset: off,
+            kind,
+        })?;
+        let need = 12 + extra;
+        if sec.len() - off < need {
+            return Err(BtfError::Truncated {
+                what: "type record",
+                offset: off,
+                need,
+                have: sec.len() - off,
+            });
+        }
+        match kind {
+            4 | 5 => c.members += vlen,
+            6 | 19 => c.enum_values += vlen,
+            13 => c.params += vlen,
+            15 => c.vars += vlen,
+            _ => {}
+        }
+        c.types += 1;
+        off += need;
+    }
+    if first_id as u64 + c.types as u64 > u32::MAX as u64 {
+        return Err(BtfError::TooMany {
+            what: "types",
+            limit: u32::MAX as u64,
+        });
+    }
+    Ok(c)
+}
+
+/// Decoding state of the second pass.
+struct Decoder<'a> {
+    sec: &'a [u8],
+    n_types: u32,
+    str_end: u32,
+    type_id: u32,
+    offset: usize,
+    kind: Kind,
+}
+
+impl Decoder<'_> {
+    #[inline(always)]
+    fn ty(&self, raw: u32) -> Result<la_arena::Idx<Type>> {
+        if raw < self.n_types {
+            Ok(type_id(raw))
+        } else {
+            Err(BtfError::TypeIdOutOfRange {
+                type_id: self.type_id,
+                referenced: raw,
+                n_types: self.n_types,
+            })
+        }
+    }
+
+    #[inline(always)]
+    fn str(&self, off: u32) -> Result<StrOffset> {
+        if off < self.str_end {
+            Ok(StrOffset(off))
+        } else {
+            Err(BtfError::StrOffsetOutOfRange {
+                type_id: self.type_id,
+                str_offset: off,
+                str_len: self.str_end,
+            })
+        }
+    }
+
+    #[cold]
+    fn invalid(&self, field: &'static str, value: u32) -> BtfError {
+        BtfError::InvalidField {
+            type_id: self.type_id,
+            kind: self.kind,
+            offset: self.offset,
+            field,
+            value,
+        }
+    }
+
+    #[inline(always)]
+    fn zero(&self, field: &'static str, value: u32) -> Result<()> {
+        if value == 0 {
+            Ok(())
+        } else {
+            Err(self.invalid(field, value))
+        }
+    }
+}
+
+fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result<Btf> {
+    let sec = &bytes[h.types.clone()];
+    let (first_id, base_str_len) = match &base {
+        Some(b) => (b.n_types(), b.strings.end()),
+        None => (1, 0),
+    };
+    let strings = StringTable::from_section(&bytes[h.strings.clone()], base_str_len)?;
+    let c = count::<O>(sec, first_id)?;
+
+    let start_id = if base.is_some() { first_id } else { 0 };
+    let mut types = Arena::with_capacity(c.types + usize::from(base.is_none()));
+    if base.is_none() {
+        types.alloc(Type {
+            name: StrOffset::EMPTY,
+            kind: TypeKind::Void,
+        });
+    }
+    let mut members = Arena::with_capacity(c.members);
+    let mut params = Arena::with_capacity(c.params);
+    let mut enum_values = Arena::with_capacity(c.enum_values);
+    let mut vars = Arena::with_capacity(c.vars);
+
+    let mut d = Decoder {
+        sec,
+        n_types: first_id + c.types as u32,
+        str_end: strings.end(),
+        type_id: first_id,
+        offset: 0,
+        kind: Kind::Void,
+    };
+    while d.offset < d.sec.len() {
+        // The first pass checked that the record and its items fit.
+        let rec = &d.sec[d.offset..];
+        let name = d.str(word::<O>(rec, 0))?;
+        let info = word::<O>(rec, 1);
+        let size_or_type = word::<O>(rec, 2);
+        let wire_kind = ((info >> 24) & 0x1f) as u8;
+        d.kind = Kind::from_wire(wire_kind).ok_or(BtfError::UnknownKind {
+            type_id: d.type_id,
+            offset: d.offset,
+            kind: wire_kind,
+        })?;
+        let vlen = info & 0xffff;
+        let kind_flag = info >> 31 != 0;
+        d.zero("info reserved bits", info & 0x60ff_0000)?;
+        let items = &rec[12..];
+        let no_vlen = |d: &Decoder| d.zero("vlen", vlen);
+        let no_flag = |d: &Decoder| d.zero("kind_flag", u32::from(kind_flag));
+        let kind = match d.kind {
+            Kind::Void => return Err(d.invalid("kind", 0)),
+            Kind::Int => {
+                no_vlen(&d)?;
+                no_flag(&d)?;
+                let v = word::<O>(items, 0);
+                d.zero("int data reserved bits", v & 0xf000_ff00)?;
+                let encoding = ((v >> 24) & 0xf) as u8;
+                if !matches!(encoding, 0 | 1 | 2 | 4) {
+                    return Err(d.invalid("int encoding", encoding.into()));
+                }
+                TypeKind::Int {
+                    size: size_or_type,
+                    encoding: IntEncoding(encoding),
+                    offset: (v >> 16) as u8,
+                    bits: v as u8,
+                }
+            }
+            Kind::Ptr | Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict => {
+                no_vlen(&d)?;
+                no_flag(&d)?;
+                let t = d.ty(size_or_type)?;
+                match d.kind {
+                    Kind::Ptr => TypeKind::Ptr(t),
+                    Kind::Typedef => TypeKind::Typedef(t),
+                    Kind::Volatile => TypeKind::Volatile(t),
+                    Kind::Const => TypeKind::Const(t),
+                    _ => TypeKind::Restrict(t),
+                }
+            }
+            Kind::TypeTag => {
+                no_vlen(&d)?;
+                TypeKind::TypeTag {
+                    ty: d.ty(size_or_type)?,
+                    attribute: kind_flag,
+                }
+            }
+            Kind::Array => {
+                no_vlen(&d)?;
+                no_flag(&d)?;
+                d.zero("size", size_or_type)?;
+                TypeKind::Array {
+                    elem: d.ty(word::<O>(items, 0))?,
+                    index: d.ty(word::<O>(items, 1))?,
+                    len: word::<O>(items, 2),
+                }
+            }
+            Kind::Struct | Kind::Union => {
+                let start = members.len() as u32;
+                for i in 0..vlen as usize {
+                    let m = &items[12 * i..];
+                    let raw_off = word::<O>(m, 2);
+                    let (bit_offset, bitfield_size) = if kind_flag {
+                        (raw_off & 0x00ff_ffff, (raw_off >> 24) as u8)
+                    } else {
+                        (raw_off, 0)
+                    };
+                    members.alloc(Member {
+                        name: d.str(word::<O>(m, 0))?,
+                        ty: d.ty(word::<O>(m, 1))?,
+                        bit_offset,
+                        bitfield_size,
+                    });
+                }
+                let members = Items::new(start, vlen);
+                if d.kind == Kind::Struct {
+                    TypeKind::Struct {
+                        size: size_or_type,
+                        members,
+                        bitfield_encoding: kind_flag,
+                    }
+                } else {
+                    TypeKind::Union {
+                        size: size_or_type,
+                        members,
+                        bitfield_encoding: kind_flag,
+                    }
+                }
+            }
+            Kind::Enum | Kind::Enum64 => {
+                let start = enum_values.len() as u32;
+                let is64 = d.kind == Kind::Enum64;
+                let stride = if is64 { 12 } else { 8 };
+                for i in 0..vlen as usize {
+                    let e = &items[stride * i..];
+                    let lo = word::<O>(e, 1) as u64;
+                    let hi = if is64 { word::<O>(e, 2) as u64 } else { 0 };
+                    enum_values.alloc(EnumValue {
+                        name: d.str(word::<O>(e, 0))?,
+                        bits: hi << 32 | lo,
+                    });
+                }
+                let values = Items::new(start, vlen);
+                if is64 {
+                    TypeKind::Enum64 {
+                        size: size_or_type,
+                        values,
+                        signed: kind_flag,
+                    }
+                } else {
+                    TypeKind::Enum {
+                        size: size_or_type,
+                        values,
+                        signed: kind_flag,
+                    }
+                }
+            }
+            Kind::Fwd => {
+                no_vlen(&d)?;
+                d.zero("type", size_or_type)?;
+                TypeKind::Fwd { union: kind_flag }
+            }
+            Kind::Func => {
+                no_flag(&d)?;
+                let linkage = Linkage::from_wire(vlen).ok_or_else(|| d.invalid("linkage", vlen))?;
+                TypeKind::Func {
+                    proto: d.ty(size_or_type)?,
+                    linkage,
+                }
+            }
+            Kind::FuncProto => {
+                no_flag(&d)?;
+                let start = params.len() as u32;
+                for i in 0..vlen as usize {
+                    let p = &items[8 * i..];
+                    params.alloc(Param {
+                        name: d.str(word::<O>(p, 0))?,
+                        ty: d.ty(word::<O>(p, 1))?,
+                    });
+                }
+                TypeKind::FuncProto {
+                    ret: d.ty(size_or_type)?,
+                    params: Items::new(start, vlen),
+                }
+            }
+            Kind::Var => {
+                no_vlen(&d)?;
+                no_flag(&d)?;
+                let l = word::<O>(items, 0);
+                let linkage = Linkage::from_wire(l).ok_or_else(|| d.invalid("linkage", l))?;
+                TypeKind::Var {
+                    ty: d.ty(size_or_type)?,
+                    linkage,
+                }
+            }
+            Kind::Datasec => {
+                no_flag(&d)?;
+                let start = vars.len() as u32;
+                for i in 0..vlen as usize {
+                    let v = &items[12 * i..];
+                    vars.alloc(VarSecinfo {
+                        ty: d.ty(word::<O>(v, 0))?,
+                        offset: word::<O>(v, 1),
+                        size: word::<O>(v, 2),
+                    });
+                }
+                TypeKind::Datasec {
+                    size: size_or_type,
+                    vars: Items::new(start, vlen),
+                }
+            }
+            Kind::Float => {
+                no_vlen(&d)?;
+                no_flag(&d)?;
+                TypeKind::Float { size: size_or_type }
+            }
+            Kind::DeclTag => {
+                no_vlen(&d)?;
+                TypeKind::DeclTag {
+                    ty: d.ty(size_or_type)?,
+                    component_idx: word::<O>(items, 0) as i32,
+                    attribute: kind_flag,
+                }
+            }
+        };
+        types.alloc(Type { name, kind });
+        // extra_len cannot fail here: the first pass accepted this kind.
+        d.offset += 12 + extra_len(wire_kind, vlen as usize).unwrap_or(0);
+        d.type_id += 1;
+    }
+
+    let mut btf = Btf::assemble(O::ENDIAN, h.layout, base, start_id, types, strings);
+    btf.members = members;
+    btf.params = params;
+    btf.enum_values = enum_values;
+    btf.vars = vars;
+    Ok(btf)
+}
