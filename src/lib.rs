@@ -15,6 +15,7 @@
 #![deny(unsafe_code)]
 
 pub mod btf;
+pub mod btf_ext;
 mod endian;
 
 pub use endian::Endian;
