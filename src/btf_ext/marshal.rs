@@ -1,8 +1,8 @@
 //! Writing `.BTF.ext`: the header, then the subsections where the layout memo says.
 //!
 //! One pass over the records, one output buffer. Subsections are written in the order of
-//! their recorded offsets, each at its recorded offset when nothing written before reaches
-//! past it (otherwise right after), so an unmodified parse comes back byte for byte. A
+//! their recorded offsets, each after the previous one plus its recorded gap, so an
+//! unmodified parse comes back byte for byte and an edited one has no holes. A
 //! `rec_size` below the known struct or not a multiple of 4 (only possible after an edit)
 //! is raised to the next valid size, and per-record extra bytes missing after an edit are
 //! written as zeros.
@@ -34,11 +34,11 @@ pub(super) fn to_bytes(ext: &BtfExt) -> Vec<u8> {
     let mut data = Vec::new();
     let mut placed = [(0u32, 0u32); 3];
     for i in order {
-        let recorded = layout.subsections[i].off;
+        let recorded = layout.subsections[i];
         match &bodies[i] {
-            None => placed[i] = (recorded, 0),
+            None => placed[i] = (recorded.off, 0),
             Some(body) => {
-                let start = (recorded as usize).max(data.len()).next_multiple_of(4);
+                let start = (data.len() + recorded.gap as usize).next_multiple_of(4);
                 data.resize(start, 0);
                 data.extend_from_slice(body);
                 placed[i] = (len_u32(start), len_u32(body.len()));

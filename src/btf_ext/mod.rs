@@ -16,9 +16,10 @@
 //! * [`BtfExt::to_bytes`] of an unmodified parse reproduces the input byte for byte: the
 //!   header length (including bytes past the fields we know), the subsections' order and
 //!   offsets, each subsection's record size and the extra bytes of records larger than the
-//!   structs we know are all kept. Only bytes that no subsection covers (gaps between
-//!   subsections) are not kept; they are written as zeros. Subsections that overlap in the
-//!   input are written one after the other.
+//!   structs we know are all kept. Only the contents of gaps between subsections are not
+//!   kept (their lengths are); they are written as zeros. Subsections that overlap in the
+//!   input are written one after the other. After edits the subsections stay in their
+//!   order and keep their gaps, so a grown or shrunk subsection moves the ones after it.
 //! * Records of unknown relocation kinds are rejected; the access strings of CO-RE
 //!   relocations are parsed separately by [`CoreAccess`], since their text lives in `.BTF`.
 
@@ -257,8 +258,13 @@ pub struct WireLayout {
 /// Placement of one subsection in the parsed blob.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SubsectionLayout {
-    /// Offset from the end of the header.
+    /// Offset from the end of the header. Orders the subsections, and is written as-is for
+    /// an absent one.
     pub off: u32,
+    /// Zero bytes between the end of the previously placed subsection (in offset order) and
+    /// this one; 0 when they were back to back or overlapped. Keeping the gap rather than
+    /// the offset lets an edited subsection grow or shrink without leaving holes.
+    pub gap: u32,
     /// Whether the subsection was present (length non-zero, so at least its `rec_size`).
     /// An absent subsection with no records is written with length 0.
     pub present: bool,
@@ -488,6 +494,21 @@ pub enum BtfExtError {
         rec_size: u32,
         /// Bytes left in the subsection after the group header.
         left: usize,
+    },
+    /// A record shorter than its struct (only reachable by calling
+    /// [`ExtRecord::decode`] directly with a short slice).
+    #[error(
+        ".BTF.ext {subsection} record at offset {offset:#x} truncated: {len} bytes, need {need}"
+    )]
+    TruncatedRecord {
+        /// Which subsection.
+        subsection: Subsection,
+        /// Byte offset of the record in the blob.
+        offset: usize,
+        /// Bytes given.
+        len: usize,
+        /// Bytes needed.
+        need: u32,
     },
     /// A CO-RE relocation with a kind this module does not know.
     #[error(

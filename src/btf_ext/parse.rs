@@ -92,6 +92,20 @@ pub(super) fn parse(bytes: &[u8], endian: Endian) -> Result<BtfExt, BtfExtError>
         .unwrap_or(0);
     let trailing = data.get(data_end..).unwrap_or_default().to_vec();
 
+    // Record each present subsection's gap after the ones before it in offset order.
+    let mut subsections = [func.layout, line.layout, core.layout];
+    let ends = [func.end, line.end, core.end];
+    let mut order = [0usize, 1, 2];
+    order.sort_by_key(|&i| (subsections[i].off, i));
+    let mut cursor = 0usize;
+    for i in order {
+        if let Some(end) = ends[i] {
+            let off = subsections[i].off as usize;
+            subsections[i].gap = u32::try_from(off.saturating_sub(cursor)).unwrap_or(0);
+            cursor = cursor.max(end);
+        }
+    }
+
     Ok(BtfExt {
         endian,
         func_info: func.section,
@@ -100,7 +114,7 @@ pub(super) fn parse(bytes: &[u8], endian: Endian) -> Result<BtfExt, BtfExtError>
         layout: WireLayout {
             hdr_len,
             header_tail,
-            subsections: [func.layout, line.layout, core.layout],
+            subsections,
             trailing,
         },
     })
@@ -120,6 +134,7 @@ fn parse_info<R: ExtRecord>(
             section: InfoSection::default(),
             layout: SubsectionLayout {
                 off,
+                gap: 0,
                 present: false,
             },
             end: None,
@@ -231,7 +246,11 @@ fn parse_info<R: ExtRecord>(
 
     Ok(Parsed {
         section: InfoSection { rec_size, groups },
-        layout: SubsectionLayout { off, present: true },
+        layout: SubsectionLayout {
+            off,
+            gap: 0,
+            present: true,
+        },
         end: Some(rel_end),
     })
 }

@@ -11,20 +11,20 @@ use super::{
 use crate::btf::{StrOffset, WireTypeId};
 use crate::Endian;
 
-/// Reads the `n`-th `u32` of a record, or reports the record as truncated.
-fn word(
+/// Reads the `n`-th `u32` of a record of type `R`, or reports the record as truncated.
+fn word<R: ExtRecord>(
     endian: Endian,
     bytes: &[u8],
     n: usize,
     offset: usize,
-    subsection: Subsection,
 ) -> Result<u32, BtfExtError> {
     endian
         .read_u32(bytes, n * 4)
-        .ok_or(BtfExtError::TruncatedGroupHeader {
-            subsection,
+        .ok_or(BtfExtError::TruncatedRecord {
+            subsection: R::SUBSECTION,
             offset,
-            left: bytes.len(),
+            len: bytes.len(),
+            need: R::WIRE_SIZE,
         })
 }
 
@@ -38,7 +38,7 @@ impl ExtRecord for FuncInfo {
         offset: usize,
         _sec_name: StrOffset,
     ) -> Result<Self, BtfExtError> {
-        let w = |n| word(endian, bytes, n, offset, Self::SUBSECTION);
+        let w = |n| word::<Self>(endian, bytes, n, offset);
         Ok(FuncInfo {
             insn_off: SecOffset(w(0)?),
             type_id: WireTypeId(w(1)?),
@@ -61,7 +61,7 @@ impl ExtRecord for LineInfo {
         offset: usize,
         _sec_name: StrOffset,
     ) -> Result<Self, BtfExtError> {
-        let w = |n| word(endian, bytes, n, offset, Self::SUBSECTION);
+        let w = |n| word::<Self>(endian, bytes, n, offset);
         let (line_num, col) = LineInfo::split_line_col(w(3)?);
         Ok(LineInfo {
             insn_off: SecOffset(w(0)?),
@@ -90,7 +90,7 @@ impl ExtRecord for CoreRelo {
         offset: usize,
         sec_name: StrOffset,
     ) -> Result<Self, BtfExtError> {
-        let w = |n| word(endian, bytes, n, offset, Self::SUBSECTION);
+        let w = |n| word::<Self>(endian, bytes, n, offset);
         let raw_kind = w(3)?;
         let kind = CoreReloKind::from_u32(raw_kind).ok_or(BtfExtError::UnknownReloKind {
             offset,

@@ -229,6 +229,48 @@ fn layout_quirks_round_trip() {
     assert_eq!(ext.layout.trailing, [0xfe, 0xed]);
     assert_eq!(ext.to_bytes(), bytes);
 
+    // Shrinking the first subsection (line_info) moves func_info up rather than leaving a
+    // hole; growing it moves func_info down.
+    let mut edited = ext.clone();
+    edited.line_info.groups.clear();
+    let out = edited.to_bytes();
+    assert_eq!(
+        e.read_u32(&out, 8),
+        Some(4),
+        "func_info follows line_info's rec_size"
+    );
+    assert_eq!(out.len(), bytes.len() - (line.len() - 4));
+    let back = BtfExt::parse(&out, e).unwrap();
+    assert_eq!(back.func_info, ext.func_info);
+    assert_eq!(back.layout.trailing, [0xfe, 0xed]);
+    let mut grown = ext.clone();
+    let extra = grown.line_info.groups[0].records[0];
+    grown.line_info.groups[0].records.push(extra);
+    let back = BtfExt::parse(&grown.to_bytes(), e).unwrap();
+    assert_eq!(back.line_info.n_records(), 2);
+    assert_eq!(back.func_info, ext.func_info);
+
+    // A zero-filled gap between subsections keeps its length.
+    let mut b = Builder::new(e).u16(BTF_EXT_MAGIC).u8(1).u8(0).u32(32);
+    b = b
+        .u32s(&[
+            8,
+            func.len() as u32,
+            8 + func.len() as u32 + 16,
+            line.len() as u32,
+            0,
+            0,
+        ])
+        .raw(&[0; 8])
+        .raw(&func)
+        .raw(&[0; 16])
+        .raw(&line);
+    let bytes = b.bytes;
+    let ext = BtfExt::parse(&bytes, e).unwrap();
+    assert_eq!(ext.layout.subsections[0].gap, 8);
+    assert_eq!(ext.layout.subsections[1].gap, 16);
+    assert_eq!(ext.to_bytes(), bytes);
+
     let bytes = blob(e, 32, &[], &[&empty_group, &line, &only_rec_size]);
     let ext = BtfExt::parse(&bytes, e).unwrap();
     assert_eq!(ext.func_info.groups.len(), 2);
@@ -483,5 +525,31 @@ fn unknown_relocation_kind_is_an_error_with_offset() {
     assert_eq!(
         err.to_string(),
         "unknown CO-RE relocation kind 13 at offset 0x3c (section str+0x9), expected 0..=12"
+    );
+}
+
+#[test]
+fn short_record_slices_are_errors() {
+    assert_eq!(
+        LineInfo::decode(Endian::Little, &[0; 12], 0x40, StrOffset(1)),
+        Err(BtfExtError::TruncatedRecord {
+            subsection: Subsection::LineInfo,
+            offset: 0x40,
+            len: 12,
+            need: 16
+        })
+    );
+    let mut out = Vec::new();
+    let relo = CoreRelo {
+        insn_off: SecOffset(8),
+        type_id: WireTypeId(2),
+        access: StrOffset(3),
+        kind: CoreReloKind::FieldSigned,
+    };
+    relo.encode(Endian::Big, &mut out);
+    assert_eq!(out.len(), 16);
+    assert_eq!(
+        CoreRelo::decode(Endian::Big, &out, 0, StrOffset(1)),
+        Ok(relo)
     );
 }
