@@ -275,3 +275,108 @@ fn truncated_and_bit_flipped_blobs_never_panic() {
     );
     assert!(truncations > 0 && flips > 0);
 }
+
+mod model_round_trip {
+    //! Random models marshal and parse back to themselves, in both byte orders, for every
+    //! header form and record size.
+
+    use bpfir::btf::{StrOffset, WireTypeId};
+    use bpfir::btf_ext::{
+        BtfExt, CoreRelo, CoreReloKind, FuncInfo, InfoGroup, InfoSection, LineInfo, SecOffset,
+    };
+    use bpfir::Endian;
+    use proptest::prelude::*;
+
+    fn groups<R: std::fmt::Debug + Clone>(
+        record: impl Strategy<Value = R> + Clone,
+    ) -> impl Strategy<Value = Vec<(u32, Vec<R>)>> {
+        prop::collection::vec((0u32..64, prop::collection::vec(record, 0..6)), 0..4)
+    }
+
+    /// Groups whose records carry `words` extra words each, filled with a counting pattern.
+    fn widen<R>(groups: Vec<(u32, Vec<R>)>, words: u32) -> Vec<InfoGroup<R>> {
+        groups
+            .into_iter()
+            .map(|(name, records)| {
+                let extra = (0..records.len() * words as usize * 4)
+                    .map(|i| i as u8)
+                    .collect();
+                InfoGroup {
+                    sec_name: StrOffset(name),
+                    records,
+                    extra,
+                }
+            })
+            .collect()
+    }
+
+    fn func() -> impl Strategy<Value = FuncInfo> + Clone {
+        (any::<u32>(), any::<u32>()).prop_map(|(o, t)| FuncInfo {
+            insn_off: SecOffset(o),
+            type_id: WireTypeId(t),
+        })
+    }
+
+    fn line() -> impl Strategy<Value = LineInfo> + Clone {
+        (
+            any::<u32>(),
+            any::<u32>(),
+            any::<u32>(),
+            0u32..1 << 22,
+            0u32..1024,
+        )
+            .prop_map(|(o, f, l, line_num, col)| LineInfo {
+                insn_off: SecOffset(o),
+                file_name: StrOffset(f),
+                line: StrOffset(l),
+                line_num,
+                col,
+            })
+    }
+
+    fn relo() -> impl Strategy<Value = CoreRelo> + Clone {
+        (any::<u32>(), any::<u32>(), any::<u32>(), 0usize..13).prop_map(|(o, t, a, k)| CoreRelo {
+            insn_off: SecOffset(o),
+            type_id: WireTypeId(t),
+            access: StrOffset(a),
+            kind: CoreReloKind::ALL[k],
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn models_round_trip(
+            big in any::<bool>(),
+            hdr_extra in prop::sample::select(vec![None, Some(0u32), Some(4), Some(8), Some(16)]),
+            extra in (0u32..3, 0u32..3, 0u32..3),
+            func_groups in groups(func()),
+            line_groups in groups(line()),
+            relo_groups in groups(relo()),
+        ) {
+            let endian = if big { Endian::Big } else { Endian::Little };
+            let mut ext = BtfExt::new(endian);
+            // A 24-byte header (Some(0) without core relocations) or longer headers with
+            // a zero tail.
+            if let Some(n) = hdr_extra {
+                ext.layout.hdr_len = if relo_groups.is_empty() { 24 + n } else { 32 + n };
+                ext.layout.header_tail = vec![0; n as usize];
+            }
+            // Record sizes above the known size, with extra bytes sized to match.
+            ext.func_info = InfoSection { rec_size: 8 + extra.0 * 4, groups: widen(func_groups, extra.0) };
+            ext.line_info = InfoSection { rec_size: 16 + extra.1 * 4, groups: widen(line_groups, extra.1) };
+            ext.core_relo = InfoSection { rec_size: 16 + extra.2 * 4, groups: widen(relo_groups, extra.2) };
+            let bytes = ext.to_bytes();
+            let back = BtfExt::parse(&bytes, endian).expect("marshaled model parses");
+            if !ext.func_info.groups.is_empty() {
+                prop_assert_eq!(&back.func_info, &ext.func_info);
+            }
+            if !ext.line_info.groups.is_empty() {
+                prop_assert_eq!(&back.line_info, &ext.line_info);
+            }
+            if !ext.core_relo.groups.is_empty() {
+                prop_assert_eq!(&back.core_relo, &ext.core_relo);
+            }
+            prop_assert_eq!(back.to_bytes(), bytes);
+        }
+    }
+}
