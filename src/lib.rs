@@ -15,6 +15,7 @@
 #![deny(unsafe_code)]
 
 pub mod btf;
+pub mod btf_ext;
 pub mod elf;
 mod endian;
 
