@@ -21,6 +21,10 @@ use super::{Btf, Kind, TypeId, TypeKind};
 
 /// How many references a walk follows before it reports a cycle.
 pub const MAX_RESOLVE_DEPTH: u32 = 32;
+/// How deeply structs may nest inside each other for [`Btf::align_of`].
+pub const MAX_NESTING: u32 = 256;
+/// How many types one [`Btf::align_of`] may visit.
+pub const MAX_ALIGN_VISITS: u32 = 1 << 20;
 
 /// The essential name of a CO-RE type, field or enumerator: `name` cut before its last
 /// flavour separator (`___` between two characters that are not underscores).
@@ -225,14 +229,24 @@ impl Btf {
     /// scalars align to their size capped at the pointer size, arrays to their element,
     /// structs and unions to their most aligned member, or to 1 when their layout shows they
     /// were packed.
+    ///
+    /// Nested structs are visited recursively: at most [`MAX_NESTING`] deep and
+    /// [`MAX_ALIGN_VISITS`] types in all, so a malformed BTF whose structs contain each other
+    /// is an error rather than a stack overflow or an exponential walk.
     pub fn align_of(&self, id: TypeId) -> Result<u32> {
-        self.align_at_depth(id, 0)
+        let mut budget = MAX_ALIGN_VISITS;
+        self.align_at_depth(id, 0, &mut budget)
+            .map_err(|e| match e {
+                BtfError::ReferenceCycle { .. } => self.cycle(id),
+                e => e,
+            })
     }
 
-    fn align_at_depth(&self, id: TypeId, depth: u32) -> Result<u32> {
-        if depth >= MAX_RESOLVE_DEPTH {
+    fn align_at_depth(&self, id: TypeId, depth: u32, budget: &mut u32) -> Result<u32> {
+        if depth >= MAX_NESTING || *budget == 0 {
             return Err(self.cycle(id));
         }
+        *budget -= 1;
         let ptr = self.ptr_size();
         match *self.kind_of(id)? {
             TypeKind::Int { size, .. }
@@ -246,16 +260,16 @@ impl Btf {
             | TypeKind::Restrict(t)
             | TypeKind::TypeTag { ty: t, .. }
             | TypeKind::Var { ty: t, .. }
-            | TypeKind::Array { elem: t, .. } => self.align_at_depth(t, depth + 1),
+            | TypeKind::Array { elem: t, .. } => self.align_at_depth(t, depth + 1, budget),
             TypeKind::Struct { size, .. } | TypeKind::Union { size, .. } => {
                 let mut max = 1;
                 for m in self.members(id) {
-                    let a = self.align_at_depth(m.ty, depth + 1)?;
+                    let a = self.align_at_depth(m.ty, depth + 1, budget)?;
                     // A plain member off its natural alignment means `packed`.
-                    if m.bitfield_size == 0 && m.bit_offset % (8 * a) != 0 {
+                    if m.bitfield_size == 0 && m.bit_offset % (8 * a.max(1)) != 0 {
                         let is_legacy_bitfield = matches!(
                             self.kind_of(self.resolve(m.ty)?)?,
-                            TypeKind::Int { bits, size, .. } if u32::from(*bits) != size * 8
+                            TypeKind::Int { bits, size, .. } if u64::from(*bits) != u64::from(*size) * 8
                         );
                         if !is_legacy_bitfield {
                             return Ok(1);

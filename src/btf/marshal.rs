@@ -3,7 +3,7 @@
 //! allocation of the exact size.
 
 use super::types::raw_id;
-use super::{Btf, Kind, Type, TypeKind, MAGIC};
+use super::{Btf, Kind, SectionKind, Type, TypeKind, KIND_LAYOUT_HEADER_LEN, MAGIC};
 
 /// Length of a type's wire record, trailing items included.
 fn record_len(t: &Type) -> usize {
@@ -23,29 +23,66 @@ pub(super) fn marshal(btf: &Btf) -> Vec<u8> {
     let e = btf.endian;
     // Void is stored at index 0 of a base BTF but not written.
     let skip = usize::from(btf.base.is_none());
-    let types = || btf.types.values().skip(skip);
-    let type_len: usize = types().map(|t| record_len(t)).sum();
-    let str_len = btf.strings.bytes().len();
-    let hdr_len = btf.layout.hdr_len as usize;
-    let (type_off, str_off) = if btf.layout.strings_first {
-        (str_len, 0)
-    } else {
-        (0, type_len)
-    };
 
-    let mut out = Vec::with_capacity(hdr_len + type_len + str_len);
+    let type_len: usize = btf.types.values().skip(skip).map(record_len).sum();
+    let str_len = btf.strings.bytes().len();
+    let layout = &btf.layout;
+    let hdr_len = layout.hdr_len as usize;
+    let len_of = |k: SectionKind| match k {
+        SectionKind::Types => type_len,
+        SectionKind::Strings => str_len,
+        SectionKind::KindLayout => layout.kind_layout.len(),
+    };
+    // Sections follow each other in their original order, without gaps.
+    let off_of = |k: SectionKind| {
+        layout
+            .order
+            .iter()
+            .take_while(|&&o| o != k)
+            .map(|&o| len_of(o))
+            .sum::<usize>()
+    };
+    let total = hdr_len + type_len + str_len + layout.kind_layout.len();
+
+    let mut out = Vec::with_capacity(total);
     out.extend_from_slice(&e.u16_bytes(MAGIC));
     out.push(1);
-    out.push(btf.layout.flags);
-    for v in [hdr_len, type_off, type_len, str_off, str_len] {
+    out.push(layout.flags);
+    let mut fields = vec![
+        hdr_len,
+        off_of(SectionKind::Types),
+        type_len,
+        off_of(SectionKind::Strings),
+        str_len,
+    ];
+    if hdr_len >= KIND_LAYOUT_HEADER_LEN as usize {
+        if layout.kind_layout.is_empty() {
+            fields.push(layout.empty_kind_layout_off as usize);
+        } else {
+            fields.push(off_of(SectionKind::KindLayout));
+        }
+        fields.push(layout.kind_layout.len());
+    }
+    for v in fields {
         out.extend_from_slice(&e.u32_bytes(v as u32));
     }
     out.resize(hdr_len, 0);
-    if btf.layout.strings_first {
-        out.extend_from_slice(btf.strings.bytes());
+    for &section in &layout.order {
+        match section {
+            SectionKind::Types => write_types(btf, &mut out),
+            SectionKind::Strings => out.extend_from_slice(btf.strings.bytes()),
+            SectionKind::KindLayout => out.extend_from_slice(&layout.kind_layout),
+        }
     }
+    debug_assert_eq!(out.len(), total);
+    out
+}
+
+fn write_types(btf: &Btf, out: &mut Vec<u8>) {
+    let e = btf.endian;
+    let skip = usize::from(btf.base.is_none());
     let put = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&e.u32_bytes(v));
-    for t in types() {
+    for t in btf.types.values().skip(skip) {
         let (vlen, kind_flag, size_or_type): (usize, bool, u32) = match t.kind {
             TypeKind::Void => (0, false, 0),
             TypeKind::Int { size, .. } | TypeKind::Float { size } => (0, false, size),
@@ -85,9 +122,9 @@ pub(super) fn marshal(btf: &Btf) -> Vec<u8> {
         };
         let kind: Kind = t.kind.kind();
         let info = (u32::from(kind_flag) << 31) | ((kind as u32) << 24) | vlen as u32;
-        put(&mut out, t.name.0);
-        put(&mut out, info);
-        put(&mut out, size_or_type);
+        put(out, t.name.0);
+        put(out, info);
+        put(out, size_or_type);
         match t.kind {
             TypeKind::Int {
                 encoding,
@@ -95,13 +132,13 @@ pub(super) fn marshal(btf: &Btf) -> Vec<u8> {
                 bits,
                 ..
             } => put(
-                &mut out,
+                out,
                 (u32::from(encoding.0) << 24) | (u32::from(offset) << 16) | u32::from(bits),
             ),
             TypeKind::Array { elem, index, len } => {
-                put(&mut out, raw_id(elem));
-                put(&mut out, raw_id(index));
-                put(&mut out, len);
+                put(out, raw_id(elem));
+                put(out, raw_id(index));
+                put(out, len);
             }
             TypeKind::Struct {
                 members,
@@ -114,50 +151,45 @@ pub(super) fn marshal(btf: &Btf) -> Vec<u8> {
                 ..
             } => {
                 for m in &btf.members[members.idx_range()] {
-                    put(&mut out, m.name.0);
-                    put(&mut out, raw_id(m.ty));
+                    put(out, m.name.0);
+                    put(out, raw_id(m.ty));
                     let off = if bitfield_encoding {
                         (u32::from(m.bitfield_size) << 24) | m.bit_offset
                     } else {
                         m.bit_offset
                     };
-                    put(&mut out, off);
+                    put(out, off);
                 }
             }
             TypeKind::Enum { values, .. } => {
                 for v in &btf.enum_values[values.idx_range()] {
-                    put(&mut out, v.name.0);
-                    put(&mut out, v.bits as u32);
+                    put(out, v.name.0);
+                    put(out, v.bits as u32);
                 }
             }
             TypeKind::Enum64 { values, .. } => {
                 for v in &btf.enum_values[values.idx_range()] {
-                    put(&mut out, v.name.0);
-                    put(&mut out, v.bits as u32);
-                    put(&mut out, (v.bits >> 32) as u32);
+                    put(out, v.name.0);
+                    put(out, v.bits as u32);
+                    put(out, (v.bits >> 32) as u32);
                 }
             }
             TypeKind::FuncProto { params, .. } => {
                 for p in &btf.params[params.idx_range()] {
-                    put(&mut out, p.name.0);
-                    put(&mut out, raw_id(p.ty));
+                    put(out, p.name.0);
+                    put(out, raw_id(p.ty));
                 }
             }
-            TypeKind::Var { linkage, .. } => put(&mut out, linkage.to_wire()),
+            TypeKind::Var { linkage, .. } => put(out, linkage.to_wire()),
             TypeKind::Datasec { vars, .. } => {
                 for v in &btf.vars[vars.idx_range()] {
-                    put(&mut out, raw_id(v.ty));
-                    put(&mut out, v.offset);
-                    put(&mut out, v.size);
+                    put(out, raw_id(v.ty));
+                    put(out, v.offset);
+                    put(out, v.size);
                 }
             }
-            TypeKind::DeclTag { component_idx, .. } => put(&mut out, component_idx as u32),
+            TypeKind::DeclTag { component_idx, .. } => put(out, component_idx as u32),
             _ => {}
         }
     }
-    if !btf.layout.strings_first {
-        out.extend_from_slice(btf.strings.bytes());
-    }
-    debug_assert_eq!(out.len(), hdr_len + type_len + str_len);
-    out
 }

@@ -57,23 +57,45 @@ use types::{raw_id, type_id};
 
 /// Size of the header this crate writes for new BTF, and the smallest one it reads.
 pub const HEADER_LEN: u32 = 24;
+/// Size of the header of newer kernels' BTF, which adds the kind layout section.
+pub const KIND_LAYOUT_HEADER_LEN: u32 = 32;
 /// The BTF magic number.
 pub const MAGIC: u16 = 0xeb9f;
 
+/// The sections of a BTF blob after its header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum SectionKind {
+    Types,
+    Strings,
+    /// The kind layout section (32-byte headers of newer kernels: the size of each kind's
+    /// record and items, so that old parsers can skip kinds they do not know). Kept as bytes.
+    KindLayout,
+}
+
 /// How the blob was laid out, kept so that an unmodified BTF re-marshals byte for byte.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Layout {
     flags: u8,
     hdr_len: u32,
-    strings_first: bool,
+    /// The sections in the order they appear in the blob.
+    order: Vec<SectionKind>,
+    /// The kind layout section's bytes (empty when absent).
+    kind_layout: Vec<u8>,
+    /// `layout_off` of a 32-byte header whose kind layout section is empty, written back as
+    /// it was.
+    empty_kind_layout_off: u32,
 }
 
 impl Layout {
-    const DEFAULT: Layout = Layout {
-        flags: 0,
-        hdr_len: HEADER_LEN,
-        strings_first: false,
-    };
+    fn new() -> Layout {
+        Layout {
+            flags: 0,
+            hdr_len: HEADER_LEN,
+            order: vec![SectionKind::Types, SectionKind::Strings],
+            kind_layout: Vec::new(),
+            empty_kind_layout_off: 0,
+        }
+    }
 }
 
 /// One BTF: types, their items and strings. See the [module documentation](self).
@@ -132,7 +154,7 @@ impl Btf {
             name: StrOffset::EMPTY,
             kind: TypeKind::Void,
         });
-        Btf::assemble(endian, Layout::DEFAULT, None, 0, types, StringTable::new(0))
+        Btf::assemble(endian, Layout::new(), None, 0, types, StringTable::new(0))
     }
 
     /// An empty split BTF on top of `base`: new types get ids after the base's last one.
@@ -141,7 +163,7 @@ impl Btf {
         let strings = StringTable::new(base.strings.end());
         Btf::assemble(
             base.endian,
-            Layout::DEFAULT,
+            Layout::new(),
             Some(base),
             start_id,
             Arena::new(),
@@ -358,6 +380,12 @@ impl Btf {
             n_types: self.n_types(),
         })?;
         self.str(t.name)
+    }
+
+    /// The kind layout section of a blob with a 32-byte header (one 4-byte record per kind:
+    /// record size, item size, flags), if it had one.
+    pub fn kind_layout(&self) -> Option<&[u8]> {
+        (!self.layout.kind_layout.is_empty()).then_some(&self.layout.kind_layout[..])
     }
 
     /// Number of bytes of the string section(s), base included.

@@ -18,6 +18,7 @@ use super::{
     Btf, EnumValue, IntEncoding, Kind, Layout, Linkage, Member, Param, StrOffset, Type, TypeKind,
     VarSecinfo, HEADER_LEN, MAGIC,
 };
+use super::{SectionKind, KIND_LAYOUT_HEADER_LEN};
 use crate::Endian;
 
 /// A byte order fixed at compile time.
@@ -99,7 +100,6 @@ fn header(bytes: &[u8]) -> Result<Header> {
     let flags = bytes[3];
     let r = |off| endian.read_u32(bytes, off).unwrap_or(0);
     let hdr_len = r(4);
-    let (type_off, type_len, str_off, str_len) = (r(8), r(12), r(16), r(20));
     if hdr_len < HEADER_LEN || hdr_len as usize > bytes.len() {
         return Err(BtfError::BadHeader {
             reason: format!(
@@ -108,13 +108,20 @@ fn header(bytes: &[u8]) -> Result<Header> {
             ),
         });
     }
-    if bytes[HEADER_LEN as usize..hdr_len as usize]
+    // Newer kernels' 32-byte header adds the kind layout section; anything past that must
+    // be zero, as the kernel requires of fields it does not know.
+    let known = if hdr_len >= KIND_LAYOUT_HEADER_LEN {
+        KIND_LAYOUT_HEADER_LEN
+    } else {
+        HEADER_LEN
+    };
+    if bytes[known as usize..hdr_len as usize]
         .iter()
         .any(|&b| b != 0)
     {
         return Err(BtfError::BadHeader {
             reason: format!(
-                "header of {hdr_len} bytes has unknown non-zero fields past byte {HEADER_LEN}"
+                "header of {hdr_len} bytes has unknown non-zero fields past byte {known}"
             ),
         });
     }
@@ -131,14 +138,33 @@ fn header(bytes: &[u8]) -> Result<Header> {
         let start = hdr_len as usize + off as usize;
         Ok(start..start + len as usize)
     };
+    let (type_off, type_len) = (r(8), r(12));
     let types = section("type", type_off, type_len)?;
-    let strings = section("string", str_off, str_len)?;
-    if types.start < strings.end && strings.start < types.end {
-        return Err(BtfError::BadHeader {
-            reason: format!(
-                "type section [{type_off}, +{type_len}) overlaps string section [{str_off}, +{str_len})"
-            ),
-        });
+    let strings = section("string", r(16), r(20))?;
+    let (layout_off, layout_len) = if known == KIND_LAYOUT_HEADER_LEN {
+        (r(24), r(28))
+    } else {
+        (0, 0)
+    };
+    let kind_layout = section("kind layout", layout_off, layout_len)?;
+    let mut placed = vec![
+        (types.clone(), SectionKind::Types, "type"),
+        (strings.clone(), SectionKind::Strings, "string"),
+    ];
+    if layout_len > 0 {
+        placed.push((kind_layout.clone(), SectionKind::KindLayout, "kind layout"));
+    }
+    placed.sort_by_key(|(r, k, _)| (r.start, *k));
+    for pair in placed.windows(2) {
+        let ((a, _, an), (b, _, bn)) = (&pair[0], &pair[1]);
+        if a.end > b.start && !a.is_empty() && !b.is_empty() {
+            return Err(BtfError::BadHeader {
+                reason: format!(
+                    "{an} section [{}, {}) overlaps {bn} section [{}, {})",
+                    a.start, a.end, b.start, b.end
+                ),
+            });
+        }
     }
     if type_off % 4 != 0 || type_len % 4 != 0 {
         return Err(BtfError::BadHeader {
@@ -152,7 +178,9 @@ fn header(bytes: &[u8]) -> Result<Header> {
         layout: Layout {
             flags,
             hdr_len,
-            strings_first: str_off < type_off,
+            order: placed.iter().map(|(_, k, _)| *k).collect(),
+            kind_layout: bytes[kind_layout].to_vec(),
+            empty_kind_layout_off: if layout_len == 0 { layout_off } else { 0 },
         },
         types,
         strings,

@@ -1,0 +1,130 @@
+//! Shared helpers of the integration tests: where the corpus and testdata are, and the
+//! objects and BTF blobs in them.
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The conformance corpus (`../shared/corpus`), or `None` (with a printed note) when absent.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("corpus not found at {}; skipping its part", dir.display());
+        None
+    }
+}
+
+/// The project's own test objects.
+pub fn testdata_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            walk(&path, out);
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("elf") | Some("o")
+        ) {
+            out.push(path);
+        }
+    }
+}
+
+/// A short ASCII file naming an existing sibling: a git symlink checked out as text.
+pub fn is_alias(path: &Path, data: &[u8]) -> bool {
+    data.len() < 256
+        && data.iter().all(|b| b.is_ascii_graphic())
+        && std::str::from_utf8(data)
+            .ok()
+            .and_then(|name| path.parent().map(|p| p.join(name.trim())))
+            .is_some_and(|sibling| sibling.is_file())
+}
+
+/// Every ELF object of `dir` (recursively, sorted), aliases skipped with a note.
+pub fn objects_in(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut paths = Vec::new();
+    walk(dir, &mut paths);
+    let mut out = Vec::new();
+    for path in paths {
+        let data = fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        if is_alias(&path, &data) {
+            eprintln!("{}: alias of a sibling, skipped", path.display());
+            continue;
+        }
+        out.push((path, data));
+    }
+    out
+}
+
+/// Every object of testdata and (when present) the corpus.
+pub fn all_objects() -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = objects_in(&testdata_dir());
+    assert!(!out.is_empty(), "no objects in testdata/");
+    if let Some(dir) = corpus_dir() {
+        out.extend(objects_in(&dir));
+    }
+    out
+}
+
+/// The corpus' vmlinux BTF (gunzipped), when the corpus is present.
+pub fn corpus_vmlinux() -> Option<Vec<u8>> {
+    use std::io::Read;
+    let path = corpus_dir()?.join("cilium/btf/testdata/vmlinux.btf.gz");
+    let gz = fs::read(&path).ok()?;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut out)
+        .unwrap_or_else(|e| panic!("gunzip {}: {e}", path.display()));
+    Some(out)
+}
+
+/// The running kernel's BTF, when it has one.
+pub fn kernel_vmlinux() -> Option<Vec<u8>> {
+    match fs::read("/sys/kernel/btf/vmlinux") {
+        Ok(b) => Some(b),
+        Err(e) => {
+            eprintln!("/sys/kernel/btf/vmlinux not readable ({e}); skipping its part");
+            None
+        }
+    }
+}
+
+/// A small deterministic PRNG (xorshift64*) for mutation tests; the seed is printed by the
+/// tests so a failure can be replayed with `BPFIR_FUZZ_SEED`.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The seed from `BPFIR_FUZZ_SEED`, or `default`.
+    pub fn from_env(default: u64) -> Rng {
+        let seed = std::env::var("BPFIR_FUZZ_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default);
+        eprintln!("mutation seed {seed} (set BPFIR_FUZZ_SEED to replay)");
+        Rng(seed.max(1))
+    }
+
+    /// The next pseudo-random number.
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number below `n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
