@@ -1,0 +1,145 @@
+//! The `bpfir` command-line tool.
+//!
+//! ```text
+//! bpfir disasm OBJ            disassemble every program section of a BPF ELF object
+//! bpfir btf FILE [--dump]     summarize (or dump, like `bpftool btf dump`) the BTF of an
+//!                             object or a raw BTF file such as /sys/kernel/btf/vmlinux
+//! bpfir ext OBJ               summarize the .BTF.ext records of an object
+//! ```
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use bpfir::btf::{Btf, Kind};
+use bpfir::btf_ext::BtfExt;
+use bpfir::elf::ElfObject;
+
+const USAGE: &str = "usage:
+  bpfir disasm OBJ           disassemble every program section of a BPF ELF object
+  bpfir btf FILE [--dump]    summarize (or dump like bpftool) the BTF of an object or raw BTF file
+  bpfir ext OBJ              summarize the .BTF.ext records of an object";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["disasm", path] => disasm(path),
+        ["btf", path] => btf(path, false),
+        ["btf", path, "--dump"] | ["btf", "--dump", path] => btf(path, true),
+        ["ext", path] => ext(path),
+        ["-h"] | ["--help"] | ["help"] => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bpfir: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type CliResult = Result<String, Box<dyn std::error::Error>>;
+
+fn read(path: &str) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    std::fs::read(path).map_err(|e| format!("{path}: {e}").into())
+}
+
+fn disasm(path: &str) -> CliResult {
+    let data = read(path)?;
+    let elf = ElfObject::parse(&data).map_err(|e| format!("{path}: {e}"))?;
+    let mut out = String::new();
+    for section in elf.executable_sections() {
+        let insns = bpfir::insn::decode_all(section.data, elf.endian())
+            .map_err(|e| format!("{path}: section {}: {e}", section.name))?;
+        writeln!(out, "Disassembly of section {}:\n", section.name)?;
+        write!(out, "{}", bpfir::insn::disassemble(&insns))?;
+        writeln!(out)?;
+    }
+    Ok(out)
+}
+
+fn load_btf(path: &str) -> Result<Btf, Box<dyn std::error::Error>> {
+    let data = read(path)?;
+    if data.starts_with(b"\x7fELF") {
+        let elf = ElfObject::parse(&data).map_err(|e| format!("{path}: {e}"))?;
+        let section = elf
+            .section(".BTF")
+            .ok_or_else(|| format!("{path}: no .BTF section"))?;
+        Ok(Btf::parse(section.data).map_err(|e| format!("{path}: .BTF: {e}"))?)
+    } else {
+        Ok(Btf::parse(&data).map_err(|e| format!("{path}: {e}"))?)
+    }
+}
+
+fn btf(path: &str, dump: bool) -> CliResult {
+    let btf = load_btf(path)?;
+    let mut out = String::new();
+    if dump {
+        for (id, _) in btf.own_types().skip(1) {
+            writeln!(out, "{}", btf.display_type(id))?;
+        }
+        return Ok(out);
+    }
+    let mut by_kind = std::collections::BTreeMap::<Kind, usize>::new();
+    for (_, t) in btf.own_types().skip(1) {
+        *by_kind.entry(t.kind.kind()).or_default() += 1;
+    }
+    writeln!(
+        out,
+        "{path}: {:?}-endian BTF, {} types, {} bytes of strings",
+        btf.endian(),
+        btf.n_types() - 1,
+        btf.str_len()
+    )?;
+    for (kind, n) in by_kind {
+        writeln!(out, "  {kind:<10} {n:>7}")?;
+    }
+    Ok(out)
+}
+
+fn ext(path: &str) -> CliResult {
+    let data = read(path)?;
+    let elf = ElfObject::parse(&data).map_err(|e| format!("{path}: {e}"))?;
+    let section = elf
+        .section(".BTF.ext")
+        .ok_or_else(|| format!("{path}: no .BTF.ext section"))?;
+    let btf = load_btf(path)?;
+    let ext = BtfExt::parse(section.data, elf.endian()).map_err(|e| format!("{path}: {e}"))?;
+    let mut out = String::new();
+    for (sec, info) in ext.func_infos() {
+        let sec = btf.str(sec).unwrap_or("?");
+        let name = btf
+            .type_id(info.type_id)
+            .ok()
+            .and_then(|id| btf.name(id).ok())
+            .unwrap_or("?");
+        writeln!(out, "func_info {sec}+{:#x}: {name}", info.insn_off.0)?;
+    }
+    let lines = ext.line_infos().count();
+    let relos = ext.core_relos().count();
+    writeln!(out, "{lines} line_info records, {relos} core_relo records")?;
+    for (sec, relo) in ext.core_relos() {
+        let sec = btf.str(sec).unwrap_or("?");
+        let ty = btf
+            .type_id(relo.type_id)
+            .ok()
+            .and_then(|id| btf.name(id).ok())
+            .unwrap_or("?");
+        let access = btf.str(relo.access).unwrap_or("?");
+        writeln!(
+            out,
+            "core_relo {sec}+{:#x}: {} '{ty}' access {access}",
+            relo.insn_off.0, relo.kind
+        )?;
+    }
+    Ok(out)
+}
