@@ -16,5 +16,6 @@
 
 pub mod btf;
 mod endian;
+pub mod insn;
 
 pub use endian::Endian;
