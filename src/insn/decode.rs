@@ -331,6 +331,9 @@ fn decode_alu(c: &Checker, class: AluClass) -> Result<Insn, InsnError> {
             })
         }
         0xd0 => {
+            if class == AluClass::Alu64 && is_x {
+                return Err(c.unknown());
+            }
             c.zero_src()?;
             c.zero_off()?;
             let bits = SwapBits::from_imm(raw.imm)
@@ -347,8 +350,7 @@ fn decode_alu(c: &Checker, class: AluClass) -> Result<Insn, InsnError> {
                     bits,
                     dst,
                 }),
-                (AluClass::Alu64, false) => Ok(Insn::Bswap { bits, dst }),
-                (AluClass::Alu64, true) => Err(c.unknown()),
+                (AluClass::Alu64, _) => Ok(Insn::Bswap { bits, dst }),
             }
         }
         0xe0 | 0xf0 => Err(c.unknown()),

@@ -338,3 +338,6 @@ impl Insn {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
