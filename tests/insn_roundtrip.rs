@@ -19,7 +19,9 @@ fn corpus() -> Option<PathBuf> {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
     paths.sort();
     for path in paths {
@@ -41,8 +43,11 @@ fn alias_target(path: &Path, data: &[u8]) -> Option<PathBuf> {
     target.is_file().then_some(target)
 }
 
-/// Name, byte order and bytes of every SHT_PROGBITS + SHF_EXECINSTR section.
-fn exec_sections(data: &[u8]) -> Result<(Endian, Vec<(String, Vec<u8>)>), String> {
+/// Name and bytes of one executable section.
+type Section = (String, Vec<u8>);
+
+/// Byte order, and name and bytes of every SHT_PROGBITS + SHF_EXECINSTR section.
+fn exec_sections(data: &[u8]) -> Result<(Endian, Vec<Section>), String> {
     let file = ElfFile64::<Endianness>::parse(data).map_err(|e| e.to_string())?;
     let endian = file.endian();
     let order = match endian {
@@ -59,7 +64,9 @@ fn exec_sections(data: &[u8]) -> Result<(Endian, Vec<(String, Vec<u8>)>), String
         {
             continue;
         }
-        let name = sections.section_name(endian, section).map_err(|e| e.to_string())?;
+        let name = sections
+            .section_name(endian, section)
+            .map_err(|e| e.to_string())?;
         let bytes = section.data(endian, data).map_err(|e| e.to_string())?;
         out.push((String::from_utf8_lossy(name).into_owned(), bytes.to_vec()));
     }
@@ -77,7 +84,11 @@ fn corpus_sections_round_trip() {
     for path in &files {
         let data = std::fs::read(path).unwrap();
         if let Some(target) = alias_target(path, &data) {
-            eprintln!("{} is an alias of {}; covered there", path.display(), target.display());
+            eprintln!(
+                "{} is an alias of {}; covered there",
+                path.display(),
+                target.display()
+            );
             continue;
         }
         if !data.starts_with(b"\x7fELF") {
@@ -112,5 +123,9 @@ fn corpus_sections_round_trip() {
         per_order[0], per_order[1]
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(n_objects > 0 && n_insns > 0, "no ELF objects found under {}", dir.display());
+    assert!(
+        n_objects > 0 && n_insns > 0,
+        "no ELF objects found under {}",
+        dir.display()
+    );
 }
