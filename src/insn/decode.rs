@@ -4,9 +4,13 @@
 //! instruction: a defined opcode, registers 0..=10, and zero in every field the kernel
 //! reserves for that opcode (for example `src_reg` of a `K`-source ALU instruction, the
 //! second slot's opcode and registers of an `ld_imm64`). Anything else is an [`InsnError`]
-//! carrying the byte offset; the decoder never panics and never indexes unchecked. Rules
-//! that need more than one instruction (jump targets inside the program, which map an
-//! `ld_imm64` may reference) are left to later layers.
+//! carrying the byte offset; the decoder never panics and never indexes unchecked.
+//!
+//! Left to later layers, because they are about meaning rather than encoding: jump targets
+//! inside the program, shift amounts below the operand width, the high half of a pseudo
+//! `ld_imm64` (which only some `BPF_PSEUDO_*` kinds use), which address spaces an
+//! `addr_space_cast` names, and writes to `r10`. Because every field the model does not keep
+//! is checked to be zero, decode → encode is the identity on every accepted input.
 //!
 //! Cost: a handful of `match`es per slot; [`decode_all`] allocates one vector sized by the
 //! input length.

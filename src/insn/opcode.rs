@@ -64,17 +64,6 @@ impl Reg {
     pub fn number(self) -> u8 {
         self as u8
     }
-
-    /// Displays the register under its 32-bit name (`w3`).
-    pub fn w(self) -> impl fmt::Display {
-        struct W(Reg);
-        impl fmt::Display for W {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "w{}", self.0.number())
-            }
-        }
-        W(self)
-    }
 }
 
 impl fmt::Display for Reg {
