@@ -9,8 +9,9 @@
 //!
 //! Invariants: an [`Insn`] holds only typed fields (registers, sizes, operations) plus the raw
 //! `off`/`imm` numbers whose meaning is the instruction's own (a jump offset, a helper id).
-//! Every value of the model encodes; every encoding the kernel would accept decodes, and
-//! decode → encode reproduces the input bytes exactly. Fields the kernel requires to be zero
+//! Every value of the model encodes; every encoding the kernel would accept decodes (plus
+//! LLVM's `callx`, which the kernel refuses), and decode → encode reproduces the input bytes
+//! exactly: 130 of the 256 opcode bytes are instructions. Fields the kernel requires to be zero
 //! are checked when decoding; a violation is an [`InsnError`] naming the byte offset.
 //!
 //! Costs: [`Insn`] is `Copy` and 16 bytes; decoding and encoding are a few `match`es per slot
