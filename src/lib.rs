@@ -18,5 +18,6 @@ pub mod btf;
 pub mod btf_ext;
 pub mod elf;
 mod endian;
+pub mod insn;
 
 pub use endian::Endian;

@@ -1,0 +1,580 @@
+//! Decoding: wire slots → [`Insn`].
+//!
+//! The decoder accepts exactly what the kernel's verifier accepts at the level of a single
+//! instruction: a defined opcode, registers 0..=10, and zero in every field the kernel
+//! reserves for that opcode (for example `src_reg` of a `K`-source ALU instruction, the
+//! second slot's opcode and registers of an `ld_imm64`). Anything else is an [`InsnError`]
+//! carrying the byte offset; the decoder never panics and never indexes unchecked.
+//!
+//! Left to later layers, because they are about meaning rather than encoding: jump targets
+//! inside the program, shift amounts below the operand width, the high half of a pseudo
+//! `ld_imm64` (which only some `BPF_PSEUDO_*` kinds use), which address spaces an
+//! `addr_space_cast` names, and writes to `r10`. Because every field the model does not keep
+//! is checked to be zero, decode → encode is the identity on every accepted input.
+//!
+//! Cost: a handful of `match`es per slot; [`decode_all`] allocates one vector sized by the
+//! input length.
+
+use super::encode::RawSlot;
+use super::error::InsnError;
+use super::opcode::{
+    AluClass, AluOp, AtomicOp, ByteOrder, CallKind, Class, ExtBits, JmpClass, JmpOp, Mode, Operand,
+    PseudoKind, Reg, Size, SwapBits, LOAD_ACQ, STORE_REL,
+};
+use super::{Insn, SLOT_BYTES};
+use crate::Endian;
+
+/// Reads one slot at `offset`, or reports how much is missing.
+fn read_slot(
+    bytes: &[u8],
+    offset: usize,
+    endian: Endian,
+    needed: usize,
+) -> Result<RawSlot, InsnError> {
+    let truncated = || InsnError::Truncated {
+        offset,
+        needed,
+        available: bytes.len().saturating_sub(offset),
+    };
+    let code = *bytes.get(offset).ok_or_else(truncated)?;
+    let regs = *bytes.get(offset.wrapping_add(1)).ok_or_else(truncated)?;
+    let off = endian
+        .read_u16(bytes, offset.wrapping_add(2))
+        .ok_or_else(truncated)? as i16;
+    let imm = endian
+        .read_u32(bytes, offset.wrapping_add(4))
+        .ok_or_else(truncated)? as i32;
+    let (dst, src) = match endian {
+        Endian::Little => (regs & 0x0f, regs >> 4),
+        Endian::Big => (regs >> 4, regs & 0x0f),
+    };
+    Ok(RawSlot {
+        code,
+        dst,
+        src,
+        off,
+        imm,
+    })
+}
+
+/// Field checks for one slot, carrying the context every error needs.
+struct Checker {
+    offset: usize,
+    raw: RawSlot,
+}
+
+impl Checker {
+    fn unknown(&self) -> InsnError {
+        InsnError::UnknownOpcode {
+            offset: self.offset,
+            code: self.raw.code,
+        }
+    }
+
+    fn reserved(&self, field: &'static str, value: i64, expected: &'static str) -> InsnError {
+        InsnError::ReservedField {
+            offset: self.offset,
+            code: self.raw.code,
+            field,
+            value,
+            expected,
+        }
+    }
+
+    fn reg(&self, field: &'static str, n: u8) -> Result<Reg, InsnError> {
+        Reg::from_u8(n).ok_or(InsnError::InvalidRegister {
+            offset: self.offset,
+            code: self.raw.code,
+            field,
+            reg: n,
+        })
+    }
+
+    fn dst(&self) -> Result<Reg, InsnError> {
+        self.reg("dst", self.raw.dst)
+    }
+
+    fn src(&self) -> Result<Reg, InsnError> {
+        self.reg("src", self.raw.src)
+    }
+
+    fn zero_dst(&self) -> Result<(), InsnError> {
+        match self.raw.dst {
+            0 => Ok(()),
+            v => Err(self.reserved("dst_reg", i64::from(v), "0")),
+        }
+    }
+
+    fn zero_src(&self) -> Result<(), InsnError> {
+        match self.raw.src {
+            0 => Ok(()),
+            v => Err(self.reserved("src_reg", i64::from(v), "0")),
+        }
+    }
+
+    fn zero_off(&self) -> Result<(), InsnError> {
+        match self.raw.off {
+            0 => Ok(()),
+            v => Err(self.reserved("off", i64::from(v), "0")),
+        }
+    }
+
+    fn zero_imm(&self) -> Result<(), InsnError> {
+        match self.raw.imm {
+            0 => Ok(()),
+            v => Err(self.reserved("imm", i64::from(v), "0")),
+        }
+    }
+}
+
+const BPF_X: u8 = 0x08;
+
+impl Insn {
+    /// Decodes the one instruction at the start of `bytes` (8 bytes, 16 for `ld_imm64`);
+    /// bytes after it are ignored.
+    ///
+    /// ```
+    /// use bpfir::insn::{Insn, InsnError, Reg, Size};
+    /// use bpfir::Endian;
+    /// let insn = Insn::decode(&[0x61, 0x12, 4, 0, 0, 0, 0, 0], Endian::Little).unwrap();
+    /// assert_eq!(insn, Insn::Load { size: Size::W, dst: Reg::R2, src: Reg::R1, off: 4 });
+    /// assert_eq!(insn.to_string(), "r2 = *(u32 *)(r1 + 0x4)");
+    /// let err = Insn::decode(&[0xff, 0, 0, 0, 0, 0, 0, 0], Endian::Little).unwrap_err();
+    /// assert!(matches!(err, InsnError::UnknownOpcode { offset: 0, code: 0xff }));
+    /// ```
+    pub fn decode(bytes: &[u8], endian: Endian) -> Result<Insn, InsnError> {
+        decode_at(bytes, 0, endian)
+    }
+}
+
+/// Decodes the instruction at byte `offset` of `bytes`; errors name `offset`.
+pub(crate) fn decode_at(bytes: &[u8], offset: usize, endian: Endian) -> Result<Insn, InsnError> {
+    let raw = read_slot(bytes, offset, endian, SLOT_BYTES)?;
+    let c = Checker { offset, raw };
+    match Class::of(raw.code) {
+        Class::Ld => decode_ld(&c, bytes, endian),
+        Class::Ldx => decode_ldx(&c),
+        Class::St => decode_st(&c),
+        Class::Stx => decode_stx(&c),
+        Class::Alu => decode_alu(&c, AluClass::Alu32),
+        Class::Alu64 => decode_alu(&c, AluClass::Alu64),
+        Class::Jmp => decode_jmp(&c, JmpClass::Jmp),
+        Class::Jmp32 => decode_jmp(&c, JmpClass::Jmp32),
+    }
+}
+
+fn decode_ld(c: &Checker, bytes: &[u8], endian: Endian) -> Result<Insn, InsnError> {
+    let raw = c.raw;
+    let size = Size::of(raw.code);
+    match (Mode::of(raw.code), size) {
+        (Some(Mode::Imm), Size::DW) => {
+            let second_at = c
+                .offset
+                .checked_add(SLOT_BYTES)
+                .ok_or_else(|| c.unknown())?;
+            let second =
+                read_slot(bytes, second_at, endian, 2 * SLOT_BYTES).map_err(|e| match e {
+                    InsnError::Truncated { available, .. } => InsnError::Truncated {
+                        offset: c.offset,
+                        needed: 2 * SLOT_BYTES,
+                        available: available.saturating_add(SLOT_BYTES),
+                    },
+                    other => other,
+                })?;
+            c.zero_off()?;
+            let dst = c.dst()?;
+            let kind = PseudoKind::from_src_reg(raw.src).ok_or_else(|| {
+                c.reserved("src_reg", i64::from(raw.src), "0..=6 (a BPF_PSEUDO_* kind)")
+            })?;
+            if second.code != 0 {
+                return Err(c.reserved("second slot opcode", i64::from(second.code), "0"));
+            }
+            if second.dst != 0 {
+                return Err(c.reserved("second slot dst_reg", i64::from(second.dst), "0"));
+            }
+            if second.src != 0 {
+                return Err(c.reserved("second slot src_reg", i64::from(second.src), "0"));
+            }
+            if second.off != 0 {
+                return Err(c.reserved("second slot off", i64::from(second.off), "0"));
+            }
+            let imm = (u64::from(raw.imm as u32) | (u64::from(second.imm as u32) << 32)) as i64;
+            Ok(Insn::LdImm64 { kind, dst, imm })
+        }
+        (Some(Mode::Abs), Size::B | Size::H | Size::W) => {
+            c.zero_dst()?;
+            c.zero_src()?;
+            c.zero_off()?;
+            Ok(Insn::LdAbs { size, imm: raw.imm })
+        }
+        (Some(Mode::Ind), Size::B | Size::H | Size::W) => {
+            c.zero_dst()?;
+            c.zero_off()?;
+            Ok(Insn::LdInd {
+                size,
+                src: c.src()?,
+                imm: raw.imm,
+            })
+        }
+        _ => Err(c.unknown()),
+    }
+}
+
+fn decode_ldx(c: &Checker) -> Result<Insn, InsnError> {
+    let raw = c.raw;
+    let size = Size::of(raw.code);
+    let mode = Mode::of(raw.code);
+    match (mode, size) {
+        (Some(Mode::Mem), _) => {
+            c.zero_imm()?;
+            Ok(Insn::Load {
+                size,
+                dst: c.dst()?,
+                src: c.src()?,
+                off: raw.off,
+            })
+        }
+        (Some(Mode::MemSx), Size::B | Size::H | Size::W) => {
+            c.zero_imm()?;
+            Ok(Insn::LoadSx {
+                size,
+                dst: c.dst()?,
+                src: c.src()?,
+                off: raw.off,
+            })
+        }
+        _ => Err(c.unknown()),
+    }
+}
+
+fn decode_st(c: &Checker) -> Result<Insn, InsnError> {
+    let raw = c.raw;
+    match Mode::of(raw.code) {
+        Some(Mode::Mem) => {
+            c.zero_src()?;
+            Ok(Insn::StoreImm {
+                size: Size::of(raw.code),
+                dst: c.dst()?,
+                off: raw.off,
+                imm: raw.imm,
+            })
+        }
+        _ => Err(c.unknown()),
+    }
+}
+
+fn decode_stx(c: &Checker) -> Result<Insn, InsnError> {
+    let raw = c.raw;
+    let size = Size::of(raw.code);
+    match Mode::of(raw.code) {
+        Some(Mode::Mem) => {
+            c.zero_imm()?;
+            Ok(Insn::Store {
+                size,
+                dst: c.dst()?,
+                off: raw.off,
+                src: c.src()?,
+            })
+        }
+        Some(Mode::Atomic) => match raw.imm {
+            LOAD_ACQ => Ok(Insn::LoadAcquire {
+                size,
+                dst: c.dst()?,
+                src: c.src()?,
+                off: raw.off,
+            }),
+            STORE_REL => Ok(Insn::StoreRelease {
+                size,
+                dst: c.dst()?,
+                off: raw.off,
+                src: c.src()?,
+            }),
+            imm => {
+                let op = AtomicOp::from_imm(imm).ok_or_else(|| {
+                    c.reserved(
+                        "imm",
+                        i64::from(imm),
+                        "an atomic operation (BPF_ADD, BPF_OR, ...)",
+                    )
+                })?;
+                if !matches!(size, Size::W | Size::DW) {
+                    return Err(c.reserved(
+                        "imm",
+                        i64::from(imm),
+                        "load-acquire or store-release for an 8/16-bit atomic",
+                    ));
+                }
+                Ok(Insn::Atomic {
+                    size,
+                    op,
+                    dst: c.dst()?,
+                    off: raw.off,
+                    src: c.src()?,
+                })
+            }
+        },
+        _ => Err(c.unknown()),
+    }
+}
+
+fn decode_alu(c: &Checker, class: AluClass) -> Result<Insn, InsnError> {
+    let raw = c.raw;
+    let op = raw.code & 0xf0;
+    let is_x = raw.code & BPF_X != 0;
+    match op {
+        0x80 => {
+            if is_x {
+                return Err(c.unknown());
+            }
+            c.zero_src()?;
+            c.zero_off()?;
+            c.zero_imm()?;
+            Ok(Insn::Neg {
+                class,
+                dst: c.dst()?,
+            })
+        }
+        0xd0 => {
+            if class == AluClass::Alu64 && is_x {
+                return Err(c.unknown());
+            }
+            c.zero_src()?;
+            c.zero_off()?;
+            let bits = SwapBits::from_imm(raw.imm)
+                .ok_or_else(|| c.reserved("imm", i64::from(raw.imm), "16, 32 or 64"))?;
+            let dst = c.dst()?;
+            match (class, is_x) {
+                (AluClass::Alu32, false) => Ok(Insn::End {
+                    order: ByteOrder::Le,
+                    bits,
+                    dst,
+                }),
+                (AluClass::Alu32, true) => Ok(Insn::End {
+                    order: ByteOrder::Be,
+                    bits,
+                    dst,
+                }),
+                (AluClass::Alu64, _) => Ok(Insn::Bswap { bits, dst }),
+            }
+        }
+        0xe0 | 0xf0 => Err(c.unknown()),
+        0xb0 if is_x && raw.off != 0 => {
+            let dst = c.dst()?;
+            let src = c.src()?;
+            if raw.off == 1 && class == AluClass::Alu64 {
+                let imm = raw.imm as u32;
+                return Ok(Insn::AddrSpaceCast {
+                    dst,
+                    src,
+                    dst_as: (imm >> 16) as u16,
+                    src_as: imm as u16,
+                });
+            }
+            let bits = match (class, ExtBits::from_off(raw.off)) {
+                (_, Some(b @ (ExtBits::B8 | ExtBits::B16))) | (AluClass::Alu64, Some(b)) => b,
+                (AluClass::Alu32, _) => {
+                    return Err(c.reserved("off", i64::from(raw.off), "0, 8 or 16 for BPF_ALU mov"))
+                }
+                (AluClass::Alu64, None) => {
+                    return Err(c.reserved(
+                        "off",
+                        i64::from(raw.off),
+                        "0, 1 (addr_space_cast), 8, 16 or 32 for BPF_ALU64 mov",
+                    ))
+                }
+            };
+            c.zero_imm()?;
+            Ok(Insn::MovSx {
+                class,
+                bits,
+                dst,
+                src,
+            })
+        }
+        _ => {
+            let alu_op = AluOp::from_bits(op, raw.off)
+                .ok_or_else(|| c.reserved("off", i64::from(raw.off), "0, or 1 for sdiv/smod"))?;
+            let dst = c.dst()?;
+            let src = if is_x {
+                c.zero_imm()?;
+                Operand::Reg(c.src()?)
+            } else {
+                c.zero_src()?;
+                Operand::Imm(raw.imm)
+            };
+            Ok(Insn::Alu {
+                class,
+                op: alu_op,
+                dst,
+                src,
+            })
+        }
+    }
+}
+
+fn decode_jmp(c: &Checker, class: JmpClass) -> Result<Insn, InsnError> {
+    let raw = c.raw;
+    let op = raw.code & 0xf0;
+    let is_x = raw.code & BPF_X != 0;
+    match (op, class, is_x) {
+        (0x00, JmpClass::Jmp, false) => {
+            c.zero_dst()?;
+            c.zero_src()?;
+            c.zero_imm()?;
+            Ok(Insn::Ja { off: raw.off })
+        }
+        (0x00, JmpClass::Jmp, true) => {
+            c.zero_src()?;
+            c.zero_off()?;
+            c.zero_imm()?;
+            Ok(Insn::Gotox { dst: c.dst()? })
+        }
+        (0x00, JmpClass::Jmp32, false) => {
+            c.zero_dst()?;
+            c.zero_src()?;
+            c.zero_off()?;
+            Ok(Insn::Gotol { imm: raw.imm })
+        }
+        (0x80, JmpClass::Jmp, false) => {
+            c.zero_dst()?;
+            let kind = CallKind::from_src_reg(raw.src).ok_or_else(|| {
+                c.reserved(
+                    "src_reg",
+                    i64::from(raw.src),
+                    "0 (helper), 1 (bpf call) or 2 (kfunc)",
+                )
+            })?;
+            if kind != CallKind::Kfunc {
+                c.zero_off()?;
+            }
+            Ok(Insn::Call {
+                kind,
+                imm: raw.imm,
+                off: raw.off,
+            })
+        }
+        (0x80, JmpClass::Jmp, true) => {
+            c.zero_src()?;
+            c.zero_off()?;
+            c.zero_imm()?;
+            Ok(Insn::CallX { dst: c.dst()? })
+        }
+        (0x90, JmpClass::Jmp, false) => {
+            c.zero_dst()?;
+            c.zero_src()?;
+            c.zero_off()?;
+            c.zero_imm()?;
+            Ok(Insn::Exit)
+        }
+        (0xe0, JmpClass::Jmp, false) => {
+            if raw.src != 0 {
+                return Err(c.reserved("src_reg", i64::from(raw.src), "0 (may_goto)"));
+            }
+            c.zero_dst()?;
+            c.zero_imm()?;
+            Ok(Insn::MayGoto { off: raw.off })
+        }
+        _ => {
+            let jop = JmpOp::from_bits(op).ok_or_else(|| c.unknown())?;
+            let dst = c.dst()?;
+            let src = if is_x {
+                c.zero_imm()?;
+                Operand::Reg(c.src()?)
+            } else {
+                c.zero_src()?;
+                Operand::Imm(raw.imm)
+            };
+            Ok(Insn::JmpCond {
+                class,
+                op: jop,
+                dst,
+                src,
+                off: raw.off,
+            })
+        }
+    }
+}
+
+/// Decodes a whole instruction stream (a program section's bytes).
+///
+/// The length must be a multiple of 8; an `ld_imm64` whose second slot is missing is an
+/// error. Errors name the byte offset of the bad instruction from the start of `bytes`.
+///
+/// ```
+/// use bpfir::insn::{decode_all, Insn, InsnError};
+/// use bpfir::Endian;
+/// let bytes = [0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
+/// let insns = decode_all(&bytes, Endian::Little).unwrap();
+/// assert_eq!(insns.len(), 2);
+/// assert_eq!(insns[1], Insn::Exit);
+/// assert_eq!(decode_all(&bytes[..12], Endian::Little).unwrap_err().offset(), 8);
+/// ```
+pub fn decode_all(bytes: &[u8], endian: Endian) -> Result<Vec<Insn>, InsnError> {
+    let trailing = bytes.len() % SLOT_BYTES;
+    if trailing != 0 {
+        return Err(InsnError::UnalignedLength {
+            offset: bytes.len() - trailing,
+            len: bytes.len(),
+            trailing,
+        });
+    }
+    let mut insns = Vec::with_capacity(bytes.len() / SLOT_BYTES);
+    for item in Decoder::new(bytes, endian) {
+        insns.push(item?.1);
+    }
+    Ok(insns)
+}
+
+/// Iterator over the instructions of a byte stream with their byte offsets.
+///
+/// Stops after the first error (which it yields). Unlike [`decode_all`] it does not require
+/// the length to be a multiple of 8 up front; a trailing partial slot is a
+/// [`InsnError::Truncated`].
+///
+/// ```
+/// use bpfir::insn::{Decoder, Insn};
+/// use bpfir::Endian;
+/// let bytes = [0x18, 1, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
+/// let offsets: Vec<usize> = Decoder::new(&bytes, Endian::Little).map(|r| r.unwrap().0).collect();
+/// assert_eq!(offsets, [0, 16]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Decoder<'a> {
+    bytes: &'a [u8],
+    endian: Endian,
+    offset: usize,
+    failed: bool,
+}
+
+impl<'a> Decoder<'a> {
+    /// Starts decoding at the beginning of `bytes`.
+    pub fn new(bytes: &'a [u8], endian: Endian) -> Decoder<'a> {
+        Decoder {
+            bytes,
+            endian,
+            offset: 0,
+            failed: false,
+        }
+    }
+}
+
+impl Iterator for Decoder<'_> {
+    type Item = Result<(usize, Insn), InsnError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.offset >= self.bytes.len() {
+            return None;
+        }
+        let at = self.offset;
+        match decode_at(self.bytes, at, self.endian) {
+            Ok(insn) => {
+                self.offset = at.saturating_add(insn.n_bytes());
+                Some(Ok((at, insn)))
+            }
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
