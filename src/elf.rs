@@ -4,7 +4,7 @@
 //! [`ElfObject`] and [`Section`]. Reading checks that the file is a 64-bit ELF for the BPF
 //! machine and takes the byte order from it. Section data is borrowed from the input bytes.
 
-use object::read::elf::{ElfFile64, FileHeader, SectionHeader};
+use object::read::elf::{ElfFile64, FileHeader, SectionHeader, Sym};
 use object::{elf, Endianness};
 
 use crate::Endian;
@@ -24,6 +24,14 @@ pub enum ElfError {
     NotBpf {
         /// The `e_machine` found.
         machine: u16,
+    },
+    /// A symbol table entry is malformed.
+    #[error("symbol {index}: {reason}")]
+    BadSymbol {
+        /// Index in the symbol table.
+        index: usize,
+        /// What is wrong.
+        reason: String,
     },
     /// A section's header or data could not be read.
     #[error("section {index} ({name}): {reason}")]
@@ -63,11 +71,63 @@ impl Section<'_> {
     }
 }
 
-/// A parsed BPF ELF object: its byte order and sections.
+/// What a symbol names (`STT_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SymbolKind {
+    /// `STT_NOTYPE`: labels, externs without type.
+    NoType,
+    /// `STT_OBJECT`: a variable or map.
+    Object,
+    /// `STT_FUNC`: a function.
+    Func,
+    /// `STT_SECTION`: the section itself.
+    Section,
+    /// Any other type, with its number.
+    Other(u8),
+}
+
+/// A symbol's binding (`STB_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Binding {
+    /// `STB_LOCAL`.
+    Local,
+    /// `STB_GLOBAL`.
+    Global,
+    /// `STB_WEAK`.
+    Weak,
+    /// Any other binding, with its number.
+    Other(u8),
+}
+
+/// One entry of the symbol table.
+#[derive(Clone, Debug)]
+pub struct Symbol<'a> {
+    /// Index in the symbol table.
+    pub index: usize,
+    /// Name (may be empty).
+    pub name: &'a str,
+    /// What it names.
+    pub kind: SymbolKind,
+    /// Binding.
+    pub binding: Binding,
+    /// Index of the section it is defined in; `None` for undefined, absolute and common
+    /// symbols.
+    pub section: Option<usize>,
+    /// `st_value`: for a defined symbol of a relocatable object, its byte offset in its
+    /// section.
+    pub value: u64,
+    /// `st_size`.
+    pub size: u64,
+}
+
+/// A parsed BPF ELF object: its byte order, sections and symbols.
 #[derive(Debug)]
 pub struct ElfObject<'a> {
     endian: Endian,
     sections: Vec<Section<'a>>,
+    symbols: Vec<Symbol<'a>>,
 }
 
 impl<'a> ElfObject<'a> {
@@ -113,7 +173,105 @@ impl<'a> ElfObject<'a> {
                 data,
             });
         }
-        Ok(ElfObject { endian, sections })
+        let symtab = file.elf_symbol_table();
+        let strings = symtab.strings();
+        let mut symbols = Vec::with_capacity(symtab.len());
+        for (index, sym) in symtab.iter().enumerate() {
+            let name = sym
+                .name(e, strings)
+                .ok()
+                .and_then(|n| std::str::from_utf8(n).ok())
+                .ok_or_else(|| ElfError::BadSymbol {
+                    index,
+                    reason: "name is not a valid utf-8 string of the string table".into(),
+                })?;
+            let kind = match sym.st_type() {
+                elf::STT_NOTYPE => SymbolKind::NoType,
+                elf::STT_OBJECT => SymbolKind::Object,
+                elf::STT_FUNC => SymbolKind::Func,
+                elf::STT_SECTION => SymbolKind::Section,
+                t => SymbolKind::Other(t),
+            };
+            let binding = match sym.st_bind() {
+                elf::STB_LOCAL => Binding::Local,
+                elf::STB_GLOBAL => Binding::Global,
+                elf::STB_WEAK => Binding::Weak,
+                b => Binding::Other(b),
+            };
+            let shndx = sym.st_shndx(e);
+            let section = match shndx {
+                elf::SHN_UNDEF | elf::SHN_ABS | elf::SHN_COMMON => None,
+                elf::SHN_XINDEX => Some(
+                    symtab
+                        .shndx(e, object::SymbolIndex(index))
+                        .map(|i| i as usize)
+                        .ok_or_else(|| ElfError::BadSymbol {
+                            index,
+                            reason: "extended section index missing".into(),
+                        })?,
+                ),
+                i => Some(i as usize),
+            };
+            if section.is_some_and(|i| i >= sections.len()) {
+                return Err(ElfError::BadSymbol {
+                    index,
+                    reason: format!("section index {shndx} is out of range"),
+                });
+            }
+            symbols.push(Symbol {
+                index,
+                name,
+                kind,
+                binding,
+                section,
+                value: sym.st_value(e),
+                size: sym.st_size(e),
+            });
+        }
+        Ok(ElfObject {
+            endian,
+            sections,
+            symbols,
+        })
+    }
+
+    /// The symbol table, in order (index 0 is the null symbol).
+    pub fn symbols(&self) -> &[Symbol<'a>] {
+        &self.symbols
+    }
+
+    /// The byte ranges of the functions of executable section `section`, with their names,
+    /// ordered by offset: from each function symbol's value, `st_size` bytes long (or up to
+    /// the next function when the size is 0). Bytes between the ranges are alignment padding,
+    /// not instructions. A section without function symbols is one unnamed range.
+    pub fn code_ranges(&self, section: &Section<'a>) -> Vec<(&'a str, std::ops::Range<usize>)> {
+        let funcs = self.functions_in(section.index);
+        if funcs.is_empty() {
+            return vec![("", 0..section.data.len())];
+        }
+        let mut out = Vec::with_capacity(funcs.len());
+        for (i, f) in funcs.iter().enumerate() {
+            let start = usize::try_from(f.value).unwrap_or(usize::MAX);
+            let end = match f.size {
+                0 => funcs.get(i + 1).map_or(section.data.len(), |n| {
+                    usize::try_from(n.value).unwrap_or(usize::MAX)
+                }),
+                size => start.saturating_add(usize::try_from(size).unwrap_or(usize::MAX)),
+            };
+            out.push((f.name, start..end));
+        }
+        out
+    }
+
+    /// The function symbols defined in section `index`, ordered by offset.
+    pub fn functions_in(&self, index: usize) -> Vec<&Symbol<'a>> {
+        let mut funcs: Vec<&Symbol<'a>> = self
+            .symbols
+            .iter()
+            .filter(|s| s.section == Some(index) && s.kind == SymbolKind::Func)
+            .collect();
+        funcs.sort_by_key(|s| s.value);
+        funcs
     }
 
     /// The object's byte order.

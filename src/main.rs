@@ -58,10 +58,30 @@ fn disasm(path: &str) -> CliResult {
     let elf = ElfObject::parse(&data).map_err(|e| format!("{path}: {e}"))?;
     let mut out = String::new();
     for section in elf.executable_sections() {
-        let insns = bpfir::insn::decode_all(section.data, elf.endian())
-            .map_err(|e| format!("{path}: section {}: {e}", section.name))?;
-        writeln!(out, "Disassembly of section {}:\n", section.name)?;
-        write!(out, "{}", bpfir::insn::disassemble(&insns))?;
+        writeln!(out, "Disassembly of section {}:", section.name)?;
+        // Decode function by function: the bytes between functions are alignment padding,
+        // not instructions.
+        for (name, range) in elf.code_ranges(section) {
+            let (start, end) = (range.start, range.end);
+            let bytes = section.data.get(start..end).ok_or_else(|| {
+                format!(
+                    "{path}: function {name} [{start:#x}, {end:#x}) is outside section {}",
+                    section.name
+                )
+            })?;
+            let insns = bpfir::insn::decode_all(bytes, elf.endian()).map_err(|e| {
+                format!(
+                    "{path}: section {} function {name} (at byte {start:#x}): {e}",
+                    section.name
+                )
+            })?;
+            writeln!(out, "\n{start:016x} <{name}>:")?;
+            write!(
+                out,
+                "{}",
+                bpfir::insn::disassemble(&insns).starting_at(start / 8)
+            )?;
+        }
         writeln!(out)?;
     }
     Ok(out)

@@ -314,6 +314,15 @@ fn fmt_atomic(
 #[derive(Clone, Copy, Debug)]
 pub struct Listing<'a> {
     insns: &'a [Insn],
+    start: usize,
+}
+
+impl Listing<'_> {
+    /// Numbers the listing from slot `start` (e.g. a function's slot in its section).
+    pub fn starting_at(mut self, start: usize) -> Self {
+        self.start = start;
+        self
+    }
 }
 
 /// Lists `insns` starting at slot 0.
@@ -324,12 +333,12 @@ pub struct Listing<'a> {
 /// assert_eq!(disassemble(&insns).to_string(), "       0:\tr1 = 0x0 ll\n       2:\texit\n");
 /// ```
 pub fn disassemble(insns: &[Insn]) -> Listing<'_> {
-    Listing { insns }
+    Listing { insns, start: 0 }
 }
 
 impl fmt::Display for Listing<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut slot = 0usize;
+        let mut slot = self.start;
         for insn in self.insns {
             writeln!(f, "{slot:>8}:\t{insn}")?;
             slot += insn.n_slots();
