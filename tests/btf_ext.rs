@@ -3,12 +3,13 @@
 //! section, its access strings parse, and it re-marshals byte-identically. A mutation test
 //! truncates and bit-flips every real blob and requires the codec never to panic.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 
 use bpfir::btf_ext::{BtfExt, CoreAccess, CoreReloKind};
+use bpfir::elf::ElfObject;
 use bpfir::Endian;
-use object::{Object, ObjectSection};
 
 /// One `.BTF.ext` blob from the corpus, with its `.BTF` string section.
 struct Sample {
@@ -16,44 +17,6 @@ struct Sample {
     endian: Endian,
     ext: Vec<u8>,
     strings: Option<Vec<u8>>,
-}
-
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("corpus not found at {}; skipping", dir.display());
-        None
-    }
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            walk(&path, out);
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("elf") | Some("o")
-        ) {
-            out.push(path);
-        }
-    }
-}
-
-/// A short ASCII file naming an existing sibling: a git symlink checked out as text.
-fn is_alias(path: &Path, data: &[u8]) -> bool {
-    data.len() < 256
-        && data.iter().all(|b| b.is_ascii_graphic())
-        && std::str::from_utf8(data)
-            .ok()
-            .and_then(|name| path.parent().map(|p| p.join(name.trim())))
-            .is_some_and(|sibling| sibling.is_file())
 }
 
 /// The string section of a `.BTF` blob, from its header.
@@ -66,45 +29,29 @@ fn btf_strings(btf: &[u8], endian: Endian) -> Option<Vec<u8>> {
         .map(<[u8]>::to_vec)
 }
 
-/// Every object in the corpus and the `.BTF.ext` blobs among them. Returns `None` when the
-/// corpus is absent. Also returns the number of objects read and aliases skipped.
-fn samples() -> Option<(Vec<Sample>, usize, usize)> {
-    let dir = corpus_dir()?;
-    let mut paths = Vec::new();
-    walk(&dir, &mut paths);
-    let (mut objects, mut aliases) = (0, 0);
+/// Every object of testdata and the corpus, and the `.BTF.ext` blobs among them, with the
+/// number of objects read.
+fn samples() -> Option<(Vec<Sample>, usize)> {
+    let mut objects = 0;
     let mut out = Vec::new();
-    for path in paths {
-        let data = fs::read(&path).expect("read corpus file");
-        if is_alias(&path, &data) {
-            eprintln!("{}: alias of a sibling, skipped", path.display());
-            aliases += 1;
-            continue;
-        }
-        let file = object::File::parse(&*data)
-            .unwrap_or_else(|e| panic!("{}: not an object: {e}", path.display()));
+    for (path, data) in common::all_objects() {
+        let elf = ElfObject::parse(&data).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         objects += 1;
-        let endian = if file.is_little_endian() {
-            Endian::Little
-        } else {
-            Endian::Big
-        };
-        let Some(section) = file.section_by_name(".BTF.ext") else {
+        let endian = elf.endian();
+        let Some(section) = elf.section(".BTF.ext") else {
             continue;
         };
-        let ext = section.data().expect("section data").to_vec();
-        let strings = file
-            .section_by_name(".BTF")
-            .and_then(|s| s.data().ok())
-            .and_then(|btf| btf_strings(btf, endian));
+        let strings = elf
+            .section(".BTF")
+            .and_then(|s| btf_strings(s.data, endian));
         out.push(Sample {
             path,
             endian,
-            ext,
+            ext: section.data.to_vec(),
             strings,
         });
     }
-    Some((out, objects, aliases))
+    Some((out, objects))
 }
 
 /// The NUL-terminated string at `off`, if it lies inside the string section.
@@ -116,7 +63,7 @@ fn string_at(strings: &[u8], off: u32) -> Option<&str> {
 
 #[test]
 fn every_corpus_btf_ext_parses_and_round_trips() {
-    let Some((samples, objects, aliases)) = samples() else {
+    let Some((samples, objects)) = samples() else {
         return;
     };
     assert!(!samples.is_empty(), "corpus holds no .BTF.ext section");
@@ -179,7 +126,7 @@ fn every_corpus_btf_ext_parses_and_round_trips() {
         }
     }
     println!(
-        "{objects} objects ({aliases} aliases skipped): {} .BTF.ext blobs ({little} little-, \
+        "{objects} objects: {} .BTF.ext blobs ({little} little-, \
          {big} big-endian, {n_short_hdr} with a 24-byte header) round-trip byte-identically; \
          {n_func} func_info, {n_line} line_info, {n_core} core_relo records",
         samples.len()
@@ -228,7 +175,7 @@ fn check_mutant(bytes: &[u8], endian: Endian) -> bool {
 
 #[test]
 fn truncated_and_bit_flipped_blobs_never_panic() {
-    let Some((samples, _, _)) = samples() else {
+    let Some((samples, _)) = samples() else {
         return;
     };
     let seed = std::env::var("BPFIR_FUZZ_SEED")
