@@ -19,5 +19,6 @@ pub mod btf_ext;
 pub mod elf;
 mod endian;
 pub mod insn;
+pub mod ir;
 
 pub use endian::Endian;

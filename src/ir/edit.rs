@@ -1,0 +1,215 @@
+//! Editing a [`Module`]: the layout operations.
+//!
+//! Each operation touches only the instructions it inserts, removes or moves and their
+//! immediate neighbours: O(1) per inserted or removed instruction, O(k) to move k
+//! instructions (each moved instruction records its new function). Nothing is renumbered,
+//! and every other instruction keeps its id, metadata and jump target. A jump whose target
+//! is removed keeps pointing at the detached id; lowering reports it.
+
+use super::{FuncId, IrError, Meta, Module, Node, Ref};
+use crate::insn::Insn;
+
+use super::InsnId;
+
+/// What [`Module::replace`] does with the replaced instruction's metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetaChoice {
+    /// Keep the reference, line and CO-RE relocation.
+    Keep,
+    /// Replace them all with these.
+    Replace(Meta),
+}
+
+impl Module {
+    fn node(&self, id: InsnId) -> Node {
+        self.nodes.get(id).copied().unwrap_or_default()
+    }
+
+    fn attached_func(&self, id: InsnId) -> Result<FuncId, IrError> {
+        self.node(id).func.ok_or(IrError::Detached { insn: id })
+    }
+
+    /// Links detached `id` into `func` between `prev` and `next`.
+    fn link(&mut self, id: InsnId, func: FuncId, prev: Option<InsnId>, next: Option<InsnId>) {
+        self.nodes.insert(
+            id,
+            Node {
+                prev,
+                next,
+                func: Some(func),
+            },
+        );
+        match prev {
+            Some(p) => self.nodes.entry(p).or_default().next = Some(id),
+            None => self.funcs[func].first = Some(id),
+        }
+        match next {
+            Some(n) => self.nodes.entry(n).or_default().prev = Some(id),
+            None => self.funcs[func].last = Some(id),
+        }
+        self.funcs[func].n_insns += 1;
+    }
+
+    /// Creates an instruction and appends it to `func`.
+    pub fn append(&mut self, func: FuncId, insn: Insn, meta: Meta) -> Result<InsnId, IrError> {
+        let id = self.create_insn(insn, meta);
+        let last = self.funcs[func].last;
+        self.link(id, func, last, None);
+        Ok(id)
+    }
+
+    /// Creates an instruction and inserts it before `at`.
+    pub fn insert_before(&mut self, at: InsnId, insn: Insn, meta: Meta) -> Result<InsnId, IrError> {
+        let func = self.attached_func(at)?;
+        let id = self.create_insn(insn, meta);
+        let prev = self.node(at).prev;
+        self.link(id, func, prev, Some(at));
+        Ok(id)
+    }
+
+    /// Creates an instruction and inserts it after `at`.
+    pub fn insert_after(&mut self, at: InsnId, insn: Insn, meta: Meta) -> Result<InsnId, IrError> {
+        let func = self.attached_func(at)?;
+        let id = self.create_insn(insn, meta);
+        let next = self.node(at).next;
+        self.link(id, func, Some(at), next);
+        Ok(id)
+    }
+
+    /// Attaches a detached instruction (e.g. one removed earlier) before `at`.
+    pub fn attach_before(&mut self, id: InsnId, at: InsnId) -> Result<(), IrError> {
+        if let Some(func) = self.node(id).func {
+            return Err(IrError::Attached { insn: id, func });
+        }
+        let func = self.attached_func(at)?;
+        let prev = self.node(at).prev;
+        self.link(id, func, prev, Some(at));
+        Ok(())
+    }
+
+    /// Removes `id` from its function. The instruction and its metadata stay in the module
+    /// (detached); jumps that target it are reported by lowering.
+    pub fn remove(&mut self, id: InsnId) -> Result<(), IrError> {
+        let func = self.attached_func(id)?;
+        let Node { prev, next, .. } = self.node(id);
+        match prev {
+            Some(p) => self.nodes.entry(p).or_default().next = next,
+            None => self.funcs[func].first = next,
+        }
+        match next {
+            Some(n) => self.nodes.entry(n).or_default().prev = prev,
+            None => self.funcs[func].last = prev,
+        }
+        self.funcs[func].n_insns -= 1;
+        self.nodes.insert(id, Node::default());
+        Ok(())
+    }
+
+    /// Replaces instruction `id` in place: same id, same position, so jumps to it still
+    /// land on it. Its metadata is kept or replaced as `meta` says.
+    pub fn replace(&mut self, id: InsnId, insn: Insn, meta: MetaChoice) -> Result<(), IrError> {
+        self.attached_func(id)?;
+        self.insns[id] = insn;
+        if let MetaChoice::Replace(m) = meta {
+            self.set_reference(id, m.reference);
+            self.set_line(id, m.line);
+            self.set_core(id, m.core);
+        }
+        Ok(())
+    }
+
+    /// Moves the instructions `first..=last` (a range of one function) to function `to`,
+    /// before `before` (an instruction of `to`) or at its end when `before` is `None`.
+    pub fn move_range(
+        &mut self,
+        first: InsnId,
+        last: InsnId,
+        to: FuncId,
+        before: Option<InsnId>,
+    ) -> Result<(), IrError> {
+        let from = self.attached_func(first)?;
+        if self.node(last).func != Some(from) {
+            return Err(IrError::BadRange { first, last });
+        }
+        if let Some(b) = before {
+            if self.node(b).func != Some(to) {
+                return Err(IrError::WrongInsn {
+                    insn: b,
+                    expected: "an instruction of the destination function",
+                });
+            }
+        }
+        // Collect the range, checking that `last` follows `first` and `before` is outside.
+        let mut range = Vec::new();
+        let mut cur = Some(first);
+        loop {
+            let Some(id) = cur else {
+                return Err(IrError::BadRange { first, last });
+            };
+            if Some(id) == before {
+                return Err(IrError::MoveIntoItself { first, last });
+            }
+            range.push(id);
+            if id == last {
+                break;
+            }
+            cur = self.node(id).next;
+        }
+        // Unlink the whole range from `from` in O(1).
+        let (prev, next) = (self.node(first).prev, self.node(last).next);
+        match prev {
+            Some(p) => self.nodes.entry(p).or_default().next = next,
+            None => self.funcs[from].first = next,
+        }
+        match next {
+            Some(n) => self.nodes.entry(n).or_default().prev = prev,
+            None => self.funcs[from].last = prev,
+        }
+        self.funcs[from].n_insns -= range.len() as u32;
+        // Splice it into `to`.
+        let (at_prev, at_next) = match before {
+            Some(b) => (self.node(b).prev, Some(b)),
+            None => (self.funcs[to].last, None),
+        };
+        for &id in &range {
+            self.nodes.entry(id).or_default().func = Some(to);
+        }
+        self.nodes.entry(first).or_default().prev = at_prev;
+        self.nodes.entry(last).or_default().next = at_next;
+        match at_prev {
+            Some(p) => self.nodes.entry(p).or_default().next = Some(first),
+            None => self.funcs[to].first = Some(first),
+        }
+        match at_next {
+            Some(n) => self.nodes.entry(n).or_default().prev = Some(last),
+            None => self.funcs[to].last = Some(last),
+        }
+        self.funcs[to].n_insns += range.len() as u32;
+        Ok(())
+    }
+
+    /// Moves the whole body of `from` to the end of `to`; `from` is left empty.
+    pub fn append_body(&mut self, from: FuncId, to: FuncId) -> Result<(), IrError> {
+        if from == to {
+            return Err(IrError::SameFunction { func: from });
+        }
+        match (self.funcs[from].first, self.funcs[from].last) {
+            (Some(first), Some(last)) => self.move_range(first, last, to, None),
+            _ => Ok(()),
+        }
+    }
+
+    /// Makes call instruction `id` call `callee`.
+    pub fn redirect_call(&mut self, id: InsnId, callee: FuncId) -> Result<(), IrError> {
+        match (self.insns[id], self.reference(id)) {
+            (Insn::Call { .. }, Some(Ref::Call(_)) | None) => {
+                self.refs.insert(id, Ref::Call(callee));
+                Ok(())
+            }
+            _ => Err(IrError::WrongInsn {
+                insn: id,
+                expected: "a bpf-to-bpf call",
+            }),
+        }
+    }
+}

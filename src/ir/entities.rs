@@ -1,0 +1,253 @@
+//! The entities a [`Module`](super::Module) holds besides instructions: functions, maps,
+//! data sections, externs, source lines and CO-RE relocations, and the symbolic reference an
+//! instruction can carry.
+
+use crate::btf::{StrOffset, TypeId};
+use crate::btf_ext::{CoreAccess, CoreReloKind};
+
+use super::{DataId, ExternId, FuncId, InsnId, MapId};
+
+/// What an instruction refers to, symbolically. Raw offsets and immediates for these exist
+/// only after lowering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Ref {
+    /// A jump to another instruction of the same function.
+    Jump(InsnId),
+    /// A bpf-to-bpf call (`call` with `BPF_PSEUDO_CALL`).
+    Call(FuncId),
+    /// The address of a function, for a callback (`ld_imm64` with `BPF_PSEUDO_FUNC`).
+    FuncAddr(FuncId),
+    /// A map (`ld_imm64` with `BPF_PSEUDO_MAP_FD`).
+    Map(MapId),
+    /// A byte in a data section (`ld_imm64` with `BPF_PSEUDO_MAP_VALUE`).
+    Data {
+        /// The section.
+        data: DataId,
+        /// Byte offset in it.
+        offset: u32,
+    },
+    /// An extern: a kfunc (`call`), a typed or untyped ksym or a kconfig value (`ld_imm64`).
+    Extern(ExternId),
+}
+
+/// Linkage of a function or variable symbol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SymbolLinkage {
+    /// `STB_LOCAL`: `static`.
+    Static,
+    /// `STB_GLOBAL`.
+    Global,
+    /// `STB_WEAK`.
+    Weak,
+}
+
+impl std::fmt::Display for SymbolLinkage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SymbolLinkage::Static => "static",
+            SymbolLinkage::Global => "global",
+            SymbolLinkage::Weak => "weak",
+        })
+    }
+}
+
+/// A function: a program entry point or a sub-program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Function {
+    /// Symbol name.
+    pub name: String,
+    /// Symbol linkage.
+    pub linkage: SymbolLinkage,
+    /// ELF section it came from (`socket`, `kprobe/do_sys_open`, `.text`, ...); for a
+    /// program, this decides program type and attach point.
+    pub section: String,
+    /// True for a program (a function of an executable section other than `.text`).
+    pub is_program: bool,
+    /// Its BTF `FUNC` type, when the object has BTF and a func_info record for it.
+    pub btf_func: Option<TypeId>,
+    pub(crate) first: Option<InsnId>,
+    pub(crate) last: Option<InsnId>,
+    pub(crate) n_insns: u32,
+}
+
+impl Function {
+    /// A new, empty function.
+    pub fn new(name: impl Into<String>, section: impl Into<String>, is_program: bool) -> Self {
+        Function {
+            name: name.into(),
+            linkage: if is_program {
+                SymbolLinkage::Global
+            } else {
+                SymbolLinkage::Static
+            },
+            section: section.into(),
+            is_program,
+            btf_func: None,
+            first: None,
+            last: None,
+            n_insns: 0,
+        }
+    }
+
+    /// Number of instructions in the body (an `ld_imm64` counts once).
+    pub fn n_insns(&self) -> usize {
+        self.n_insns as usize
+    }
+
+    /// The first instruction of the body.
+    pub fn first_insn(&self) -> Option<InsnId> {
+        self.first
+    }
+}
+
+/// Where a map was defined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MapOrigin {
+    /// A `struct bpf_map_def` in the legacy `maps` section.
+    Legacy,
+    /// A BTF-defined map in `.maps`.
+    Btf,
+}
+
+/// How a map is pinned (the `pinning` attribute of a BTF-defined map).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Pinning {
+    /// Not pinned.
+    None,
+    /// `LIBBPF_PIN_BY_NAME`: pinned under the pin root by map name.
+    ByName,
+    /// Any other value, kept as read.
+    Other(u32),
+}
+
+/// A map definition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapDef {
+    /// The map's symbol name.
+    pub name: String,
+    /// Where it was defined.
+    pub origin: MapOrigin,
+    /// `BPF_MAP_TYPE_*` number.
+    pub map_type: u32,
+    /// Key size in bytes.
+    pub key_size: u32,
+    /// Value size in bytes.
+    pub value_size: u32,
+    /// Maximum number of entries.
+    pub max_entries: u32,
+    /// `BPF_F_*` flags.
+    pub flags: u32,
+    /// NUMA node (valid with `BPF_F_NUMA_NODE`).
+    pub numa_node: u32,
+    /// `map_extra` (bloom filter hashes, arena address, ...).
+    pub map_extra: u64,
+    /// Pinning.
+    pub pinning: Pinning,
+    /// BTF type of the key, for BTF-defined maps that give one.
+    pub key_type: Option<TypeId>,
+    /// BTF type of the value, for BTF-defined maps that give one.
+    pub value_type: Option<TypeId>,
+    /// The inner map template of a map-in-map (`__array(values, struct inner)`).
+    pub inner: Option<Box<MapDef>>,
+    /// Initial contents of a map-in-map or prog array: `(slot, symbol name)` from
+    /// `.values = { [slot] = &sym }`.
+    pub init_slots: Vec<(u32, String)>,
+    /// The `VAR` of a BTF-defined map.
+    pub btf_var: Option<TypeId>,
+}
+
+/// What kind of data a data section holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DataKind {
+    /// `.data*`: initialized, writable.
+    Data,
+    /// `.rodata*`: initialized, read-only (frozen after load).
+    Rodata,
+    /// `.bss*`: zero-initialized.
+    Bss,
+}
+
+/// A global variable in a data section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataVar {
+    /// Symbol name.
+    pub name: String,
+    /// Byte offset in the section.
+    pub offset: u32,
+    /// Size in bytes.
+    pub size: u32,
+    /// Symbol linkage.
+    pub linkage: SymbolLinkage,
+}
+
+/// A global data section (`.data`, `.rodata.str1.1`, `.bss`, `.data.custom`...).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataSection {
+    /// Section name.
+    pub name: String,
+    /// Data, read-only data or bss.
+    pub kind: DataKind,
+    /// Initial bytes (all zero for bss).
+    pub bytes: Vec<u8>,
+    /// Section alignment.
+    pub align: u64,
+    /// Variables, by offset.
+    pub vars: Vec<DataVar>,
+    /// Its BTF `DATASEC`, when the object describes it.
+    pub btf_datasec: Option<TypeId>,
+}
+
+/// What an extern symbol is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ExternKind {
+    /// A `.kconfig` value (`CONFIG_*`, `LINUX_KERNEL_VERSION`, ...).
+    Kconfig,
+    /// A `.ksyms` variable: a kernel symbol's address (typed when it has BTF).
+    Ksym,
+    /// A function defined elsewhere: a kfunc, or a function of another object to link.
+    Func,
+}
+
+/// An extern symbol the object uses and does not define.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Extern {
+    /// Symbol name.
+    pub name: String,
+    /// What it is.
+    pub kind: ExternKind,
+    /// Weak: it may be absent at load time (then it reads as zero).
+    pub weak: bool,
+    /// Its BTF `VAR` or `FUNC`, when the object has one.
+    pub btf: Option<TypeId>,
+}
+
+/// A source line (from `line_info`): strings are offsets into the module's BTF.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SourceLine {
+    /// The file name.
+    pub file: StrOffset,
+    /// The text of the line.
+    pub text: StrOffset,
+    /// Line number.
+    pub line: u32,
+    /// Column.
+    pub col: u32,
+}
+
+/// A CO-RE relocation on an instruction (from `core_relo`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CoreRelo {
+    /// The local (program-side) type the access starts from.
+    pub ty: TypeId,
+    /// The access string's offset in the module's BTF.
+    pub access_str: StrOffset,
+    /// The parsed access string.
+    pub access: CoreAccess,
+    /// What is relocated.
+    pub kind: CoreReloKind,
+}
