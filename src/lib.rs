@@ -18,5 +18,7 @@ pub mod btf;
 pub mod btf_ext;
 pub mod elf;
 mod endian;
+#[cfg(all(feature = "kernel", target_os = "linux"))]
+pub mod sys;
 
 pub use endian::Endian;
