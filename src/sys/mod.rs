@@ -212,6 +212,8 @@ pub(crate) unsafe fn bpf<A: attr::Attr>(command: Command, attr: &mut A) -> Resul
             )
         };
         if ret >= 0 {
+            // `c_long` is `i32` on 32-bit targets, so the conversion is not always a no-op.
+            #[allow(clippy::useless_conversion)]
             return Ok(i64::from(ret));
         }
         let errno = Errno::last();
