@@ -11,9 +11,9 @@ mod kernel;
 
 use std::path::{Path, PathBuf};
 
-use bpfir::btf::{Btf, IntEncoding, Linkage, NewMember, TypeId, TypeKind};
+use bpfir::btf::{Btf, IntEncoding, Linkage, NewMember, TypeId, TypeKind, VarSecinfo};
 use bpfir::elf::ElfObject;
-use bpfir::sys::{load_btf, probe, Errno, LogLevel, SysError};
+use bpfir::sys::{load_btf, probe, Errno, LogLevel, SysError, INITIAL_LOG_SIZE};
 use bpfir::Endian;
 use object::{Object, ObjectSymbol};
 
@@ -380,4 +380,52 @@ fn vmlinux_btf_edited_loads() {
         vec![added]
     );
     must_load("vmlinux edited", &blob);
+}
+
+#[test]
+fn long_log_grows_the_buffer() {
+    if !kernel::kernel_available("long_log_grows_the_buffer") {
+        return;
+    }
+    let Ok(raw) = std::fs::read("/sys/kernel/btf/vmlinux") else {
+        eprintln!("skipping long_log_grows_the_buffer: vmlinux btf not readable");
+        return;
+    };
+    // A DATASEC of size 0 after all of vmlinux's types: the kernel logs every type it checks
+    // before it, megabytes of log, far more than the first buffer holds (ENOSPC).
+    let mut btf = Btf::parse(&raw).unwrap();
+    let int = btf.types_by_name("int").next().expect("vmlinux has int");
+    let var = btf.add_var("bpfir_var", int, Linkage::Global).unwrap();
+    btf.add_datasec(
+        ".bpfir",
+        0,
+        &[VarSecinfo {
+            ty: var,
+            offset: 0,
+            size: 4,
+        }],
+    )
+    .unwrap();
+    let err = must_refuse("vmlinux with empty datasec", &btf.to_bytes(), "size == 0");
+    assert!(
+        err.log().len() > INITIAL_LOG_SIZE,
+        "log of {} bytes did not need a larger buffer",
+        err.log().len()
+    );
+    assert!(
+        matches!(
+            err,
+            SysError::Syscall {
+                log_truncated: false,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.log().trim_end().ends_with("size == 0"), "{err}");
+    eprintln!(
+        "kernel log of {} bytes, {} lines",
+        err.log().len(),
+        err.log().lines().count()
+    );
 }

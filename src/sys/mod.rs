@@ -22,7 +22,7 @@ use std::fmt;
 use std::io;
 
 pub use attr::Command;
-pub use btf::{load_btf, probe, LogLevel};
+pub use btf::{load_btf, probe, LogLevel, INITIAL_LOG_SIZE, MAX_LOG_SIZE};
 pub use fd::BtfFd;
 
 /// An error number returned by the kernel.
