@@ -5,6 +5,7 @@
 //!
 //! Every test skips with a printed reason where `bpf()` is not permitted, and fails instead
 //! when `BPFIR_REQUIRE_KERNEL=1`.
+#![cfg(all(feature = "kernel", target_os = "linux"))]
 
 #[path = "common/kernel.rs"]
 mod kernel;
