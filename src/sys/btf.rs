@@ -156,8 +156,8 @@ pub(crate) fn minimal_btf() -> Vec<u8> {
     b
 }
 
-/// Tells whether `bpf()` works for this process by loading [the smallest valid
-/// BTF](minimal_btf). An error for which [`SysError::is_not_permitted`] holds means the
+/// Tells whether `bpf()` works for this process by loading the smallest valid BTF (one
+/// `int`, 45 bytes). An error for which [`SysError::is_not_permitted`] holds means the
 /// kernel layer is unavailable here (tests skip); any other error is a real failure.
 pub fn probe() -> Result<(), SysError> {
     load_btf(&minimal_btf(), LogLevel::Basic).map(drop)
