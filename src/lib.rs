@@ -20,5 +20,7 @@ pub mod elf;
 mod endian;
 pub mod insn;
 pub mod ir;
+#[cfg(all(feature = "kernel", target_os = "linux"))]
+pub mod sys;
 
 pub use endian::Endian;
