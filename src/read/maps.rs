@@ -1,0 +1,1 @@
+//! Map definitions: legacy `maps` and BTF-defined `.maps`.
