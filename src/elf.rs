@@ -58,6 +58,10 @@ pub struct Section<'a> {
     pub flags: u64,
     /// `sh_addralign`.
     pub align: u64,
+    /// `sh_info` (for a relocation section: the section it applies to).
+    pub info: u32,
+    /// `sh_link` (for a relocation section: its symbol table).
+    pub link: u32,
     /// `sh_size` (for `SHT_NOBITS`, the size in memory; the data is empty).
     pub size: u64,
     /// The section's bytes (empty for `SHT_NOBITS`).
@@ -122,6 +126,30 @@ pub struct Symbol<'a> {
     pub size: u64,
 }
 
+/// One relocation entry (`Elf64_Rel`, or `Elf64_Rela` with its addend).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Relocation {
+    /// Byte offset in the section the relocation applies to.
+    pub offset: u64,
+    /// Symbol table index.
+    pub symbol: usize,
+    /// `R_BPF_*` type.
+    pub r_type: u32,
+    /// Addend (`SHT_RELA` only; BPF objects use `SHT_REL`, where it is 0).
+    pub addend: i64,
+}
+
+/// `R_BPF_64_64`: a 64-bit immediate of an `ld_imm64`.
+pub const R_BPF_64_64: u32 = 1;
+/// `R_BPF_64_ABS64`: a 64-bit absolute address in data (`.maps` initial values, DWARF).
+pub const R_BPF_64_ABS64: u32 = 2;
+/// `R_BPF_64_ABS32`: a 32-bit absolute address in data (DWARF, `.BTF`).
+pub const R_BPF_64_ABS32: u32 = 3;
+/// `R_BPF_64_NODYLD32`: a 32-bit value not relocated at load time (`.BTF.ext`).
+pub const R_BPF_64_NODYLD32: u32 = 4;
+/// `R_BPF_64_32`: the immediate of a `call`.
+pub const R_BPF_64_32: u32 = 10;
+
 /// A parsed BPF ELF object: its byte order, sections and symbols.
 #[derive(Debug)]
 pub struct ElfObject<'a> {
@@ -169,6 +197,8 @@ impl<'a> ElfObject<'a> {
                 sh_type: sh.sh_type(e),
                 flags: sh.sh_flags(e),
                 align: sh.sh_addralign(e),
+                info: sh.sh_info(e),
+                link: sh.sh_link(e),
                 size: sh.sh_size(e),
                 data,
             });
@@ -233,6 +263,57 @@ impl<'a> ElfObject<'a> {
             sections,
             symbols,
         })
+    }
+
+    /// The relocations that apply to section `index`, from every `SHT_REL` / `SHT_RELA`
+    /// section whose `sh_info` names it, in file order.
+    pub fn relocations(&self, index: usize) -> Result<Vec<Relocation>, ElfError> {
+        let mut out = Vec::new();
+        for rel in &self.sections {
+            let entry = match rel.sh_type {
+                elf::SHT_REL => 16,
+                elf::SHT_RELA => 24,
+                _ => continue,
+            };
+            if rel.info as usize != index {
+                continue;
+            }
+            let bad = |reason: String| ElfError::BadSection {
+                index: rel.index,
+                name: rel.name.to_string(),
+                reason,
+            };
+            if rel.data.len() % entry != 0 {
+                return Err(bad(format!(
+                    "size {} is not a multiple of the {entry}-byte entry",
+                    rel.data.len()
+                )));
+            }
+            out.reserve(rel.data.len() / entry);
+            for (i, chunk) in rel.data.chunks_exact(entry).enumerate() {
+                let offset = self.endian.read_u64(chunk, 0).unwrap_or(0);
+                let info = self.endian.read_u64(chunk, 8).unwrap_or(0);
+                let addend = if entry == 24 {
+                    self.endian.read_u64(chunk, 16).unwrap_or(0) as i64
+                } else {
+                    0
+                };
+                let symbol = (info >> 32) as usize;
+                if symbol >= self.symbols.len() {
+                    return Err(bad(format!(
+                        "entry {i} names symbol {symbol}, but there are {} symbols",
+                        self.symbols.len()
+                    )));
+                }
+                out.push(Relocation {
+                    offset,
+                    symbol,
+                    r_type: info as u32,
+                    addend,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// The symbol table, in order (index 0 is the null symbol).

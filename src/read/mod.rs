@@ -1,6 +1,658 @@
-//! Reading a BPF ELF object into a [`Module`](crate::ir::Module).
+//! Reading a BPF ELF object into a [`Module`].
+//!
+//! The reader works section by section, on byte offsets, and turns every offset into an id
+//! before anything leaves it:
+//!
+//! 1. `.BTF`, `.BTF.ext`, `license`, `version`, data sections and maps are read.
+//! 2. Each executable section is cut into functions by its function symbols (several per
+//!    section, `.text` included; the bytes between functions are alignment padding and are
+//!    never decoded), and each function's instructions are created in order. A table of
+//!    section byte offset → instruction id is kept per section.
+//! 3. `.BTF.ext` records are attached through that table — by the byte offset in the ELF
+//!    section, before anything is split or moved, so padding between functions cannot shift
+//!    a record onto the wrong instruction.
+//! 4. Relocations and jumps become symbolic [`Ref`]s.
+//!
+//! Cost: linear in the size of the object, plus a binary search per relocation, jump and
+//! `.BTF.ext` record.
 
 mod error;
 mod maps;
 
+use std::collections::HashMap;
+
+use crate::btf::{Btf, Kind, TypeId, TypeKind};
+use crate::btf_ext::{BtfExt, CoreAccess};
+use crate::elf::{Binding, ElfObject, Section, Symbol, SymbolKind, R_BPF_64_32, R_BPF_64_64};
+use crate::insn::{CallKind, Decoder, Insn};
+use crate::ir::{
+    CoreRelo, DataKind, DataSection, DataVar, Extern, ExternId, ExternKind, FuncId, Function,
+    InsnId, MapId, Meta, Module, Ref, SourceLine, SymbolLinkage,
+};
+
 pub use error::ReadError;
+
+impl Module {
+    /// Reads a BPF ELF object (as clang writes them, either byte order).
+    ///
+    /// ```
+    /// let bytes = std::fs::read("testdata/calls.bpfel.o").unwrap();
+    /// let module = bpfir::ir::Module::read(&bytes).unwrap();
+    /// assert!(module.programs().count() >= 2);
+    /// ```
+    pub fn read(bytes: &[u8]) -> Result<Module, ReadError> {
+        Reader::new(bytes)?.read()
+    }
+}
+
+/// The code of one executable section: its functions and the instruction at each byte
+/// offset.
+struct Code<'a> {
+    /// ELF section index.
+    index: usize,
+    /// ELF section name.
+    name: &'a str,
+    /// `(byte offset in section, instruction)`, sorted by offset.
+    insns: Vec<(u64, InsnId)>,
+    /// `(start byte offset, function)`, sorted by offset.
+    funcs: Vec<(u64, FuncId)>,
+}
+
+impl Code<'_> {
+    fn insn_at(&self, offset: u64) -> Option<InsnId> {
+        self.insns
+            .binary_search_by_key(&offset, |&(o, _)| o)
+            .ok()
+            .map(|i| self.insns[i].1)
+    }
+
+    fn func_at(&self, offset: u64) -> Option<FuncId> {
+        self.funcs
+            .binary_search_by_key(&offset, |&(o, _)| o)
+            .ok()
+            .map(|i| self.funcs[i].1)
+    }
+}
+
+struct Reader<'a> {
+    elf: ElfObject<'a>,
+    module: Module,
+    ext: Option<BtfExt>,
+    /// Code by ELF section index.
+    code: Vec<Code<'a>>,
+    data_by_section: HashMap<usize, crate::ir::DataId>,
+    /// Maps by (ELF section index, symbol offset).
+    maps_by_place: HashMap<(usize, u64), MapId>,
+    externs_by_name: HashMap<&'a str, ExternId>,
+}
+
+fn linkage(b: Binding) -> SymbolLinkage {
+    match b {
+        Binding::Global => SymbolLinkage::Global,
+        Binding::Weak => SymbolLinkage::Weak,
+        _ => SymbolLinkage::Static,
+    }
+}
+
+/// The data section kind for an ELF section name, if it is one.
+fn data_kind(name: &str) -> Option<DataKind> {
+    if name.starts_with(".rodata") {
+        Some(DataKind::Rodata)
+    } else if name.starts_with(".data") {
+        Some(DataKind::Data)
+    } else if name.starts_with(".bss") {
+        Some(DataKind::Bss)
+    } else {
+        None
+    }
+}
+
+impl<'a> Reader<'a> {
+    fn new(bytes: &'a [u8]) -> Result<Reader<'a>, ReadError> {
+        let elf = ElfObject::parse(bytes)?;
+        let mut module = Module::new(elf.endian());
+        module.btf = elf
+            .section(".BTF")
+            .map(|s| Btf::parse(s.data))
+            .transpose()?;
+        let ext = elf
+            .section(".BTF.ext")
+            .map(|s| BtfExt::parse(s.data, elf.endian()))
+            .transpose()?;
+        if ext.is_some() && module.btf.is_none() {
+            return Err(ReadError::BadSection {
+                section: ".BTF.ext".into(),
+                reason: "there is no .BTF section for its strings and types".into(),
+            });
+        }
+        Ok(Reader {
+            elf,
+            module,
+            ext,
+            code: Vec::new(),
+            data_by_section: HashMap::new(),
+            maps_by_place: HashMap::new(),
+            externs_by_name: HashMap::new(),
+        })
+    }
+
+    fn read(mut self) -> Result<Module, ReadError> {
+        self.read_license_and_version()?;
+        self.read_data()?;
+        self.read_maps()?;
+        self.read_externs();
+        self.read_code()?;
+        self.attach_ext()?;
+        for i in 0..self.code.len() {
+            self.resolve_relocations(i)?;
+            self.resolve_local_targets(i)?;
+        }
+        Ok(self.module)
+    }
+
+    fn read_license_and_version(&mut self) -> Result<(), ReadError> {
+        if let Some(s) = self.elf.section("license") {
+            let text = s.data.split(|&b| b == 0).next().unwrap_or_default();
+            let text = std::str::from_utf8(text).map_err(|_| ReadError::BadSection {
+                section: "license".into(),
+                reason: "not utf-8".into(),
+            })?;
+            self.module.license = Some(text.to_string());
+        }
+        if let Some(s) = self.elf.section("version") {
+            let v = self
+                .elf
+                .endian()
+                .read_u32(s.data, 0)
+                .filter(|_| s.data.len() == 4)
+                .ok_or_else(|| ReadError::BadSection {
+                    section: "version".into(),
+                    reason: format!("{} bytes, expected a 4-byte kernel version", s.data.len()),
+                })?;
+            self.module.kern_version = Some(v);
+        }
+        Ok(())
+    }
+
+    fn read_data(&mut self) -> Result<(), ReadError> {
+        for s in self.elf.sections() {
+            let Some(kind) = data_kind(s.name) else {
+                continue;
+            };
+            if s.is_executable() {
+                continue;
+            }
+            let bytes = if kind == DataKind::Bss || s.sh_type == object::elf::SHT_NOBITS {
+                // A bss section has a size but no bytes in the file; bound the allocation
+                // by what a BPF array map value can hold.
+                let size = usize::try_from(s.size)
+                    .ok()
+                    .filter(|&n| n <= u32::MAX as usize)
+                    .ok_or_else(|| ReadError::BadSection {
+                        section: s.name.into(),
+                        reason: format!("size {} does not fit a map value", s.size),
+                    })?;
+                vec![0; size]
+            } else {
+                s.data.to_vec()
+            };
+            let mut vars: Vec<DataVar> = self
+                .elf
+                .symbols()
+                .iter()
+                .filter(|sym| {
+                    sym.section == Some(s.index)
+                        && matches!(sym.kind, SymbolKind::Object | SymbolKind::NoType)
+                        && !sym.name.is_empty()
+                })
+                .map(|sym| DataVar {
+                    name: sym.name.to_string(),
+                    offset: sym.value as u32,
+                    size: sym.size as u32,
+                    linkage: linkage(sym.binding),
+                })
+                .collect();
+            vars.sort_by_key(|v| v.offset);
+            let btf_datasec = self
+                .module
+                .btf
+                .as_ref()
+                .and_then(|b| b.type_by_name_kind(s.name, Kind::Datasec));
+            let id = self.module.add_data(DataSection {
+                name: s.name.to_string(),
+                kind,
+                bytes,
+                align: s.align,
+                vars,
+                btf_datasec,
+            });
+            self.data_by_section.insert(s.index, id);
+        }
+        Ok(())
+    }
+
+    fn read_maps(&mut self) -> Result<(), ReadError> {
+        for m in maps::read_maps(&self.elf, self.module.btf.as_ref())? {
+            let id = self.module.add_map(m.def);
+            self.maps_by_place.insert((m.section, m.offset), id);
+        }
+        Ok(())
+    }
+
+    /// What BTF says an extern is: a `.kconfig` or `.ksyms` variable, or a function.
+    fn extern_kind(&self, name: &str) -> Option<(ExternKind, Option<TypeId>)> {
+        let btf = self.module.btf.as_ref()?;
+        for (section, kind) in [
+            (".kconfig", ExternKind::Kconfig),
+            (".ksyms", ExternKind::Ksym),
+        ] {
+            let Some(sec) = btf.type_by_name_kind(section, Kind::Datasec) else {
+                continue;
+            };
+            for v in btf.datasec_vars(sec) {
+                if btf.name(v.ty).is_ok_and(|n| n == name) {
+                    let kind = match btf.ty(v.ty).kind {
+                        TypeKind::Func { .. } => ExternKind::Func,
+                        _ => kind,
+                    };
+                    return Some((kind, Some(v.ty)));
+                }
+            }
+        }
+        btf.type_by_name_kind(name, Kind::Func)
+            .map(|f| (ExternKind::Func, Some(f)))
+    }
+
+    fn read_externs(&mut self) {
+        let symbols = self.elf.symbols();
+        for sym in symbols {
+            if sym.section.is_some()
+                || sym.name.is_empty()
+                || matches!(sym.kind, SymbolKind::Section | SymbolKind::Other(_))
+                || self.externs_by_name.contains_key(sym.name)
+            {
+                continue;
+            }
+            let (kind, btf) = self.extern_kind(sym.name).unwrap_or(match sym.kind {
+                SymbolKind::Func => (ExternKind::Func, None),
+                _ => (ExternKind::Ksym, None),
+            });
+            let id = self.module.add_extern(Extern {
+                name: sym.name.to_string(),
+                kind,
+                weak: sym.binding == Binding::Weak,
+                btf,
+            });
+            self.externs_by_name.insert(sym.name, id);
+        }
+    }
+
+    fn read_code(&mut self) -> Result<(), ReadError> {
+        let sections: Vec<Section<'a>> = self.elf.executable_sections().cloned().collect();
+        for section in &sections {
+            let mut code = Code {
+                index: section.index,
+                name: section.name,
+                insns: Vec::new(),
+                funcs: Vec::new(),
+            };
+            let symbols: HashMap<&str, &Symbol<'a>> = self
+                .elf
+                .functions_in(section.index)
+                .into_iter()
+                .map(|s| (s.name, s))
+                .collect();
+            let mut ranges = self.elf.code_ranges(section);
+            ranges.extend(self.unnamed_functions(section, &ranges));
+            ranges.sort_by_key(|(_, r)| r.start);
+            for (name, range) in ranges {
+                let bad = || ReadError::BadFunction {
+                    section: section.name.into(),
+                    function: name.into(),
+                    start: range.start as u64,
+                    end: range.end as u64,
+                    size: section.data.len(),
+                };
+                if range.start % 8 != 0 || range.end % 8 != 0 {
+                    return Err(bad());
+                }
+                let bytes = section.data.get(range.clone()).ok_or_else(bad)?;
+                let is_program = section.name != ".text";
+                let fname = if name.is_empty() { section.name } else { name };
+                let mut f = Function::new(fname, section.name, is_program);
+                if let Some(sym) = symbols.get(name) {
+                    f.linkage = linkage(sym.binding);
+                }
+                let func = self.module.add_function(f);
+                code.funcs.push((range.start as u64, func));
+                for item in Decoder::new(bytes, self.elf.endian()) {
+                    let (off, insn) = item.map_err(|source| ReadError::Insn {
+                        section: section.name.into(),
+                        function: fname.into(),
+                        source,
+                    })?;
+                    let id = self
+                        .module
+                        .append(func, insn, Meta::default())
+                        .expect("appending to a function cannot fail");
+                    code.insns.push(((range.start + off) as u64, id));
+                }
+            }
+            code.funcs.sort_by_key(|&(o, _)| o);
+            code.insns.sort_by_key(|&(o, _)| o);
+            self.code.push(code);
+        }
+        Ok(())
+    }
+
+    /// Functions that have a func_info record but no symbol (a static linker keeps the body
+    /// of a weak function it overrode, without its symbol): each runs from its record to the
+    /// next function or the end of the section, and is named after its BTF `FUNC`.
+    fn unnamed_functions(
+        &self,
+        section: &Section<'a>,
+        ranges: &[(&'a str, std::ops::Range<usize>)],
+    ) -> Vec<(&'a str, std::ops::Range<usize>)> {
+        let (Some(ext), Some(btf)) = (&self.ext, &self.module.btf) else {
+            return Vec::new();
+        };
+        let mut starts: Vec<(usize, &'a str)> = Vec::new();
+        for (sec, rec) in ext.func_infos() {
+            let start = rec.insn_off.0 as usize;
+            if btf.str(sec).ok() != Some(section.name)
+                || ranges
+                    .iter()
+                    .any(|(_, r)| r.contains(&start) || r.start == start)
+            {
+                continue;
+            }
+            // Names borrow from the object bytes, not from the BTF: find the symbol name
+            // among the section's own names when there is one, else leave it unnamed.
+            let name = btf
+                .type_id(rec.type_id)
+                .ok()
+                .and_then(|id| btf.name(id).ok())
+                .and_then(|n| self.elf.symbols().iter().find(|s| s.name == n))
+                .map_or("", |s| s.name);
+            starts.push((start, name));
+        }
+        starts.sort_unstable();
+        starts.dedup_by_key(|(s, _)| *s);
+        let boundaries: Vec<usize> = ranges
+            .iter()
+            .map(|(_, r)| r.start)
+            .chain(starts.iter().map(|&(s, _)| s))
+            .collect();
+        starts
+            .into_iter()
+            .map(|(start, name)| {
+                let end = boundaries
+                    .iter()
+                    .copied()
+                    .filter(|&b| b > start)
+                    .min()
+                    .unwrap_or(section.data.len());
+                (name, start..end)
+            })
+            .collect()
+    }
+
+    fn code_by_name(&self, name: &str) -> Option<&Code<'a>> {
+        self.code.iter().find(|c| c.name == name)
+    }
+
+    fn attach_ext(&mut self) -> Result<(), ReadError> {
+        let (Some(ext), Some(btf)) = (self.ext.take(), self.module.btf.as_ref()) else {
+            return Ok(());
+        };
+        let bad =
+            |subsection, section: &str, offset: u32, reason: String| ReadError::BadExtRecord {
+                subsection,
+                section: section.to_string(),
+                offset,
+                reason,
+            };
+        let mut func_types = Vec::new();
+        let mut lines = Vec::new();
+        let mut relos = Vec::new();
+        for (sec, rec) in ext.func_infos() {
+            let name = btf.str(sec)?;
+            let off = rec.insn_off.0;
+            let code = self
+                .code_by_name(name)
+                .ok_or_else(|| bad("func_info", name, off, "no such code section".into()))?;
+            let func = code
+                .func_at(off.into())
+                .ok_or_else(|| bad("func_info", name, off, "no function starts there".into()))?;
+            let ty = btf.type_id(rec.type_id)?;
+            if btf.ty(ty).kind.kind() != Kind::Func {
+                return Err(bad(
+                    "func_info",
+                    name,
+                    off,
+                    format!("type [{}] is not a FUNC", rec.type_id.0),
+                ));
+            }
+            func_types.push((func, ty));
+        }
+        for (sec, rec) in ext.line_infos() {
+            let name = btf.str(sec)?;
+            let off = rec.insn_off.0;
+            let code = self
+                .code_by_name(name)
+                .ok_or_else(|| bad("line_info", name, off, "no such code section".into()))?;
+            let insn = code
+                .insn_at(off.into())
+                .ok_or_else(|| bad("line_info", name, off, "no instruction starts there".into()))?;
+            // Check the strings now so that printing a line never fails later.
+            btf.str(rec.file_name)?;
+            btf.str(rec.line)?;
+            lines.push((
+                insn,
+                SourceLine {
+                    file: rec.file_name,
+                    text: rec.line,
+                    line: rec.line_num,
+                    col: rec.col,
+                },
+            ));
+        }
+        for (sec, rec) in ext.core_relos() {
+            let name = btf.str(sec)?;
+            let off = rec.insn_off.0;
+            let code = self
+                .code_by_name(name)
+                .ok_or_else(|| bad("core_relo", name, off, "no such code section".into()))?;
+            let insn = code
+                .insn_at(off.into())
+                .ok_or_else(|| bad("core_relo", name, off, "no instruction starts there".into()))?;
+            let access = CoreAccess::parse(btf.str(rec.access)?)?;
+            relos.push((
+                insn,
+                CoreRelo {
+                    ty: btf.type_id(rec.type_id)?,
+                    access_str: rec.access,
+                    access,
+                    kind: rec.kind,
+                },
+            ));
+        }
+        for (func, ty) in func_types {
+            self.module.function_mut(func).btf_func = Some(ty);
+        }
+        for (insn, line) in lines {
+            let id = self.module.add_line(line);
+            self.module.set_line(insn, Some(id));
+        }
+        for (insn, relo) in relos {
+            let id = self.module.add_core_relo(relo);
+            self.module.set_core(insn, Some(id));
+        }
+        self.ext = Some(ext);
+        Ok(())
+    }
+
+    /// The function starting at `offset` of executable section `section`.
+    fn func_in_section(&self, section: usize, offset: i64) -> Option<FuncId> {
+        let code = self.code.iter().find(|c| c.index == section)?;
+        code.func_at(u64::try_from(offset).ok()?)
+    }
+
+    fn resolve_relocations(&mut self, i: usize) -> Result<(), ReadError> {
+        let (index, name) = (self.code[i].index, self.code[i].name);
+        let relocs = self.elf.relocations(index)?;
+        for r in relocs {
+            let sym = &self.elf.symbols()[r.symbol];
+            let bad = |reason: String| ReadError::BadRelocation {
+                section: name.into(),
+                offset: r.offset,
+                r_type: r.r_type,
+                symbol: sym.name.into(),
+                reason,
+            };
+            let insn_id = self.code[i]
+                .insn_at(r.offset)
+                .ok_or_else(|| bad("the offset is not the start of an instruction".into()))?;
+            let insn = *self.module.insn(insn_id);
+            let reference = match (r.r_type, insn) {
+                (R_BPF_64_32, Insn::Call { imm, .. }) => match sym.section {
+                    None => Ref::Extern(self.extern_ref(sym, &bad)?),
+                    Some(s) => {
+                        let target = sym.value as i64 + (i64::from(imm) + 1) * 8;
+                        let callee = self.func_in_section(s, target).ok_or_else(|| {
+                            bad(format!(
+                                "no function starts at byte {target:#x} of its section"
+                            ))
+                        })?;
+                        Ref::Call(callee)
+                    }
+                },
+                (R_BPF_64_64, Insn::LdImm64 { imm, .. }) => {
+                    let addend = imm as i32 as i64;
+                    match sym.section {
+                        None => Ref::Extern(self.extern_ref(sym, &bad)?),
+                        Some(s) if self.elf.sections()[s].is_executable() => {
+                            let target = sym.value as i64 + addend;
+                            let f = self.func_in_section(s, target).ok_or_else(|| {
+                                bad(format!(
+                                    "no function starts at byte {target:#x} of its section"
+                                ))
+                            })?;
+                            Ref::FuncAddr(f)
+                        }
+                        Some(s) => {
+                            let offset = match sym.kind {
+                                SymbolKind::Section => addend,
+                                _ => sym.value as i64 + addend,
+                            };
+                            if let Some(&data) = self.data_by_section.get(&s) {
+                                let size = self.module.data(data).bytes.len() as i64;
+                                if !(0..=size).contains(&offset) {
+                                    return Err(bad(format!(
+                                        "offset {offset} is outside the {size}-byte data section"
+                                    )));
+                                }
+                                Ref::Data {
+                                    data,
+                                    offset: offset as u32,
+                                }
+                            } else if let Some(&map) = u64::try_from(offset)
+                                .ok()
+                                .and_then(|o| self.maps_by_place.get(&(s, o)))
+                            {
+                                Ref::Map(map)
+                            } else {
+                                return Err(bad(format!(
+                                    "section {} at offset {offset} is no map, data or code",
+                                    self.elf.sections()[s].name
+                                )));
+                            }
+                        }
+                    }
+                }
+                (R_BPF_64_32 | R_BPF_64_64, _) => {
+                    return Err(bad(format!(
+                        "the instruction is {insn}, not {}",
+                        if r.r_type == R_BPF_64_32 {
+                            "a call"
+                        } else {
+                            "an ld_imm64"
+                        }
+                    )))
+                }
+                _ => return Err(bad("unsupported relocation type in code".into())),
+            };
+            self.module.set_reference(insn_id, Some(reference));
+        }
+        Ok(())
+    }
+
+    fn extern_ref(
+        &self,
+        sym: &Symbol<'a>,
+        bad: &dyn Fn(String) -> ReadError,
+    ) -> Result<ExternId, ReadError> {
+        self.externs_by_name
+            .get(sym.name)
+            .copied()
+            .ok_or_else(|| bad("undefined symbol without a name".into()))
+    }
+
+    /// Jumps and unrelocated local calls become references to instruction and function ids.
+    fn resolve_local_targets(&mut self, i: usize) -> Result<(), ReadError> {
+        let code = &self.code[i];
+        let mut refs = Vec::new();
+        for &(offset, id) in &code.insns {
+            let insn = *self.module.insn(id);
+            let func = self.module.func_of(id);
+            let bad = |reason: String| ReadError::BadTarget {
+                section: code.name.into(),
+                function: func
+                    .map(|f| self.module.function(f).name.clone())
+                    .unwrap_or_default(),
+                offset,
+                reason,
+            };
+            if let Some(delta) = insn.jump_offset() {
+                let target = offset as i64 + 8 + i64::from(delta) * 8;
+                let t = u64::try_from(target)
+                    .ok()
+                    .and_then(|t| code.insn_at(t))
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "jump to byte {target:#x}, which is not the start of an instruction"
+                        ))
+                    })?;
+                if self.module.func_of(t) != func {
+                    return Err(bad(format!(
+                        "jump to byte {target:#x}, which is in another function"
+                    )));
+                }
+                refs.push((id, Ref::Jump(t)));
+            } else if let Insn::Call {
+                kind: CallKind::Local,
+                imm,
+                ..
+            } = insn
+            {
+                if self.module.reference(id).is_some() {
+                    continue;
+                }
+                let target = offset as i64 + 8 + i64::from(imm) * 8;
+                let callee = u64::try_from(target)
+                    .ok()
+                    .and_then(|t| code.func_at(t))
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "call to byte {target:#x}, where no function starts"
+                        ))
+                    })?;
+                refs.push((id, Ref::Call(callee)));
+            }
+        }
+        for (id, r) in refs {
+            self.module.set_reference(id, Some(r));
+        }
+        Ok(())
+    }
+}
