@@ -16,7 +16,7 @@ use std::hint::black_box;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 
@@ -322,9 +322,14 @@ fn criterion_dir() -> PathBuf {
     target.join("criterion")
 }
 
-/// The median (ns) of one benchmark of this run, from `<dir>/<group>/<id>/new/estimates.json`.
-fn median_ns(dir: &Path, group: &str, id: &str) -> Option<f64> {
-    let text = std::fs::read_to_string(dir.join(group).join(id).join("new/estimates.json")).ok()?;
+/// The median (ns) of one benchmark, from `<dir>/<group>/<id>/new/estimates.json` if criterion
+/// wrote that file after `since` (so a benchmark filtered out of this run shows no stale value).
+fn median_ns(dir: &Path, group: &str, id: &str, since: SystemTime) -> Option<f64> {
+    let path = dir.join(group).join(id).join("new/estimates.json");
+    if std::fs::metadata(&path).ok()?.modified().ok()? < since {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
     // estimates.json: {"mean":{...},"median":{"confidence_interval":{...},"point_estimate":X,...
     let rest = &text[text.find("\"median\"")?..];
     let rest = &rest[rest.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
@@ -332,7 +337,7 @@ fn median_ns(dir: &Path, group: &str, id: &str) -> Option<f64> {
     rest[..end].trim().parse().ok()
 }
 
-fn report_ratios(dir: &Path) {
+fn report_ratios(dir: &Path, since: SystemTime) {
     println!();
     println!("== median time ratios (other / bpfir; > 1 means bpfir is faster)");
     let mut groups = vec![
@@ -343,22 +348,22 @@ fn report_ratios(dir: &Path) {
         groups[0].1.push("libbpf");
     }
     for (group, others) in groups {
-        let Some(ours) = median_ns(dir, group, "bpfir") else {
+        let Some(ours) = median_ns(dir, group, "bpfir", since) else {
             println!(
-                "{group}: no bpfir median in {} (filtered out?)",
+                "{group}: no bpfir median from this run in {} (filtered out?)",
                 dir.display()
             );
             continue;
         };
         println!("{group}/bpfir: median {:.3} ms", ours / 1e6);
         for other in others {
-            match median_ns(dir, group, other) {
+            match median_ns(dir, group, other, since) {
                 Some(t) => println!(
                     "{group}/{other}: median {:.3} ms, ratio {other}/bpfir = {:.2}x",
                     t / 1e6,
                     t / ours
                 ),
-                None => println!("{group}/{other}: no median (filtered out?)"),
+                None => println!("{group}/{other}: no median from this run (filtered out?)"),
             }
         }
     }
@@ -368,6 +373,7 @@ fn report_ratios(dir: &Path) {
 }
 
 fn main() {
+    let started = SystemTime::now();
     let (blob, source) = load_blob();
     let dir = criterion_dir();
     let mut c = Criterion::default()
@@ -380,5 +386,5 @@ fn main() {
     bench_parse(&mut c, &blob);
     bench_marshal(&mut c, &blob);
     c.final_summary();
-    report_ratios(&dir);
+    report_ratios(&dir, started);
 }
