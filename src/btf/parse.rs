@@ -46,25 +46,31 @@ impl Order for Be {
     }
 }
 
-/// Reads the `i`-th u32 of a record slice that the caller has sized.
+/// Reads the `i`-th u32 of a fixed-size record: with `i` a constant, no bounds check is left.
 #[inline(always)]
-fn word<O: Order>(rec: &[u8], i: usize) -> u32 {
-    let b = [rec[4 * i], rec[4 * i + 1], rec[4 * i + 2], rec[4 * i + 3]];
-    O::u32(b)
+fn at<O: Order, const N: usize>(rec: &[u8; N], i: usize) -> u32 {
+    O::u32([rec[4 * i], rec[4 * i + 1], rec[4 * i + 2], rec[4 * i + 3]])
+}
+
+/// The first `vlen` items of `items` as fixed-size records (the first pass checked that
+/// they are there; a short slice is reported rather than trusted).
+#[inline(always)]
+fn records<const N: usize>(items: &[u8], vlen: u32, offset: usize) -> Result<&[[u8; N]]> {
+    let (chunks, _) = items.as_chunks::<N>();
+    chunks.get(..vlen as usize).ok_or(BtfError::Truncated {
+        what: "type items",
+        offset,
+        need: N * vlen as usize,
+        have: items.len(),
+    })
 }
 
 /// Size of a type record's trailing data for wire kind `kind` with `vlen` items, or `None`
 /// for a kind BTF does not define.
 #[inline(always)]
 fn extra_len(kind: u8, vlen: usize) -> Option<usize> {
-    Some(match kind {
-        1 | 14 | 17 => 4,
-        3 => 12,
-        4 | 5 | 15 | 19 => 12 * vlen,
-        6 | 13 => 8 * vlen,
-        2 | 7..=12 | 16 | 18 => 0,
-        _ => return None,
-    })
+    let (fixed, per_item, _) = *KIND_SHAPE.get(kind as usize)?;
+    (fixed != u8::MAX).then_some(fixed as usize + per_item as usize * vlen)
 }
 
 /// Where the sections are, from the header.
@@ -205,44 +211,64 @@ struct Counts {
     vars: usize,
 }
 
+/// Per wire kind: bytes of fixed trailing data, bytes per item, and which arena the items
+/// go to (0 none, 1 members, 2 enumerators, 3 params, 4 section vars). Kind 0 and kinds past
+/// 19 are unknown (`u8::MAX`).
+const KIND_SHAPE: [(u8, u8, u8); 32] = {
+    let mut t = [(u8::MAX, 0, 0); 32];
+    t[1] = (4, 0, 0); // INT
+    t[2] = (0, 0, 0); // PTR
+    t[3] = (12, 0, 0); // ARRAY
+    t[4] = (0, 12, 1); // STRUCT
+    t[5] = (0, 12, 1); // UNION
+    t[6] = (0, 8, 2); // ENUM
+    let mut k = 7;
+    while k <= 12 {
+        t[k] = (0, 0, 0); // FWD TYPEDEF VOLATILE CONST RESTRICT FUNC
+        k += 1;
+    }
+    t[13] = (0, 8, 3); // FUNC_PROTO
+    t[14] = (4, 0, 0); // VAR
+    t[15] = (0, 12, 4); // DATASEC
+    t[16] = (0, 0, 0); // FLOAT
+    t[17] = (4, 0, 0); // DECL_TAG
+    t[18] = (0, 0, 0); // TYPE_TAG
+    t[19] = (0, 12, 2); // ENUM64
+    t
+};
+
 fn count<O: Order>(sec: &[u8], first_id: u32) -> Result<Counts> {
     let mut c = Counts::default();
+    let mut per_arena = [0usize; 5];
     let mut off = 0usize;
-    while off < sec.len() {
-        let type_id = first_id.saturating_add(c.types as u32);
-        let rec = sec.get(off..off + 12).ok_or(BtfError::Truncated {
+    while let Some(rest) = sec.get(off..).filter(|r| !r.is_empty()) {
+        let truncated = |need| BtfError::Truncated {
             what: "type record",
             offset: off,
-            need: 12,
-            have: sec.len() - off,
-        })?;
-        let info = word::<O>(rec, 1);
+            need,
+            have: rest.len(),
+        };
+        let hdr = rest.first_chunk::<12>().ok_or(truncated(12))?;
+        let info = at::<O, 12>(hdr, 1);
         let kind = ((info >> 24) & 0x1f) as u8;
         let vlen = (info & 0xffff) as usize;
-        let extra = extra_len(kind, vlen).ok_or(BtfError::UnknownKind {
-            type_id,
-            offset: off,
-            kind,
-        })?;
-        let need = 12 + extra;
-        if sec.len() - off < need {
-            return Err(BtfError::Truncated {
-                what: "type record",
+        let (fixed, per_item, arena) = KIND_SHAPE[kind as usize];
+        if fixed == u8::MAX {
+            return Err(BtfError::UnknownKind {
+                type_id: first_id.saturating_add(c.types as u32),
                 offset: off,
-                need,
-                have: sec.len() - off,
+                kind,
             });
         }
-        match kind {
-            4 | 5 => c.members += vlen,
-            6 | 19 => c.enum_values += vlen,
-            13 => c.params += vlen,
-            15 => c.vars += vlen,
-            _ => {}
+        let need = 12 + fixed as usize + per_item as usize * vlen;
+        if rest.len() < need {
+            return Err(truncated(need));
         }
+        per_arena[arena as usize] += vlen;
         c.types += 1;
         off += need;
     }
+    [_, c.members, c.enum_values, c.params, c.vars] = per_arena;
     if first_id as u64 + c.types as u64 > u32::MAX as u64 {
         return Err(BtfError::TooMany {
             what: "types",
@@ -343,9 +369,15 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
     while d.offset < d.sec.len() {
         // The first pass checked that the record and its items fit.
         let rec = &d.sec[d.offset..];
-        let name = d.str(word::<O>(rec, 0))?;
-        let info = word::<O>(rec, 1);
-        let size_or_type = word::<O>(rec, 2);
+        let (hdr, items) = rec.split_first_chunk::<12>().ok_or(BtfError::Truncated {
+            what: "type record",
+            offset: d.offset,
+            need: 12,
+            have: rec.len(),
+        })?;
+        let name = d.str(at::<O, 12>(hdr, 0))?;
+        let info = at::<O, 12>(hdr, 1);
+        let size_or_type = at::<O, 12>(hdr, 2);
         let wire_kind = ((info >> 24) & 0x1f) as u8;
         d.kind = Kind::from_wire(wire_kind).ok_or(BtfError::UnknownKind {
             type_id: d.type_id,
@@ -355,7 +387,6 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
         let vlen = info & 0xffff;
         let kind_flag = info >> 31 != 0;
         d.zero("info reserved bits", info & 0x60ff_0000)?;
-        let items = &rec[12..];
         let no_vlen = |d: &Decoder| d.zero("vlen", vlen);
         let no_flag = |d: &Decoder| d.zero("kind_flag", u32::from(kind_flag));
         let kind = match d.kind {
@@ -363,7 +394,7 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
             Kind::Int => {
                 no_vlen(&d)?;
                 no_flag(&d)?;
-                let v = word::<O>(items, 0);
+                let v = at::<O, 4>(&records::<4>(items, 1, d.offset)?[0], 0);
                 d.zero("int data reserved bits", v & 0xf000_ff00)?;
                 let encoding = ((v >> 24) & 0xf) as u8;
                 if !matches!(encoding, 0 | 1 | 2 | 4) {
@@ -399,25 +430,25 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
                 no_vlen(&d)?;
                 no_flag(&d)?;
                 d.zero("size", size_or_type)?;
+                let a = &records::<12>(items, 1, d.offset)?[0];
                 TypeKind::Array {
-                    elem: d.ty(word::<O>(items, 0))?,
-                    index: d.ty(word::<O>(items, 1))?,
-                    len: word::<O>(items, 2),
+                    elem: d.ty(at::<O, 12>(a, 0))?,
+                    index: d.ty(at::<O, 12>(a, 1))?,
+                    len: at::<O, 12>(a, 2),
                 }
             }
             Kind::Struct | Kind::Union => {
                 let start = members.len() as u32;
-                for i in 0..vlen as usize {
-                    let m = &items[12 * i..];
-                    let raw_off = word::<O>(m, 2);
+                for m in records::<12>(items, vlen, d.offset)? {
+                    let raw_off = at::<O, 12>(m, 2);
                     let (bit_offset, bitfield_size) = if kind_flag {
                         (raw_off & 0x00ff_ffff, (raw_off >> 24) as u8)
                     } else {
                         (raw_off, 0)
                     };
                     members.alloc(Member {
-                        name: d.str(word::<O>(m, 0))?,
-                        ty: d.ty(word::<O>(m, 1))?,
+                        name: d.str(at::<O, 12>(m, 0))?,
+                        ty: d.ty(at::<O, 12>(m, 1))?,
                         bit_offset,
                         bitfield_size,
                     });
@@ -440,15 +471,21 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
             Kind::Enum | Kind::Enum64 => {
                 let start = enum_values.len() as u32;
                 let is64 = d.kind == Kind::Enum64;
-                let stride = if is64 { 12 } else { 8 };
-                for i in 0..vlen as usize {
-                    let e = &items[stride * i..];
-                    let lo = word::<O>(e, 1) as u64;
-                    let hi = if is64 { word::<O>(e, 2) as u64 } else { 0 };
-                    enum_values.alloc(EnumValue {
-                        name: d.str(word::<O>(e, 0))?,
-                        bits: hi << 32 | lo,
-                    });
+                if is64 {
+                    for e in records::<12>(items, vlen, d.offset)? {
+                        let (lo, hi) = (at::<O, 12>(e, 1) as u64, at::<O, 12>(e, 2) as u64);
+                        enum_values.alloc(EnumValue {
+                            name: d.str(at::<O, 12>(e, 0))?,
+                            bits: hi << 32 | lo,
+                        });
+                    }
+                } else {
+                    for e in records::<8>(items, vlen, d.offset)? {
+                        enum_values.alloc(EnumValue {
+                            name: d.str(at::<O, 8>(e, 0))?,
+                            bits: at::<O, 8>(e, 1) as u64,
+                        });
+                    }
                 }
                 let values = Items::new(start, vlen);
                 if is64 {
@@ -481,11 +518,10 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
             Kind::FuncProto => {
                 no_flag(&d)?;
                 let start = params.len() as u32;
-                for i in 0..vlen as usize {
-                    let p = &items[8 * i..];
+                for p in records::<8>(items, vlen, d.offset)? {
                     params.alloc(Param {
-                        name: d.str(word::<O>(p, 0))?,
-                        ty: d.ty(word::<O>(p, 1))?,
+                        name: d.str(at::<O, 8>(p, 0))?,
+                        ty: d.ty(at::<O, 8>(p, 1))?,
                     });
                 }
                 TypeKind::FuncProto {
@@ -496,7 +532,7 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
             Kind::Var => {
                 no_vlen(&d)?;
                 no_flag(&d)?;
-                let l = word::<O>(items, 0);
+                let l = at::<O, 4>(&records::<4>(items, 1, d.offset)?[0], 0);
                 let linkage = Linkage::from_wire(l).ok_or_else(|| d.invalid("linkage", l))?;
                 TypeKind::Var {
                     ty: d.ty(size_or_type)?,
@@ -506,12 +542,11 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
             Kind::Datasec => {
                 no_flag(&d)?;
                 let start = vars.len() as u32;
-                for i in 0..vlen as usize {
-                    let v = &items[12 * i..];
+                for v in records::<12>(items, vlen, d.offset)? {
                     vars.alloc(VarSecinfo {
-                        ty: d.ty(word::<O>(v, 0))?,
-                        offset: word::<O>(v, 1),
-                        size: word::<O>(v, 2),
+                        ty: d.ty(at::<O, 12>(v, 0))?,
+                        offset: at::<O, 12>(v, 1),
+                        size: at::<O, 12>(v, 2),
                     });
                 }
                 TypeKind::Datasec {
@@ -528,7 +563,7 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
                 no_vlen(&d)?;
                 TypeKind::DeclTag {
                     ty: d.ty(size_or_type)?,
-                    component_idx: word::<O>(items, 0) as i32,
+                    component_idx: at::<O, 4>(&records::<4>(items, 1, d.offset)?[0], 0) as i32,
                     attribute: kind_flag,
                 }
             }
