@@ -527,6 +527,7 @@ fn init_slot(
 }
 
 /// A parsed BTF map definition and the byte offset of its `values` member, if any.
+#[derive(Debug)]
 struct ParsedDef {
     def: MapDef,
     values_offset: Option<u64>,
@@ -715,6 +716,7 @@ fn values_elem(btf: &Btf, ty: TypeId) -> Result<TypeId, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::btf::{IntEncoding, NewMember};
     use std::fmt::Write as _;
     use std::path::{Path, PathBuf};
 
@@ -787,8 +789,289 @@ mod tests {
         }
     }
 
+    fn testdata(name: &str) -> Vec<u8> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    }
+
+    /// The corpus object `cilium/testdata/<name>`, when the corpus is present.
+    fn corpus_object(name: &str) -> Option<Vec<u8>> {
+        let path = corpus()?.join("cilium/testdata").join(name);
+        Some(std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display())))
+    }
+
+    fn summaries(maps: &[ReadMap]) -> Vec<String> {
+        maps.iter().map(|m| summary(&m.def)).collect()
+    }
+
+    fn assert_summaries(file: &str, maps: &[ReadMap], want: &[&str]) {
+        let got = summaries(maps);
+        assert_eq!(got, want, "{file}: maps differ");
+    }
+
+    /// The name of the type a `key_type`/`value_type` names, through typedefs.
+    fn type_name(btf: &Btf, ty: Option<TypeId>) -> String {
+        let Some(ty) = ty else {
+            return "-".into();
+        };
+        btf.name(ty).unwrap().to_string()
+    }
+
+    const MAPS_BPF: &[&str] = &[
+        "inner_a Btf type=2 key=4 value=4 max=4 flags=0x0",
+        "inner_b Btf type=2 key=4 value=4 max=4 flags=0x0",
+        "outer_array Btf type=12 key=4 value=4 max=3 flags=0x0 \
+         inner=[outer_array.inner Btf type=2 key=4 value=4 max=4 flags=0x0] \
+         [0]=inner_a [2]=inner_b",
+        "outer_hash Btf type=13 key=4 value=4 max=4 flags=0x0 \
+         inner=[outer_hash.inner Btf type=2 key=4 value=4 max=4 flags=0x0] [1]=inner_b",
+        "array Btf type=2 key=4 value=8 max=8 flags=0x0",
+        "pinned_hash Btf type=1 key=8 value=16 max=16 flags=0x1 pin=ByName",
+        "percpu Btf type=6 key=4 value=4 max=2 flags=0x0",
+        "legacy_hash Legacy type=1 key=4 value=8 max=8 flags=0x0",
+    ];
+
     #[test]
-    fn print_all() {
+    fn maps_bpf_both_byte_orders() {
+        for file in ["maps.bpfel.o", "maps.bpfeb.o"] {
+            let bytes = testdata(file);
+            let maps = maps_of(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert_summaries(file, &maps, MAPS_BPF);
+
+            let elf = ElfObject::parse(&bytes).unwrap();
+            let btf = Btf::parse(elf.section(".BTF").unwrap().data).unwrap();
+            let dot_maps = elf.section(".maps").unwrap().index;
+            let legacy = elf.section("maps").unwrap().index;
+            let places: Vec<(usize, u64, u64)> =
+                maps.iter().map(|m| (m.section, m.offset, m.size)).collect();
+            assert_eq!(
+                places,
+                [
+                    (dot_maps, 0x00, 32),
+                    (dot_maps, 0x20, 32),
+                    (dot_maps, 0x40, 48),
+                    (dot_maps, 0x70, 40),
+                    (dot_maps, 0x98, 32),
+                    (dot_maps, 0xb8, 48),
+                    (dot_maps, 0xe8, 32),
+                    (legacy, 0, 20),
+                ],
+                "{file}"
+            );
+            let types: Vec<String> = maps
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} {} {}",
+                        m.def.name,
+                        type_name(&btf, m.def.key_type),
+                        type_name(&btf, m.def.value_type)
+                    )
+                })
+                .collect();
+            assert_eq!(
+                types,
+                [
+                    "inner_a __u32 __u32",
+                    "inner_b __u32 __u32",
+                    "outer_array __u32 -",
+                    "outer_hash __u32 -",
+                    "array __u32 __u64",
+                    "pinned_hash __u64 pair",
+                    "percpu - -",
+                    "legacy_hash - -",
+                ],
+                "{file}"
+            );
+            for m in &maps {
+                match m.def.origin {
+                    MapOrigin::Btf => {
+                        let var = m.def.btf_var.expect("a BTF map has its VAR");
+                        assert_eq!(btf.name(var).unwrap(), m.def.name, "{file}");
+                        assert!(matches!(btf.ty(var).kind, TypeKind::Var { .. }), "{file}");
+                    }
+                    _ => assert_eq!(m.def.btf_var, None, "{file}"),
+                }
+            }
+            let inner = maps[2].def.inner.as_deref().unwrap();
+            assert_eq!(type_name(&btf, inner.key_type), "__u32", "{file}");
+            assert_eq!(inner.btf_var, None, "{file}");
+        }
+    }
+
+    #[test]
+    fn maps_bpf_without_btf_is_an_error_naming_dot_maps() {
+        let bytes = testdata("maps.bpfel.o");
+        let elf = ElfObject::parse(&bytes).unwrap();
+        match read_maps(&elf, None) {
+            Err(ReadError::BadSection { section, reason }) => {
+                assert_eq!(section, ".maps");
+                assert!(reason.contains("no .BTF"), "{reason}");
+            }
+            other => panic!("expected an error naming .maps, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn objects_without_maps_have_none() {
+        for file in ["globals.bpfel.o", "trampoline.bpfeb.o"] {
+            assert_eq!(maps_of(&testdata(file)).unwrap(), Vec::new(), "{file}");
+        }
+    }
+
+    const LOADER: &[&str] = &[
+        "bpf_decl_map Legacy type=2 key=4 value=8 max=1 flags=0x0",
+        "hash_map Btf type=1 key=4 value=8 max=1 flags=0x1",
+        "hash_map2 Btf type=1 key=4 value=8 max=2 flags=0x0",
+        "btf_pin Btf type=1 key=4 value=8 max=1 flags=0x0 pin=ByName",
+        "btf_outer_map Btf type=12 key=4 value=4 max=1 flags=0x0 \
+         inner=[btf_outer_map.inner Btf type=1 key=4 value=4 max=1 flags=0x0]",
+        "btf_outer_map_anon Btf type=12 key=4 value=4 max=1 flags=0x0 \
+         inner=[btf_outer_map_anon.inner Btf type=1 key=4 value=4 max=1 flags=0x0]",
+        "perf_event_array Btf type=4 key=0 value=16 max=4096 flags=0x0",
+        "btf_typedef_map Btf type=2 key=4 value=8 max=1 flags=0x0",
+        "btf_decl_map Btf type=2 key=4 value=8 max=1 flags=0x0",
+    ];
+
+    #[test]
+    fn corpus_loader_maps_match_the_source() {
+        for clang in ["14", "17", "22"] {
+            for order in ["el", "eb"] {
+                let file = format!("loader-clang-{clang}-{order}.elf");
+                let Some(bytes) = corpus_object(&file) else {
+                    return;
+                };
+                let maps = maps_of(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+                assert_summaries(&file, &maps, LOADER);
+                let elf = ElfObject::parse(&bytes).unwrap();
+                let btf = Btf::parse(elf.section(".BTF").unwrap().data).unwrap();
+                let by_name = |n: &str| &maps.iter().find(|m| m.def.name == n).unwrap().def;
+                // `__type(key, uint32_t)` keeps the typedef, as libbpf records it.
+                assert_eq!(type_name(&btf, by_name("hash_map").key_type), "uint32_t");
+                assert_eq!(type_name(&btf, by_name("hash_map").value_type), "uint64_t");
+                assert_eq!(
+                    type_name(&btf, by_name("perf_event_array").value_type),
+                    "perf_event"
+                );
+                assert_eq!(by_name("hash_map2").key_type, None);
+                let inner = by_name("btf_outer_map").inner.as_deref().unwrap();
+                assert_eq!(type_name(&btf, inner.value_type), "int");
+            }
+        }
+    }
+
+    #[test]
+    fn corpus_loader_without_btf_has_legacy_maps() {
+        for file in ["loader_nobtf-el.elf", "loader_nobtf-eb.elf"] {
+            let Some(bytes) = corpus_object(file) else {
+                return;
+            };
+            let maps = maps_of(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert_summaries(
+                file,
+                &maps,
+                &[
+                    "hash_map Legacy type=1 key=4 value=8 max=1 flags=0x1",
+                    "hash_map2 Legacy type=1 key=4 value=8 max=2 flags=0x0",
+                    "perf_event_array Legacy type=4 key=0 value=0 max=4096 flags=0x0",
+                ],
+            );
+            let offsets: Vec<u64> = maps.iter().map(|m| m.offset).collect();
+            assert_eq!(offsets, [0, 20, 40], "{file}");
+        }
+    }
+
+    #[test]
+    fn corpus_btf_map_init_has_init_slots() {
+        for file in ["btf_map_init-el.elf", "btf_map_init-eb.elf"] {
+            let Some(bytes) = corpus_object(file) else {
+                return;
+            };
+            let maps = maps_of(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert_summaries(
+                file,
+                &maps,
+                &[
+                    "prog_array_init Btf type=3 key=4 value=4 max=2 flags=0x0 [1]=tail_1",
+                    "inner_map Btf type=2 key=4 value=4 max=1 flags=0x0",
+                    "outer_map_init Btf type=12 key=4 value=4 max=2 flags=0x0 \
+                     inner=[outer_map_init.inner Btf type=2 key=4 value=4 max=1 flags=0x0] \
+                     [1]=inner_map",
+                ],
+            );
+        }
+    }
+
+    #[test]
+    fn corpus_iproute2_map_keeps_its_pinning() {
+        for file in ["iproute2_map_compat-el.elf", "iproute2_map_compat-eb.elf"] {
+            let Some(bytes) = corpus_object(file) else {
+                return;
+            };
+            let maps = maps_of(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+            // PIN_GLOBAL_NS is 2 in iproute2's numbering.
+            assert_summaries(
+                file,
+                &maps,
+                &["hash_map Legacy type=1 key=4 value=8 max=2 flags=0x0 pin=Other(2)"],
+            );
+            assert_eq!(maps[0].size, 36, "{file}");
+        }
+    }
+
+    /// The error of `file`, which must be a [`ReadError::BadMap`] of `map` in `section`.
+    fn bad_map_reason(file: &str, section: &str, map: &str) -> Option<String> {
+        let bytes = corpus_object(file)?;
+        match maps_of(&bytes) {
+            Err(ReadError::BadMap {
+                section: s,
+                map: m,
+                reason,
+            }) => {
+                assert_eq!((s.as_str(), m.as_str()), (section, map), "{file}: {reason}");
+                Some(reason)
+            }
+            other => panic!("{file}: expected a map error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn corpus_invalid_maps_are_errors() {
+        for order in ["el", "eb"] {
+            // A sixth, non-zero field (`dummy = 1`) after struct bpf_map_def.
+            if let Some(r) =
+                bad_map_reason(&format!("invalid_map-{order}.elf"), "maps", "invalid_map")
+            {
+                assert!(r.contains("non-zero field at bytes [20, 24)"), "{r}");
+            }
+            // A static legacy map: libbpf refuses those.
+            if let Some(r) = bad_map_reason(
+                &format!("invalid_map_static-{order}.elf"),
+                "maps",
+                "hash_map",
+            ) {
+                assert!(r.contains("static"), "{r}");
+            }
+            // `.key = (void *)1` puts data into the definition.
+            if let Some(r) = bad_map_reason(
+                &format!("invalid_btf_map_init-{order}.elf"),
+                ".maps",
+                "hash_map",
+            ) {
+                assert!(
+                    r.contains("non-zero byte") && r.contains("(member key)"),
+                    "{r}"
+                );
+            }
+        }
+    }
+
+    /// Every object of testdata and the corpus: maps are read (or refused, for the objects
+    /// that are invalid on purpose) without a panic.
+    #[test]
+    fn every_object_reads_or_is_refused_on_purpose() {
         let mut all = Vec::new();
         objects(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata"),
@@ -797,22 +1080,209 @@ mod tests {
         if let Some(c) = corpus() {
             objects(&c, &mut all);
         }
+        let (mut n_objects, mut n_maps, mut n_refused) = (0, 0, 0);
         for (path, bytes) in &all {
+            let name = path.file_name().unwrap().to_string_lossy();
+            let invalid = name.starts_with("invalid_map") || name.starts_with("invalid_btf_map");
+            n_objects += 1;
             match maps_of(bytes) {
                 Ok(maps) => {
+                    assert!(!invalid, "{}: should be refused", path.display());
                     println!("{}: {} maps", path.display(), maps.len());
-                    for m in maps {
-                        println!(
-                            "  {} @{}+{:#x}/{}",
-                            summary(&m.def),
-                            m.section,
-                            m.offset,
-                            m.size
-                        );
+                    for m in &maps {
+                        println!("  {}", summary(&m.def));
                     }
+                    n_maps += maps.len();
                 }
-                Err(e) => println!("{}: ERROR {e}", path.display()),
+                Err(e) => {
+                    assert!(invalid, "{}: {e}", path.display());
+                    println!("{}: refused: {e}", path.display());
+                    n_refused += 1;
+                }
             }
         }
+        println!("{n_maps} maps in {n_objects} objects, {n_refused} refused");
+        assert!(n_maps >= MAPS_BPF.len() * 2);
+    }
+
+    /// Overwrites every byte of the map sections and their relocations, one at a time, with
+    /// a few values: reading never panics.
+    #[test]
+    fn mutated_map_sections_never_panic() {
+        let mut files = vec![testdata("maps.bpfel.o"), testdata("maps.bpfeb.o")];
+        if let Some(b) = corpus_object("btf_map_init-eb.elf") {
+            files.push(b);
+        }
+        if let Some(b) = corpus_object("iproute2_map_compat-el.elf") {
+            files.push(b);
+        }
+        let mut n_runs = 0;
+        for bytes in files {
+            let ranges: Vec<std::ops::Range<usize>> = {
+                let elf = ElfObject::parse(&bytes).unwrap();
+                elf.sections()
+                    .iter()
+                    .filter(|s| matches!(s.name, "maps" | ".maps" | ".rel.maps"))
+                    .map(|s| {
+                        let start = s.data.as_ptr() as usize - bytes.as_ptr() as usize;
+                        start..start + s.data.len()
+                    })
+                    .collect()
+            };
+            for range in ranges {
+                for pos in range {
+                    for v in [0x01, 0x80, 0xff] {
+                        let mut copy = bytes.clone();
+                        copy[pos] = v;
+                        let _ = maps_of(&copy);
+                        n_runs += 1;
+                    }
+                }
+            }
+        }
+        assert!(n_runs > 1000, "{n_runs}");
+    }
+
+    // Definitions built in code, for the attribute rules the corpus does not exercise.
+
+    struct Builder {
+        btf: Btf,
+        int: TypeId,
+        idx: TypeId,
+    }
+
+    impl Builder {
+        fn new() -> Builder {
+            let mut btf = Btf::new(crate::Endian::Little);
+            let int = btf.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+            let idx = btf
+                .add_int("__ARRAY_SIZE_TYPE__", 4, IntEncoding::UNSIGNED, 32)
+                .unwrap();
+            Builder { btf, int, idx }
+        }
+
+        /// `__uint(_, n)`: `int (*)[n]`.
+        fn uint(&mut self, n: u32) -> TypeId {
+            let arr = self.btf.add_array(self.int, self.idx, n).unwrap();
+            self.btf.add_ptr(arr).unwrap()
+        }
+
+        /// `__type(_, T)`: `T *`.
+        fn ty(&mut self, t: TypeId) -> TypeId {
+            self.btf.add_ptr(t).unwrap()
+        }
+
+        /// A definition struct with `members` as `(name, type)`, 8 bytes each.
+        fn def(&mut self, members: &[(&str, TypeId)]) -> TypeId {
+            let ms: Vec<NewMember<'_>> = members
+                .iter()
+                .enumerate()
+                .map(|(i, &(n, t))| NewMember::new(n, t, 64 * i as u32))
+                .collect();
+            self.btf
+                .add_struct("", 8 * members.len() as u32, &ms)
+                .unwrap()
+        }
+
+        fn parse(&self, ty: TypeId) -> Result<ParsedDef, String> {
+            parse_btf_def(&self.btf, "m", ty, false).map_err(|e| e.to_string())
+        }
+    }
+
+    #[test]
+    fn attributes_built_in_code() {
+        let mut b = Builder::new();
+        let (hash, four, eight, u64t) = (b.uint(1), b.uint(4), b.uint(8), {
+            let t = b
+                .btf
+                .add_int("unsigned long", 8, IntEncoding::UNSIGNED, 64)
+                .unwrap();
+            b.ty(t)
+        });
+        let numa = b.uint(3);
+        let extra = b
+            .btf
+            .add_enum("", 8, false, &[("__unique_value0", 1 << 40)])
+            .unwrap();
+        let def = b.def(&[
+            ("type", hash),
+            ("key_size", eight),
+            ("key", u64t),
+            ("value_size", four),
+            ("numa_node", numa),
+            ("map_extra", extra),
+        ]);
+        let d = b.parse(def).unwrap().def;
+        assert_eq!(
+            (
+                d.map_type,
+                d.key_size,
+                d.value_size,
+                d.numa_node,
+                d.map_extra
+            ),
+            (1, 8, 4, 3, 1 << 40)
+        );
+
+        // key_size and key disagree.
+        let conflict = b.def(&[("key_size", four), ("key", u64t)]);
+        let e = b.parse(conflict).unwrap_err();
+        assert!(
+            e.contains("map m in section .maps: conflicting sizes"),
+            "{e}"
+        );
+
+        // Unknown attribute names are named.
+        let unknown = b.def(&[("type", hash), ("max_elem", four)]);
+        let e = b.parse(unknown).unwrap_err();
+        assert!(e.contains("unknown attribute \"max_elem\""), "{e}");
+
+        // __uint that is not a pointer to an array.
+        let bad = b.def(&[("max_entries", u64t)]);
+        let e = b.parse(bad).unwrap_err();
+        assert!(
+            e.contains("attribute max_entries: expected PTR to ARRAY"),
+            "{e}"
+        );
+
+        // A pinned inner map, and .values that are not last or not for a map-in-map.
+        let inner = b.def(&[("type", hash), ("pinning", hash)]);
+        let inner_ptr = b.ty(inner);
+        let values = b.btf.add_array(inner_ptr, b.idx, 0).unwrap();
+        let aom = b.uint(12);
+        let outer = b.def(&[("type", aom), ("values", values)]);
+        let e = b.parse(outer).unwrap_err();
+        assert!(
+            e.contains("map m.inner in section .maps: an inner map template cannot be pinned"),
+            "{e}"
+        );
+        let plain_inner = b.def(&[("type", hash)]);
+        let plain_ptr = b.ty(plain_inner);
+        let values = b.btf.add_array(plain_ptr, b.idx, 0).unwrap();
+        let not_last = b.def(&[("type", aom), ("values", values), ("max_entries", four)]);
+        let e = b.parse(not_last).unwrap_err();
+        assert!(e.contains(".values must be the last member"), "{e}");
+        let not_mim = b.def(&[("type", hash), ("values", values)]);
+        let e = b.parse(not_mim).unwrap_err();
+        assert!(e.contains("only for map-in-maps and prog arrays"), "{e}");
+        let ok = b.def(&[("type", aom), ("values", values)]);
+        let parsed = b.parse(ok).unwrap();
+        assert_eq!(parsed.values_offset, Some(8));
+        assert_eq!(parsed.def.value_size, 4);
+        assert_eq!(parsed.def.inner.as_deref().unwrap().name, "m.inner");
+
+        // Nested .values in an inner map.
+        let outer_ptr = b.ty(ok);
+        let nested_values = b.btf.add_array(outer_ptr, b.idx, 0).unwrap();
+        let nested = b.def(&[("type", aom), ("values", nested_values)]);
+        let e = b.parse(nested).unwrap_err();
+        assert!(
+            e.contains("multi-level inner maps are not supported"),
+            "{e}"
+        );
+
+        // A definition that is not a struct.
+        let e = b.parse(b.int).unwrap_err();
+        assert!(e.contains("expected STRUCT"), "{e}");
     }
 }
