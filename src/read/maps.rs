@@ -70,8 +70,6 @@ const SHT_REL: u32 = 9;
 const PTR_LEN: u64 = 8;
 
 /// One map definition and where its symbol is.
-// The reader in `read/mod.rs` is the caller; until it lands, only the tests are.
-#[allow(dead_code)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ReadMap {
     /// The definition.
@@ -86,7 +84,6 @@ pub(crate) struct ReadMap {
 
 /// Reads every map definition of `elf`: legacy ones from `maps`, BTF-defined ones from
 /// `.maps` (which needs the object's `btf`). An object without map sections has no maps.
-#[allow(dead_code)]
 pub(crate) fn read_maps(elf: &ElfObject<'_>, btf: Option<&Btf>) -> Result<Vec<ReadMap>, ReadError> {
     let mut maps = Vec::new();
     for section in elf.sections() {

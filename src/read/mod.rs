@@ -81,8 +81,8 @@ struct Reader<'a> {
     /// Code by ELF section index.
     code: Vec<Code<'a>>,
     data_by_section: HashMap<usize, crate::ir::DataId>,
-    /// Maps by (ELF section index, symbol offset).
-    maps_by_place: HashMap<(usize, u64), MapId>,
+    /// Maps by ELF section index, with the byte range of their symbols.
+    maps_by_place: HashMap<usize, Vec<(std::ops::Range<u64>, MapId)>>,
     externs_by_name: HashMap<&'a str, ExternId>,
 }
 
@@ -234,7 +234,10 @@ impl<'a> Reader<'a> {
     fn read_maps(&mut self) -> Result<(), ReadError> {
         for m in maps::read_maps(&self.elf, self.module.btf.as_ref())? {
             let id = self.module.add_map(m.def);
-            self.maps_by_place.insert((m.section, m.offset), id);
+            self.maps_by_place
+                .entry(m.section)
+                .or_default()
+                .push((m.offset..m.offset + m.size.max(1), id));
         }
         Ok(())
     }
@@ -556,11 +559,25 @@ impl<'a> Reader<'a> {
                                     data,
                                     offset: offset as u32,
                                 }
-                            } else if let Some(&map) = u64::try_from(offset)
-                                .ok()
-                                .and_then(|o| self.maps_by_place.get(&(s, o)))
-                            {
-                                Ref::Map(map)
+                            } else if let Some(maps) = self.maps_by_place.get(&s) {
+                                let hit = u64::try_from(offset)
+                                    .ok()
+                                    .and_then(|o| maps.iter().find(|(r, _)| r.contains(&o)));
+                                match hit {
+                                    Some((r, map)) if r.start as i64 == offset => Ref::Map(*map),
+                                    Some((_, map)) => {
+                                        return Err(bad(format!(
+                                            "offset {offset} points inside map {}, not at its start",
+                                            self.module.map(*map).name
+                                        )))
+                                    }
+                                    None => {
+                                        return Err(bad(format!(
+                                            "no map at offset {offset} of section {}",
+                                            self.elf.sections()[s].name
+                                        )))
+                                    }
+                                }
                             } else {
                                 return Err(bad(format!(
                                     "section {} at offset {offset} is no map, data or code",
