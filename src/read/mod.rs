@@ -309,6 +309,10 @@ impl<'a> Reader<'a> {
             ranges.extend(self.unnamed_functions(section, &ranges));
             ranges.sort_by_key(|(_, r)| r.start);
             for (name, range) in ranges {
+                // An empty section without symbols (clang's empty `.text`) holds nothing.
+                if name.is_empty() && range.is_empty() {
+                    continue;
+                }
                 let bad = || ReadError::BadFunction {
                     section: section.name.into(),
                     function: name.into(),
@@ -565,12 +569,10 @@ impl<'a> Reader<'a> {
                                     .and_then(|o| maps.iter().find(|(r, _)| r.contains(&o)));
                                 match hit {
                                     Some((r, map)) if r.start as i64 == offset => Ref::Map(*map),
-                                    Some((_, map)) => {
-                                        return Err(bad(format!(
-                                            "offset {offset} points inside map {}, not at its start",
-                                            self.module.map(*map).name
-                                        )))
-                                    }
+                                    Some((_, map)) => return Err(bad(format!(
+                                        "offset {offset} points inside map {}, not at its start",
+                                        self.module.map(*map).name
+                                    ))),
                                     None => {
                                         return Err(bad(format!(
                                             "no map at offset {offset} of section {}",
