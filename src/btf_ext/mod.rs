@@ -62,7 +62,9 @@ impl SecOffset {
 
     /// The instruction slot this offset names, or `None` if it is not a multiple of 8.
     pub fn insn_idx(self) -> Option<u32> {
-        (self.0 % Self::INSN_SIZE == 0).then_some(self.0 / Self::INSN_SIZE)
+        self.0
+            .is_multiple_of(Self::INSN_SIZE)
+            .then_some(self.0 / Self::INSN_SIZE)
     }
 }
 

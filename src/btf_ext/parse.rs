@@ -140,7 +140,7 @@ fn parse_info<R: ExtRecord>(
             end: None,
         });
     }
-    if off % 4 != 0 {
+    if !off.is_multiple_of(4) {
         return Err(BtfExtError::MisalignedSubsection { subsection, off });
     }
     let data_len = bytes.len().saturating_sub(hdr_end);

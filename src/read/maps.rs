@@ -170,7 +170,7 @@ fn read_legacy(elf: &ElfObject<'_>, section: &Section<'_>) -> Result<Vec<ReadMap
     let n_symbols = symbols.len();
     let equal_share = || {
         let n = n_symbols as u64;
-        if section.size % n != 0 {
+        if !section.size.is_multiple_of(n) {
             return Err(bad_section(
                 sec,
                 format!(
@@ -485,7 +485,7 @@ fn init_slot(
             "relocation at offset {rel_off} of a definition without a .values member"
         ));
     };
-    if rel_off < values || (rel_off - values) % PTR_LEN != 0 {
+    if rel_off < values || !(rel_off - values).is_multiple_of(PTR_LEN) {
         return Err(format!(
             "relocation at offset {rel_off} is not on a pointer of .values (which starts at \
              offset {values})"

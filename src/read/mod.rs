@@ -569,10 +569,12 @@ impl<'a> Reader<'a> {
                                     .and_then(|o| maps.iter().find(|(r, _)| r.contains(&o)));
                                 match hit {
                                     Some((r, map)) if r.start as i64 == offset => Ref::Map(*map),
-                                    Some((_, map)) => return Err(bad(format!(
+                                    Some((_, map)) => {
+                                        return Err(bad(format!(
                                         "offset {offset} points inside map {}, not at its start",
                                         self.module.map(*map).name
-                                    ))),
+                                    )))
+                                    }
                                     None => {
                                         return Err(bad(format!(
                                             "no map at offset {offset} of section {}",
