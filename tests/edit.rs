@@ -576,8 +576,6 @@ fn edits_on_calls() {
     ex.body_mut(host).extend(&cb_body);
     ex.check(&m, "calls.bpfel.o: move the callback's body");
     assert_eq!(m.reference(addr), Some(Ref::FuncAddr(cb)));
-    let m2 = m.clone();
-    drop(m2);
     edit_program("calls.bpfel.o", m);
 }
 
