@@ -7,7 +7,7 @@
 //! is removed keeps pointing at the detached id; lowering reports it.
 
 use super::{FuncId, IrError, Meta, Module, Node, Ref};
-use crate::insn::Insn;
+use crate::insn::{CallKind, Insn};
 
 use super::InsnId;
 
@@ -199,10 +199,17 @@ impl Module {
         }
     }
 
-    /// Makes call instruction `id` call `callee`.
+    /// Makes bpf-to-bpf call instruction `id` call `callee`. Helper and kfunc calls are
+    /// refused: giving them a callee would make lowering patch a helper id or BTF id.
     pub fn redirect_call(&mut self, id: InsnId, callee: FuncId) -> Result<(), IrError> {
         match (self.insns[id], self.reference(id)) {
-            (Insn::Call { .. }, Some(Ref::Call(_)) | None) => {
+            (
+                Insn::Call {
+                    kind: CallKind::Local,
+                    ..
+                },
+                Some(Ref::Call(_)) | None,
+            ) => {
                 self.refs.insert(id, Ref::Call(callee));
                 Ok(())
             }
