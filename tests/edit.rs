@@ -156,24 +156,13 @@ fn local_call() -> Insn {
     }
 }
 
-/// Reads `path`; `None` with a note when the object is absent, or when it has maps and the
-/// map reader has not landed yet (the lead removes that escape once it has).
+/// Reads `path`; `None` with a note when the object is absent (corpus objects).
 fn read(path: &Path) -> Option<Module> {
     let Ok(bytes) = std::fs::read(path) else {
         eprintln!("{} not found; skipping", path.display());
         return None;
     };
-    match Module::read(&bytes) {
-        Ok(m) => Some(m),
-        Err(e) if e.to_string().contains("no map") => {
-            eprintln!(
-                "{}: {e}; map reader not merged yet, skipping",
-                path.display()
-            );
-            None
-        }
-        Err(e) => panic!("{}: {e}", path.display()),
-    }
+    Some(Module::read(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
 fn testdata(name: &str) -> PathBuf {
