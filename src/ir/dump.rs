@@ -857,3 +857,528 @@ impl fmt::Display for Dump<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::btf::{IntEncoding, Linkage, NewMember, VarSecinfo};
+    use crate::btf_ext::{CoreAccess, CoreReloKind};
+    use crate::insn::{AluClass, AluOp, JmpClass, JmpOp, Operand, PseudoKind, Reg};
+    use crate::ir::{DataVar, Extern, Function, MapDef, Meta, SymbolLinkage};
+    use crate::Endian;
+
+    /// Types every test uses: `int`, `char`, `unsigned int` and their derived types.
+    struct Types {
+        btf: Btf,
+        int: TypeId,
+        char_: TypeId,
+        uint: TypeId,
+    }
+
+    fn types() -> Types {
+        let mut btf = Btf::new(Endian::Little);
+        let int = btf.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+        let char_ = btf.add_int("char", 1, IntEncoding::CHAR, 8).unwrap();
+        let uint = btf
+            .add_int("unsigned int", 4, IntEncoding::UNSIGNED, 32)
+            .unwrap();
+        Types {
+            btf,
+            int,
+            char_,
+            uint,
+        }
+    }
+
+    fn void() -> TypeId {
+        Btf::new(Endian::Little).own_types().next().unwrap().0
+    }
+
+    #[test]
+    fn c_names_of_scalars_pointers_and_qualifiers() {
+        let Types {
+            mut btf,
+            int,
+            char_,
+            uint,
+        } = types();
+        let cchar = btf.add_type("", TypeKind::Const(char_)).unwrap();
+        let p_cchar = btf.add_ptr(cchar).unwrap();
+        let p_int = btf.add_ptr(int).unwrap();
+        let const_p_int = btf.add_type("", TypeKind::Const(p_int)).unwrap();
+        let p_char = btf.add_ptr(char_).unwrap();
+        let pp_char = btf.add_ptr(p_char).unwrap();
+        let vol_uint = btf.add_type("", TypeKind::Volatile(uint)).unwrap();
+        let u32_ = btf.add_typedef("__u32", uint).unwrap();
+        let p_void = btf.add_ptr(void()).unwrap();
+        let tagged = btf
+            .add_type(
+                "user",
+                TypeKind::TypeTag {
+                    ty: int,
+                    attribute: false,
+                },
+            )
+            .unwrap();
+        let p_tagged = btf.add_ptr(tagged).unwrap();
+
+        assert_eq!(c_decl(&btf, int, ""), "int");
+        assert_eq!(c_decl(&btf, int, "x"), "int x");
+        assert_eq!(c_decl(&btf, p_cchar, "name"), "const char *name");
+        assert_eq!(c_decl(&btf, p_cchar, ""), "const char *");
+        assert_eq!(c_decl(&btf, const_p_int, "p"), "int *const p");
+        assert_eq!(c_decl(&btf, pp_char, "argv"), "char **argv");
+        assert_eq!(c_decl(&btf, vol_uint, "flag"), "volatile unsigned int flag");
+        assert_eq!(c_decl(&btf, u32_, "n"), "__u32 n");
+        assert_eq!(c_decl(&btf, p_void, "ctx"), "void *ctx");
+        assert_eq!(c_decl(&btf, p_tagged, "up"), "int *up");
+    }
+
+    #[test]
+    fn c_names_of_aggregates_arrays_and_functions() {
+        let Types {
+            mut btf,
+            int,
+            char_,
+            ..
+        } = types();
+        let s = btf
+            .add_struct(
+                "point",
+                8,
+                &[NewMember::new("x", int, 0), NewMember::new("y", int, 32)],
+            )
+            .unwrap();
+        let anon = btf
+            .add_struct("", 4, &[NewMember::new("a", int, 0)])
+            .unwrap();
+        let u = btf
+            .add_union("val", 4, &[NewMember::new("i", int, 0)])
+            .unwrap();
+        let e = btf.add_enum("color", 4, false, &[("RED", 1)]).unwrap();
+        let fwd = btf
+            .add_type("sock", TypeKind::Fwd { union: false })
+            .unwrap();
+        let p_s = btf.add_ptr(s).unwrap();
+        let arr = btf.add_array(char_, int, 16).unwrap();
+        let arr2 = btf.add_array(arr, int, 4).unwrap();
+        let p_arr = btf.add_ptr(arr).unwrap();
+        let proto = btf.add_func_proto(int, &[("p", p_s), ("n", int)]).unwrap();
+        let p_proto = btf.add_ptr(proto).unwrap();
+        let vproto = btf.add_func_proto(void(), &[]).unwrap();
+        let variadic = btf
+            .add_func_proto(int, &[("fmt", p_s), ("", void())])
+            .unwrap();
+        let func = btf.add_func("check", proto, Linkage::Global).unwrap();
+        let vfunc = btf.add_func("nothing", vproto, Linkage::Static).unwrap();
+        let var = btf.add_var("counter", int, Linkage::Global).unwrap();
+
+        assert_eq!(c_decl(&btf, s, ""), "struct point");
+        assert_eq!(c_decl(&btf, anon, "a"), "struct {...} a");
+        assert_eq!(c_decl(&btf, u, "v"), "union val v");
+        assert_eq!(c_decl(&btf, e, "c"), "enum color c");
+        assert_eq!(c_decl(&btf, fwd, "sk"), "struct sock sk");
+        assert_eq!(c_decl(&btf, p_s, "skb"), "struct point *skb");
+        assert_eq!(c_decl(&btf, arr, "comm"), "char comm[16]");
+        assert_eq!(c_decl(&btf, arr2, "m"), "char m[4][16]");
+        assert_eq!(c_decl(&btf, p_arr, "pa"), "char (*pa)[16]");
+        assert_eq!(
+            c_decl(&btf, p_proto, "cb"),
+            "int (*cb)(struct point *p, int n)"
+        );
+        assert_eq!(c_decl(&btf, variadic, "f"), "int f(struct point *fmt, ...)");
+        assert_eq!(c_decl(&btf, func, ""), "int check(struct point *p, int n)");
+        assert_eq!(c_decl(&btf, vfunc, ""), "void nothing(void)");
+        assert_eq!(c_decl(&btf, var, ""), "int counter");
+    }
+
+    #[test]
+    fn c_names_never_panic_on_bad_types() {
+        let Types { mut btf, int, .. } = types();
+        // A typedef cycle cannot be built through the checked API, so build a long chain
+        // and check that the depth limit cuts it.
+        let mut t = int;
+        for _ in 0..(MAX_TYPE_DEPTH + 4) {
+            t = btf.add_ptr(t).unwrap();
+        }
+        let text = c_decl(&btf, t, "p");
+        assert!(text.starts_with("..."), "{text}");
+        let foreign = btf.type_id(crate::btf::WireTypeId(1)).unwrap();
+        let small = Btf::new(Endian::Little);
+        assert_eq!(c_decl(&small, foreign, "x"), "<bad type 1> x");
+    }
+
+    fn relo(ty: TypeId, access: &str, kind: CoreReloKind) -> CoreRelo {
+        CoreRelo {
+            ty,
+            access_str: crate::btf::StrOffset(0),
+            access: CoreAccess::parse(access).unwrap(),
+            kind,
+        }
+    }
+
+    /// `struct outer { int first; struct inner in; union { int a; char b; }; }` with
+    /// `struct inner { int x; short arr[4][2]; }`, a typedef of it and an enum.
+    fn core_btf() -> (Btf, TypeId, TypeId, TypeId) {
+        let Types {
+            mut btf,
+            int,
+            char_,
+            ..
+        } = types();
+        let short = btf.add_int("short", 2, IntEncoding::SIGNED, 16).unwrap();
+        let row = btf.add_array(short, int, 2).unwrap();
+        let arr = btf.add_array(row, int, 4).unwrap();
+        let inner = btf
+            .add_struct(
+                "inner",
+                20,
+                &[NewMember::new("x", int, 0), NewMember::new("arr", arr, 32)],
+            )
+            .unwrap();
+        let inner_t = btf.add_typedef("inner_t", inner).unwrap();
+        let const_inner = btf.add_type("", TypeKind::Const(inner_t)).unwrap();
+        let anon = btf
+            .add_union(
+                "",
+                4,
+                &[NewMember::new("a", int, 0), NewMember::new("b", char_, 0)],
+            )
+            .unwrap();
+        let outer = btf
+            .add_struct(
+                "outer",
+                28,
+                &[
+                    NewMember::new("first", int, 0),
+                    NewMember::new("in", const_inner, 32),
+                    NewMember::new("", anon, 192),
+                ],
+            )
+            .unwrap();
+        let outer_t = btf.add_typedef("outer_t", outer).unwrap();
+        let e = btf
+            .add_enum("e", 4, false, &[("ZERO", 0), ("ONE", 1)])
+            .unwrap();
+        (btf, outer, outer_t, e)
+    }
+
+    #[test]
+    fn field_paths_walk_members_and_elements() {
+        let (btf, outer, outer_t, _) = core_btf();
+        let path = |ty, access| core_path(&btf, &relo(ty, access, CoreReloKind::FieldByteOffset));
+        assert_eq!(path(outer, "0").unwrap(), "struct outer");
+        assert_eq!(path(outer, "0:0").unwrap(), "struct outer::first");
+        assert_eq!(path(outer, "0:1:1:2").unwrap(), "struct outer::in.arr[2]");
+        assert_eq!(
+            path(outer, "0:1:1:3:1").unwrap(),
+            "struct outer::in.arr[3][1]"
+        );
+        assert_eq!(path(outer, "0:2:1").unwrap(), "struct outer::(anon).b");
+        assert_eq!(path(outer, "3:1:0").unwrap(), "struct outer[3]::in.x");
+        // Through a typedef at the root, kept in the printed name.
+        assert_eq!(path(outer_t, "0:1:0").unwrap(), "outer_t::in.x");
+    }
+
+    #[test]
+    fn field_paths_report_accesses_that_do_not_fit() {
+        let (btf, outer, _, _) = core_btf();
+        let path = |access| core_path(&btf, &relo(outer, access, CoreReloKind::FieldExists));
+        assert_eq!(path("0:9").unwrap_err(), "no member 9");
+        assert_eq!(path("0:0:1").unwrap_err(), "index 1 into a INT");
+        let note = core_note(Some(&btf), &relo(outer, "0:9", CoreReloKind::FieldExists));
+        assert_eq!(
+            note,
+            "CO-RE field_exists struct outer access 0:9 (no member 9)"
+        );
+        let note = core_note(None, &relo(outer, "0:9", CoreReloKind::FieldExists));
+        assert_eq!(note, "CO-RE field_exists access 0:9");
+    }
+
+    #[test]
+    fn type_and_enum_paths() {
+        let (btf, outer, outer_t, e) = core_btf();
+        let note = |ty, access, kind| core_note(Some(&btf), &relo(ty, access, kind));
+        assert_eq!(
+            note(outer, "0", CoreReloKind::TypeSize),
+            "CO-RE type_size type struct outer"
+        );
+        assert_eq!(
+            note(outer_t, "0", CoreReloKind::TypeIdLocal),
+            "CO-RE local_type_id type outer_t"
+        );
+        assert_eq!(
+            note(e, "1", CoreReloKind::EnumvalValue),
+            "CO-RE enumval_value enum e::ONE"
+        );
+        assert_eq!(
+            note(e, "2", CoreReloKind::EnumvalExists),
+            "CO-RE enumval_exists enum e access 2 (no enumerator 2)"
+        );
+        assert_eq!(
+            note(outer, "0", CoreReloKind::EnumvalExists),
+            "CO-RE enumval_exists struct outer access 0 (STRUCT is not an enum)"
+        );
+    }
+
+    #[test]
+    fn helper_and_map_type_names() {
+        assert_eq!(helper_name(1), Some("map_lookup_elem"));
+        assert_eq!(helper_name(12), Some("tail_call"));
+        assert_eq!(helper_name(113), Some("probe_read_kernel"));
+        assert_eq!(helper_name(211), Some("cgrp_storage_delete"));
+        assert_eq!(helper_name(0), None);
+        assert_eq!(helper_name(-1), None);
+        assert_eq!(helper_name(212), None);
+        assert_eq!(map_type_name(1), "hash");
+        assert_eq!(map_type_name(27), "ringbuf");
+        assert_eq!(map_type_name(33), "arena");
+        assert_eq!(map_type_name(99), "unknown");
+    }
+
+    fn mov(dst: Reg, imm: i32) -> Insn {
+        Insn::Alu {
+            class: AluClass::Alu64,
+            op: AluOp::Mov,
+            dst,
+            src: Operand::Imm(imm),
+        }
+    }
+
+    fn ld(dst: Reg) -> Insn {
+        Insn::LdImm64 {
+            kind: PseudoKind::None,
+            dst,
+            imm: 0,
+        }
+    }
+
+    /// A module built with the API: one map, a data section with a variable and a string
+    /// section, a kfunc extern, a program that uses all of them, a callback and a callee.
+    #[test]
+    fn dump_of_a_built_module() {
+        let (mut btf, outer, _, _) = core_btf();
+        let int = btf.type_id(crate::btf::WireTypeId(1)).unwrap();
+        let p_outer = btf.add_ptr(outer).unwrap();
+        let proto = btf.add_func_proto(int, &[("o", p_outer)]).unwrap();
+        let func_ty = btf.add_func("prog", proto, Linkage::Global).unwrap();
+        let var = btf.add_var("counter", int, Linkage::Global).unwrap();
+        let datasec = btf
+            .add_datasec(
+                ".data",
+                8,
+                &[VarSecinfo {
+                    ty: var,
+                    offset: 4,
+                    size: 4,
+                }],
+            )
+            .unwrap();
+        let kfunc_proto = btf.add_func_proto(void(), &[("o", p_outer)]).unwrap();
+        let kfunc = btf
+            .add_func("bpf_kfunc", kfunc_proto, Linkage::Extern)
+            .unwrap();
+        let file = btf.add_str("/src/prog.c").unwrap();
+        let text1 = btf.add_str("\tint x = 0;").unwrap();
+        let text2 = btf.add_str("  return x;").unwrap();
+        let access = btf.add_str("0:1:1:2").unwrap();
+
+        let mut m = Module::new(Endian::Little);
+        m.btf = Some(btf);
+        m.license = Some("GPL".into());
+        m.kern_version = Some(0x050a00);
+        let map = m.add_map(MapDef {
+            name: "events".into(),
+            origin: MapOrigin::Btf,
+            map_type: 1,
+            key_size: 4,
+            value_size: 8,
+            max_entries: 16,
+            flags: 1,
+            numa_node: 0,
+            map_extra: 0,
+            pinning: Pinning::ByName,
+            key_type: Some(int),
+            value_type: Some(outer),
+            inner: None,
+            init_slots: Vec::new(),
+            btf_var: None,
+        });
+        let data = m.add_data(DataSection {
+            name: ".data".into(),
+            kind: DataKind::Data,
+            bytes: vec![0; 8],
+            align: 4,
+            vars: vec![DataVar {
+                name: "counter".into(),
+                offset: 4,
+                size: 4,
+                linkage: SymbolLinkage::Global,
+            }],
+            btf_datasec: Some(datasec),
+        });
+        let strings = m.add_data(DataSection {
+            name: ".rodata.str1.1".into(),
+            kind: DataKind::Rodata,
+            bytes: b"hi\n\0".to_vec(),
+            align: 1,
+            vars: Vec::new(),
+            btf_datasec: None,
+        });
+        let ext = m.add_extern(Extern {
+            name: "bpf_kfunc".into(),
+            kind: ExternKind::Func,
+            weak: true,
+            btf: Some(kfunc),
+        });
+        let line = |m: &mut Module, text, line| {
+            m.add_line(SourceLine {
+                file,
+                text,
+                line,
+                col: 3,
+            })
+        };
+        let l1 = line(&mut m, text1, 10);
+        let l2 = line(&mut m, text2, 11);
+        let core = m.add_core_relo(CoreRelo {
+            ty: outer,
+            access_str: access,
+            access: CoreAccess::parse("0:1:1:2").unwrap(),
+            kind: CoreReloKind::FieldByteOffset,
+        });
+
+        let mut prog = Function::new("prog", "socket", true);
+        prog.btf_func = Some(func_ty);
+        let prog = m.add_function(prog);
+        let callee = m.add_function(Function::new("callee", ".text", false));
+        let cb = m.add_function(Function::new("cb", ".text", false));
+        let meta = |reference, line, core| Meta {
+            reference,
+            line,
+            core,
+        };
+        m.append(prog, mov(Reg::R0, 0), meta(None, Some(l1), None))
+            .unwrap();
+        m.append(prog, ld(Reg::R1), meta(Some(Ref::Map(map)), Some(l1), None))
+            .unwrap();
+        m.append(
+            prog,
+            ld(Reg::R2),
+            meta(Some(Ref::Data { data, offset: 4 }), None, None),
+        )
+        .unwrap();
+        m.append(
+            prog,
+            ld(Reg::R3),
+            meta(
+                Some(Ref::Data {
+                    data: strings,
+                    offset: 0,
+                }),
+                None,
+                None,
+            ),
+        )
+        .unwrap();
+        m.append(prog, ld(Reg::R4), meta(Some(Ref::FuncAddr(cb)), None, None))
+            .unwrap();
+        let call = |kind, imm| Insn::Call { kind, imm, off: 0 };
+        m.append(prog, call(CallKind::Helper, 1), Meta::default())
+            .unwrap();
+        m.append(prog, call(CallKind::Helper, 9999), Meta::default())
+            .unwrap();
+        m.append(
+            prog,
+            call(CallKind::Local, -1),
+            meta(Some(Ref::Call(callee)), None, None),
+        )
+        .unwrap();
+        m.append(
+            prog,
+            call(CallKind::Kfunc, 0),
+            meta(Some(Ref::Extern(ext)), None, None),
+        )
+        .unwrap();
+        let load = Insn::Load {
+            size: crate::insn::Size::H,
+            dst: Reg::R0,
+            src: Reg::R1,
+            off: 12,
+        };
+        let jump = m
+            .append(
+                prog,
+                Insn::JmpCond {
+                    class: JmpClass::Jmp,
+                    op: JmpOp::Eq,
+                    dst: Reg::R0,
+                    src: Operand::Imm(0),
+                    off: 0,
+                },
+                meta(None, Some(l2), None),
+            )
+            .unwrap();
+        let ja = m
+            .append(prog, Insn::Ja { off: 0 }, Meta::default())
+            .unwrap();
+        let target = m
+            .append(prog, load, meta(None, Some(l2), Some(core)))
+            .unwrap();
+        let exit = m.append(prog, Insn::Exit, Meta::default()).unwrap();
+        m.set_reference(jump, Some(Ref::Jump(exit)));
+        m.set_reference(ja, Some(Ref::Jump(target)));
+        m.append(callee, Insn::Exit, Meta::default()).unwrap();
+        m.append(cb, Insn::Exit, Meta::default()).unwrap();
+
+        let expected = "\
+; little-endian module
+license \"GPL\"
+version 0x50a00 (5.10.0)
+map events: hash (1), key 4, value 8, max_entries 16, flags 0x1, btf, pinned by name
+    key: int
+    value: struct outer
+data .data: data, 8 bytes, align 4
+    0x0004    4 global int counter
+data .rodata.str1.1: rodata, 4 bytes, align 1
+extern func weak bpf_kfunc: void bpf_kfunc(struct outer *o)
+
+program prog (global, section socket, 13 insns)
+    int prog(struct outer *o)
+    ; prog.c:10:3  int x = 0;
+    i0   r0 = 0x0
+    i1   r1 = map events
+    i2   r2 = .data+0x4 <counter>
+    i3   r3 = .rodata.str1.1+0x0 \"hi\\n\"
+    i4   r4 = func cb
+    i5   call bpf_map_lookup_elem#1
+    i6   call 0x270f
+    i7   call callee
+    i8   call bpf_kfunc
+    ; prog.c:11:3  return x;
+    i9   if r0 == 0x0 goto LBB0_1
+    i10  goto LBB0_0
+LBB0_0:
+    i11  r0 = *(u16 *)(r1 + 0xc)
+         ; CO-RE byte_off struct outer::in.arr[2]
+LBB0_1:
+    i12  exit
+
+subprogram callee (static, section .text, 1 insns)
+    i13  exit
+
+subprogram cb (static, section .text, 1 insns)
+    i14  exit
+";
+        let text = m.dump().to_string();
+        assert_eq!(text, expected, "got:\n{text}");
+
+        // A jump whose target left the function prints the id instead of a label.
+        m.remove(exit).unwrap();
+        let text = m.dump().to_string();
+        assert!(
+            text.contains("if r0 == 0x0 goto <i12 outside the function>"),
+            "{text}"
+        );
+    }
+}
