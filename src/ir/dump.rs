@@ -68,6 +68,9 @@ fn c_decl(btf: &Btf, ty: TypeId, inner: &str) -> String {
 fn join(base: &str, inner: &str) -> String {
     if inner.is_empty() {
         base.to_string()
+    } else if inner.starts_with('[') {
+        // A bare array type: `char[16]`.
+        format!("{base}{inner}")
     } else {
         format!("{base} {inner}")
     }
@@ -592,6 +595,11 @@ impl Dump<'_> {
             let weak = if ext.weak { " weak" } else { "" };
             write!(f, "extern {kind}{weak} {}", ext.name)?;
             if let Some(ty) = ext.btf {
+                // A variable by its type (`const int`), a function by its prototype.
+                let ty = match self.btf().and_then(|b| b.get(ty)).map(|t| t.kind) {
+                    Some(TypeKind::Var { ty, .. }) => ty,
+                    _ => ty,
+                };
                 write!(f, ": {}", self.c_type(ty, ""))?;
             }
             writeln!(f)?;
@@ -981,6 +989,7 @@ mod tests {
         assert_eq!(c_decl(&btf, p_s, "skb"), "struct point *skb");
         assert_eq!(c_decl(&btf, arr, "comm"), "char comm[16]");
         assert_eq!(c_decl(&btf, arr2, "m"), "char m[4][16]");
+        assert_eq!(c_decl(&btf, arr2, ""), "char[4][16]");
         assert_eq!(c_decl(&btf, p_arr, "pa"), "char (*pa)[16]");
         assert_eq!(
             c_decl(&btf, p_proto, "cb"),
