@@ -47,7 +47,7 @@ impl Module {
     /// let f = m.add_function(Function::new("prog", "socket", true));
     /// m.append(f, Insn::Exit, Meta::default()).unwrap();
     /// let text = m.dump().to_string();
-    /// assert!(text.contains("program prog (global, section socket)"));
+    /// assert!(text.contains("program prog (global, section socket, 1 insns)"));
     /// assert!(text.contains("i0  exit"));
     /// ```
     pub fn dump(&self) -> Dump<'_> {
