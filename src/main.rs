@@ -5,6 +5,8 @@
 //! bpfir btf FILE [--dump]     summarize (or dump, like `bpftool btf dump`) the BTF of an
 //!                             object or a raw BTF file such as /sys/kernel/btf/vmlinux
 //! bpfir ext OBJ               summarize the .BTF.ext records of an object
+//! bpfir dump OBJ              print the object as bpfir holds it: maps, data, functions with
+//!                             labels, source lines, symbolic operands and CO-RE field paths
 //! ```
 
 use std::fmt::Write as _;
@@ -17,7 +19,8 @@ use bpfir::elf::ElfObject;
 const USAGE: &str = "usage:
   bpfir disasm OBJ           disassemble every program section of a BPF ELF object
   bpfir btf FILE [--dump]    summarize (or dump like bpftool) the BTF of an object or raw BTF file
-  bpfir ext OBJ              summarize the .BTF.ext records of an object";
+  bpfir ext OBJ              summarize the .BTF.ext records of an object
+  bpfir dump OBJ             print the object's IR: maps, data, functions, lines, CO-RE paths";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,6 +29,7 @@ fn main() -> ExitCode {
         ["btf", path] => btf(path, false),
         ["btf", path, "--dump"] | ["btf", "--dump", path] => btf(path, true),
         ["ext", path] => ext(path),
+        ["dump", path] => dump(path),
         ["-h"] | ["--help"] | ["help"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -162,4 +166,10 @@ fn ext(path: &str) -> CliResult {
         )?;
     }
     Ok(out)
+}
+
+fn dump(path: &str) -> CliResult {
+    let data = read(path)?;
+    let module = bpfir::ir::Module::read(&data).map_err(|e| format!("{path}: {e}"))?;
+    Ok(module.dump().to_string())
 }

@@ -23,6 +23,8 @@
 //! assert_eq!(m.func_insns(f).collect::<Vec<_>>(), vec![first, exit]);
 //! ```
 
+mod dump;
+pub use dump::Dump;
 mod edit;
 pub use edit::MetaChoice;
 mod entities;
