@@ -315,6 +315,35 @@ impl Decoder<'_> {
         }
     }
 
+    /// Checks the largest string offset and type id found in a type's items: one
+    /// comparison each instead of a branch per item. (Items past a bad one were already
+    /// copied; the whole parse fails, so they are never seen.)
+    #[inline(always)]
+    fn check_max(&self, max_name: u32, max_ty: u32) -> Result<()> {
+        self.str(max_name)?;
+        self.ty(max_ty)?;
+        Ok(())
+    }
+
+    #[cold]
+    fn unknown_kind(&self, kind: u8) -> BtfError {
+        BtfError::UnknownKind {
+            type_id: self.type_id,
+            offset: self.offset,
+            kind,
+        }
+    }
+
+    #[cold]
+    fn truncated(&self, have: usize) -> BtfError {
+        BtfError::Truncated {
+            what: "type record",
+            offset: self.offset,
+            need: 12,
+            have,
+        }
+    }
+
     #[cold]
     fn invalid(&self, field: &'static str, value: u32) -> BtfError {
         BtfError::InvalidField {
@@ -346,17 +375,19 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
     let c = count::<O>(sec, first_id)?;
 
     let start_id = if base.is_some() { first_id } else { 0 };
-    let mut types = Arena::with_capacity(c.types + usize::from(base.is_none()));
+    // Plain vectors while parsing (la-arena's `extend` pushes one item at a time); they
+    // become arenas without copying at the end.
+    let mut types = Vec::with_capacity(c.types + usize::from(base.is_none()));
     if base.is_none() {
-        types.alloc(Type {
+        types.push(Type {
             name: StrOffset::EMPTY,
             kind: TypeKind::Void,
         });
     }
-    let mut members = Arena::with_capacity(c.members);
-    let mut params = Arena::with_capacity(c.params);
-    let mut enum_values = Arena::with_capacity(c.enum_values);
-    let mut vars = Arena::with_capacity(c.vars);
+    let mut members = Vec::with_capacity(c.members);
+    let mut params = Vec::with_capacity(c.params);
+    let mut enum_values = Vec::with_capacity(c.enum_values);
+    let mut vars = Vec::with_capacity(c.vars);
 
     let mut d = Decoder {
         sec,
@@ -369,21 +400,17 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
     while d.offset < d.sec.len() {
         // The first pass checked that the record and its items fit.
         let rec = &d.sec[d.offset..];
-        let (hdr, items) = rec.split_first_chunk::<12>().ok_or(BtfError::Truncated {
-            what: "type record",
-            offset: d.offset,
-            need: 12,
-            have: rec.len(),
-        })?;
+        let Some((hdr, items)) = rec.split_first_chunk::<12>() else {
+            return Err(d.truncated(rec.len()));
+        };
         let name = d.str(at::<O, 12>(hdr, 0))?;
         let info = at::<O, 12>(hdr, 1);
         let size_or_type = at::<O, 12>(hdr, 2);
         let wire_kind = ((info >> 24) & 0x1f) as u8;
-        d.kind = Kind::from_wire(wire_kind).ok_or(BtfError::UnknownKind {
-            type_id: d.type_id,
-            offset: d.offset,
-            kind: wire_kind,
-        })?;
+        d.kind = match Kind::from_wire(wire_kind) {
+            Some(k) => k,
+            None => return Err(d.unknown_kind(wire_kind)),
+        };
         let vlen = info & 0xffff;
         let kind_flag = info >> 31 != 0;
         d.zero("info reserved bits", info & 0x60ff_0000)?;
@@ -439,20 +466,28 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
             }
             Kind::Struct | Kind::Union => {
                 let start = members.len() as u32;
-                for m in records::<12>(items, vlen, d.offset)? {
-                    let raw_off = at::<O, 12>(m, 2);
+                let recs = records::<12>(items, vlen, d.offset)?;
+                let (mut max_name, mut max_ty) = (0, 0);
+                // One pass: copy, and track the largest string offset and type id, checked
+                // once after the loop (the vector was sized by the first pass).
+                members.extend(recs.iter().map(|m| {
+                    let (name, ty, raw_off) =
+                        (at::<O, 12>(m, 0), at::<O, 12>(m, 1), at::<O, 12>(m, 2));
+                    max_name = max_name.max(name);
+                    max_ty = max_ty.max(ty);
                     let (bit_offset, bitfield_size) = if kind_flag {
                         (raw_off & 0x00ff_ffff, (raw_off >> 24) as u8)
                     } else {
                         (raw_off, 0)
                     };
-                    members.alloc(Member {
-                        name: d.str(at::<O, 12>(m, 0))?,
-                        ty: d.ty(at::<O, 12>(m, 1))?,
+                    Member {
+                        name: StrOffset(name),
+                        ty: type_id(ty),
                         bit_offset,
                         bitfield_size,
-                    });
-                }
+                    }
+                }));
+                d.check_max(max_name, max_ty)?;
                 let members = Items::new(start, vlen);
                 if d.kind == Kind::Struct {
                     TypeKind::Struct {
@@ -472,20 +507,28 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
                 let start = enum_values.len() as u32;
                 let is64 = d.kind == Kind::Enum64;
                 if is64 {
-                    for e in records::<12>(items, vlen, d.offset)? {
+                    let recs = records::<12>(items, vlen, d.offset)?;
+                    let mut max_name = 0;
+                    enum_values.extend(recs.iter().map(|e| {
                         let (lo, hi) = (at::<O, 12>(e, 1) as u64, at::<O, 12>(e, 2) as u64);
-                        enum_values.alloc(EnumValue {
-                            name: d.str(at::<O, 12>(e, 0))?,
+                        max_name = max_name.max(at::<O, 12>(e, 0));
+                        EnumValue {
+                            name: StrOffset(at::<O, 12>(e, 0)),
                             bits: hi << 32 | lo,
-                        });
-                    }
+                        }
+                    }));
+                    d.check_max(max_name, 0)?;
                 } else {
-                    for e in records::<8>(items, vlen, d.offset)? {
-                        enum_values.alloc(EnumValue {
-                            name: d.str(at::<O, 8>(e, 0))?,
+                    let recs = records::<8>(items, vlen, d.offset)?;
+                    let mut max_name = 0;
+                    enum_values.extend(recs.iter().map(|e| {
+                        max_name = max_name.max(at::<O, 8>(e, 0));
+                        EnumValue {
+                            name: StrOffset(at::<O, 8>(e, 0)),
                             bits: at::<O, 8>(e, 1) as u64,
-                        });
-                    }
+                        }
+                    }));
+                    d.check_max(max_name, 0)?;
                 }
                 let values = Items::new(start, vlen);
                 if is64 {
@@ -518,12 +561,18 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
             Kind::FuncProto => {
                 no_flag(&d)?;
                 let start = params.len() as u32;
-                for p in records::<8>(items, vlen, d.offset)? {
-                    params.alloc(Param {
-                        name: d.str(at::<O, 8>(p, 0))?,
-                        ty: d.ty(at::<O, 8>(p, 1))?,
-                    });
-                }
+                let recs = records::<8>(items, vlen, d.offset)?;
+                let (mut max_name, mut max_ty) = (0, 0);
+                params.extend(recs.iter().map(|p| {
+                    let (name, ty) = (at::<O, 8>(p, 0), at::<O, 8>(p, 1));
+                    max_name = max_name.max(name);
+                    max_ty = max_ty.max(ty);
+                    Param {
+                        name: StrOffset(name),
+                        ty: type_id(ty),
+                    }
+                }));
+                d.check_max(max_name, max_ty)?;
                 TypeKind::FuncProto {
                     ret: d.ty(size_or_type)?,
                     params: Items::new(start, vlen),
@@ -542,13 +591,17 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
             Kind::Datasec => {
                 no_flag(&d)?;
                 let start = vars.len() as u32;
-                for v in records::<12>(items, vlen, d.offset)? {
-                    vars.alloc(VarSecinfo {
-                        ty: d.ty(at::<O, 12>(v, 0))?,
+                let recs = records::<12>(items, vlen, d.offset)?;
+                let mut max_ty = 0;
+                vars.extend(recs.iter().map(|v| {
+                    max_ty = max_ty.max(at::<O, 12>(v, 0));
+                    VarSecinfo {
+                        ty: type_id(at::<O, 12>(v, 0)),
                         offset: at::<O, 12>(v, 1),
                         size: at::<O, 12>(v, 2),
-                    });
-                }
+                    }
+                }));
+                d.check_max(0, max_ty)?;
                 TypeKind::Datasec {
                     size: size_or_type,
                     vars: Items::new(start, vlen),
@@ -568,16 +621,17 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
                 }
             }
         };
-        types.alloc(Type { name, kind });
+        types.push(Type { name, kind });
         // extra_len cannot fail here: the first pass accepted this kind.
         d.offset += 12 + extra_len(wire_kind, vlen as usize).unwrap_or(0);
         d.type_id += 1;
     }
 
+    let types = Arena::from_iter(types);
     let mut btf = Btf::assemble(O::ENDIAN, h.layout, base, start_id, types, strings);
-    btf.members = members;
-    btf.params = params;
-    btf.enum_values = enum_values;
-    btf.vars = vars;
+    btf.members = Arena::from_iter(members);
+    btf.params = Arena::from_iter(params);
+    btf.enum_values = Arena::from_iter(enum_values);
+    btf.vars = Arena::from_iter(vars);
     Ok(btf)
 }
