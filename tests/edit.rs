@@ -623,3 +623,22 @@ fn redirect_call_refuses_helper_and_kfunc_calls() {
     m.redirect_call(c, g).unwrap();
     assert_eq!(m.reference(c), Some(Ref::Call(g)));
 }
+
+#[test]
+fn a_removed_instruction_can_be_attached_at_the_end() {
+    use bpfir::insn::Insn;
+    use bpfir::ir::{Function, IrError, Meta};
+    let mut m = Module::new(bpfir::Endian::Little);
+    let f = m.add_function(Function::new("f", "socket", true));
+    let a = m.append(f, Insn::Exit, Meta::default()).unwrap();
+    let b = m.append(f, Insn::Exit, Meta::default()).unwrap();
+    m.remove(a).unwrap();
+    m.attach_at_end(a, f).unwrap();
+    assert_eq!(m.func_insns(f).collect::<Vec<_>>(), [b, a]);
+    assert_eq!(m.function(f).last_insn(), Some(a));
+    assert_eq!(m.function(f).n_insns(), 2);
+    assert_eq!(
+        m.attach_at_end(a, f),
+        Err(IrError::Attached { insn: a, func: f })
+    );
+}

@@ -155,6 +155,22 @@ fn func(m: &Module, name: &str) -> FuncId {
 }
 
 #[test]
+fn objects_without_btf_still_read() {
+    let Some(dir) = common::corpus_dir() else {
+        return;
+    };
+    for name in ["loader_nobtf-el.elf", "loader_nobtf-eb.elf"] {
+        let data = std::fs::read(dir.join("cilium/testdata").join(name)).unwrap();
+        let m = Module::read(&data).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(m.btf.is_none(), "{name}");
+        assert_eq!(m.maps().count(), 3, "{name}: legacy maps");
+        assert!(m.programs().count() > 0, "{name}");
+        assert!(m.functions().all(|(_, f)| f.btf_func.is_none()));
+        check_invariants(name, &m);
+    }
+}
+
+#[test]
 fn functions_after_alignment_padding_carry_their_own_btf_and_lines() {
     for name in ["calls.bpfel.o", "calls.bpfeb.o"] {
         let m = read_testdata(name);

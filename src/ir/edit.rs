@@ -87,6 +87,16 @@ impl Module {
         Ok(())
     }
 
+    /// Attaches a detached instruction at the end of `func`.
+    pub fn attach_at_end(&mut self, id: InsnId, func: FuncId) -> Result<(), IrError> {
+        if let Some(f) = self.node(id).func {
+            return Err(IrError::Attached { insn: id, func: f });
+        }
+        let last = self.funcs[func].last;
+        self.link(id, func, last, None);
+        Ok(())
+    }
+
     /// Removes `id` from its function. The instruction and its metadata stay in the module
     /// (detached); jumps that target it are reported by lowering.
     pub fn remove(&mut self, id: InsnId) -> Result<(), IrError> {

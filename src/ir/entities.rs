@@ -99,6 +99,11 @@ impl Function {
     pub fn first_insn(&self) -> Option<InsnId> {
         self.first
     }
+
+    /// The last instruction of the body.
+    pub fn last_insn(&self) -> Option<InsnId> {
+        self.last
+    }
 }
 
 /// Where a map was defined.
