@@ -20,6 +20,7 @@ pub mod elf;
 mod endian;
 pub mod insn;
 pub mod ir;
+pub mod lower;
 pub mod read;
 #[cfg(all(feature = "kernel", target_os = "linux"))]
 pub mod sys;

@@ -94,6 +94,11 @@ fn linkage(b: Binding) -> SymbolLinkage {
     }
 }
 
+/// True when a variable at offset 0 is the only thing its section can hold.
+fn vars_len_is_one(section_size: u32, var_size: u32) -> bool {
+    var_size == section_size
+}
+
 /// The data section kind for an ELF section name, if it is one.
 fn data_kind(name: &str) -> Option<DataKind> {
     if name.starts_with(".rodata") {
@@ -147,6 +152,7 @@ impl<'a> Reader<'a> {
             self.resolve_relocations(i)?;
             self.resolve_local_targets(i)?;
         }
+        self.fixup_btf()?;
         Ok(self.module)
     }
 
@@ -402,6 +408,65 @@ impl<'a> Reader<'a> {
                 (name, start..end)
             })
             .collect()
+    }
+
+    /// Fills in what clang leaves for the loader in `DATASEC`s of sections that exist in
+    /// the ELF file: the section's size, and each variable's offset from its symbol (clang
+    /// writes 0 for globals). The kernel refuses a `DATASEC` of size 0 and overlapping
+    /// variables. `.kconfig` and `.ksyms` have no ELF section; they are laid out at load time.
+    fn fixup_btf(&mut self) -> Result<(), ReadError> {
+        let Some(btf) = self.module.btf.as_mut() else {
+            return Ok(());
+        };
+        let datasecs: Vec<_> = btf
+            .own_types()
+            .filter(|(_, t)| t.kind.kind() == Kind::Datasec)
+            .map(|(id, _)| id)
+            .collect();
+        for id in datasecs {
+            let name = btf.name(id)?.to_string();
+            let Some(section) = self.elf.section(&name) else {
+                continue;
+            };
+            let (index, size) = (section.index, section.size);
+            let size = u32::try_from(size).map_err(|_| ReadError::BadSection {
+                section: name.clone(),
+                reason: format!("size {size} does not fit a BTF DATASEC"),
+            })?;
+            btf.set_datasec_size(id, size)?;
+            let var_names: Vec<String> = btf
+                .datasec_vars(id)
+                .iter()
+                .map(|v| btf.name(v.ty).map(str::to_string))
+                .collect::<Result<_, _>>()?;
+            let symbols = self.elf.symbols();
+            let vars = btf.datasec_vars_mut(id)?;
+            for (v, var_name) in vars.iter_mut().zip(var_names) {
+                let sym = symbols
+                    .iter()
+                    .find(|s| s.section == Some(index) && s.name == var_name);
+                match sym {
+                    Some(sym) => {
+                        v.offset = u32::try_from(sym.value).map_err(|_| ReadError::BadSection {
+                            section: name.clone(),
+                            reason: format!(
+                                "variable {var_name} at offset {} is past 4 GiB",
+                                sym.value
+                            ),
+                        })?;
+                    }
+                    // Static variables clang already placed keep their offsets.
+                    None if v.offset != 0 || vars_len_is_one(size, v.size) => {}
+                    None => {
+                        return Err(ReadError::BadSection {
+                            section: name.clone(),
+                            reason: format!("BTF variable {var_name} has no symbol in the section"),
+                        })
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn code_by_name(&self, name: &str) -> Option<&Code<'a>> {
