@@ -1,9 +1,16 @@
 //! The kernel layer: the `bpf(2)` system call and the objects it returns.
 //!
 //! * [`attr`] — the `#[repr(C)]` members of `union bpf_attr` and the command numbers.
-//! * [`BtfFd`] (in `fd`) — owned fds of kernel objects, closed on drop.
+//! * [`BtfFd`], [`MapFd`], [`ProgFd`] (in `fd`) — owned fds of kernel objects, closed on drop.
+//! * [`ProgType`], [`AttachType`], [`MapType`] (in `enums`) — the kernel's numbered enums.
 //! * [`load_btf`] (in `btf`) — `BPF_BTF_LOAD`, with the kernel's log text on failure;
 //!   [`probe`] tells whether `bpf()` is usable here at all.
+//! * [`create_map`], [`update_elem`], [`lookup_elem`], [`freeze_map`] (in `map`).
+//! * [`load_prog`] (in `prog`) — `BPF_PROG_LOAD`, with the verifier log on failure.
+//! * [`test_run`] (in `test_run`) — `BPF_PROG_TEST_RUN`.
+//! * [`prog_info`], [`map_info`] (in `info`) — `BPF_OBJ_GET_INFO_BY_FD`.
+//! * [`program_kind`] (in `progtype`) — libbpf's section-name conventions: which program
+//!   type, attach type and attach target a section name means.
 //!
 //! This is the only module of the crate with `unsafe` code: the raw system call, and turning
 //! the integers it returns into [`OwnedFd`](std::os::fd::OwnedFd)s. Every other function here
@@ -11,19 +18,36 @@
 //!
 //! Errors are [`SysError`]: the command, the `errno`, and what the kernel said in its log.
 //! Costs: one system call per attempt; a failing load with logging enabled is retried with a
-//! log buffer that starts at 64 KiB and grows up to 16 MiB.
+//! log buffer that starts at 64 KiB and grows up to 16 MiB (see `log`, shared by BTF and
+//! program loads).
 #![allow(unsafe_code)]
 
 pub mod attr;
 mod btf;
+mod enums;
 mod fd;
+mod info;
+mod log;
+mod map;
+mod prog;
+mod progtype;
+mod test_run;
 
 use std::fmt;
 use std::io;
 
 pub use attr::Command;
-pub use btf::{load_btf, probe, LogLevel, INITIAL_LOG_SIZE, MAX_LOG_SIZE};
-pub use fd::BtfFd;
+pub use btf::{load_btf, probe};
+pub use enums::{AttachType, MapType, ProgType};
+pub use fd::{BtfFd, MapFd, ProgFd};
+pub use info::{map_info, prog_info, MapInfo, ProgInfo};
+pub use log::{LogLevel, INITIAL_LOG_SIZE, MAX_LOG_SIZE};
+pub use map::{
+    create_map, freeze_map, lookup_elem, update_elem, MapCreate, BPF_ANY, BPF_EXIST, BPF_NOEXIST,
+};
+pub use prog::{load_prog, ProgLoad, BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS};
+pub use progtype::{program_kind, AttachTarget, BtfTarget, BtfTargetKind, ProgramKind};
+pub use test_run::{test_run, TestRun, TestRunResult};
 
 /// An error number returned by the kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -125,6 +149,16 @@ pub enum SysError {
         /// The largest length the command takes.
         limit: u64,
     },
+    /// An argument is malformed; the command was not issued.
+    #[error("bpf({command}): invalid {what}: {reason}")]
+    InvalidArgument {
+        /// The command that was not issued.
+        command: Command,
+        /// The argument (`"key"`, `"func_info"`, ...).
+        what: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The kernel returned success with a value the command never returns (e.g. a negative
     /// or out-of-range fd).
     #[error("bpf({command}) returned unexpected value {value}")]
@@ -162,6 +196,36 @@ impl SysError {
             Some(Errno::EPERM) | Some(Errno::EACCES) | Some(Errno::ENOSYS)
         )
     }
+}
+
+/// The `name` field of a map or program: at most 15 bytes of `name` followed by NUL
+/// padding, keeping only the characters the kernel accepts (`[A-Za-z0-9_.]`) and dropping
+/// the others, so that a name never makes a load fail.
+pub(crate) fn object_name(name: &str) -> [u8; attr::BPF_OBJ_NAME_LEN] {
+    let mut out = [0u8; attr::BPF_OBJ_NAME_LEN];
+    let kept = name
+        .bytes()
+        .filter(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.');
+    for (slot, b) in out[..attr::BPF_OBJ_NAME_LEN - 1].iter_mut().zip(kept) {
+        *slot = b;
+    }
+    out
+}
+
+/// The text of a NUL-padded name field.
+pub(crate) fn name_text(field: &[u8]) -> String {
+    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    String::from_utf8_lossy(&field[..end]).into_owned()
+}
+
+/// The length of a slice as the `u32` an attr holds, or [`SysError::TooLarge`].
+pub(crate) fn slice_len(command: Command, what: &'static str, len: usize) -> Result<u32, SysError> {
+    u32::try_from(len).map_err(|_| SysError::TooLarge {
+        command,
+        what,
+        len,
+        limit: u64::from(u32::MAX),
+    })
 }
 
 /// Shows the last lines of a kernel log after an error message (the cause is at the end).
@@ -226,6 +290,19 @@ pub(crate) unsafe fn bpf<A: attr::Attr>(command: Command, attr: &mut A) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn object_names_are_sanitized_and_truncated() {
+        assert_eq!(&object_name("my_map")[..7], b"my_map\0");
+        assert_eq!(object_name("a-b c/d.e"), *b"abcd.e\0\0\0\0\0\0\0\0\0\0");
+        let long = object_name("a_very_long_program_name");
+        assert_eq!(&long[..15], b"a_very_long_pro");
+        assert_eq!(long[15], 0);
+        assert_eq!(name_text(&long), "a_very_long_pro");
+        assert_eq!(object_name(""), [0; 16]);
+        // Multi-byte characters are dropped whole, never split.
+        assert_eq!(name_text(&object_name("pr\u{f6}g")), "prg");
+    }
 
     #[test]
     fn errno_display_names_the_number() {
