@@ -233,6 +233,21 @@ fn array_map_round_trip_and_program_reads_it() {
         (4, 8, 2)
     );
     assert_eq!(info.name, "bpfir_array");
+    // A foreign map fd learns its sizes from the kernel; a program fd is not a map.
+    let dup = std::os::fd::AsFd::as_fd(&map).try_clone_to_owned().unwrap();
+    let wrapped = bpfir::sys::MapFd::from_owned(dup).unwrap();
+    assert_eq!(
+        (wrapped.map_type(), wrapped.key_size(), wrapped.value_size()),
+        (MapType::ARRAY, 4, 8)
+    );
+    let insns = returns(0);
+    let prog = load(
+        "not a map",
+        &ProgLoad::new(ProgType::SOCKET_FILTER, &insns, "GPL"),
+    );
+    let prog_fd: std::os::fd::OwnedFd = prog.into();
+    let err = bpfir::sys::MapFd::from_owned(prog_fd).unwrap_err();
+    assert!(err.to_string().contains("not a bpf map"), "{err}");
 
     let key0 = 0u32.to_ne_bytes();
     let key1 = 1u32.to_ne_bytes();
