@@ -146,6 +146,8 @@ pub struct MapCreateAttr {
 pub struct MapElemAttr {
     /// The map.
     pub map_fd: u32,
+    /// Explicit padding, zero: `BPF_MAP_FREEZE` refuses non-zero bytes after `map_fd`.
+    pub pad: u32,
     /// User address of the key (`key_size` bytes).
     pub key: u64,
     /// User address of the value (`value_size` bytes; written by lookups).
@@ -253,6 +255,8 @@ pub struct TestRunAttr {
     pub cpu: u32,
     /// Batch size of XDP live-frames mode.
     pub batch_size: u32,
+    /// Explicit padding, zero: the kernel refuses non-zero bytes after `batch_size`.
+    pub pad: u32,
 }
 
 /// The attr of `BPF_OBJ_GET_INFO_BY_FD` (`union bpf_attr` member `info`): 16 bytes.
@@ -404,7 +408,9 @@ pub struct MapInfoWire {
 ///
 /// Implementors must be `#[repr(C)]` structs made only of integers, laid out exactly like the
 /// kernel's member for the commands they are used with, so that the kernel may read and
-/// write `size_of::<Self>()` bytes at their address.
+/// write `size_of::<Self>()` bytes at their address. They must have no implicit padding:
+/// its bytes are not guaranteed to be zero, and the kernel refuses a command whose unused
+/// attr bytes are not (`EINVAL`), so padding is spelled out as zeroed fields.
 pub(crate) unsafe trait Attr {}
 
 // SAFETY: `BtfLoadAttr` is `#[repr(C)]`, holds only integers and mirrors the kernel's
@@ -450,6 +456,7 @@ mod tests {
         assert_eq!(offset_of!(MapCreateAttr, map_extra), 64);
         assert_eq!(offset_of!(MapCreateAttr, map_token_fd), 76);
         assert_eq!(size_of::<MapElemAttr>(), 32);
+        assert_eq!(offset_of!(MapElemAttr, pad), 4);
         assert_eq!(offset_of!(MapElemAttr, key), 8);
         assert_eq!(offset_of!(MapElemAttr, value), 16);
         assert_eq!(offset_of!(MapElemAttr, flags), 24);
@@ -494,6 +501,7 @@ mod tests {
         assert_eq!(offset_of!(TestRunAttr, ctx_out), 56);
         assert_eq!(offset_of!(TestRunAttr, flags), 64);
         assert_eq!(offset_of!(TestRunAttr, batch_size), 72);
+        assert_eq!(offset_of!(TestRunAttr, pad), 76);
         assert_eq!(size_of::<InfoAttr>(), 16);
         assert_eq!(offset_of!(InfoAttr, info), 8);
     }

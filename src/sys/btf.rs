@@ -15,7 +15,7 @@ use crate::Endian;
 /// host's byte order) into the kernel.
 ///
 /// On failure the error carries the `errno` of the first attempt and, unless `log` is
-/// [`LogLevel::Off`] or the failure is a permission error, the kernel's log from a retry.
+/// [`LogLevel::Off`] or the failure is `EPERM`/`ENOSYS`, the kernel's log from a retry.
 pub fn load_btf(blob: &[u8], log: LogLevel) -> Result<BtfFd, SysError> {
     let command = Command::BtfLoad;
     let btf_size = u32::try_from(blob.len()).map_err(|_| SysError::TooLarge {

@@ -94,8 +94,25 @@ pub struct MapFd {
 
 impl MapFd {
     /// Wraps an owned map fd, asking the kernel (`BPF_OBJ_GET_INFO_BY_FD`) for the map's
-    /// type and sizes. Fails when `fd` is not a map.
+    /// type and sizes. Fails when `fd` is not a map: `BPF_OBJ_GET_INFO_BY_FD` describes any
+    /// BPF object, so the fd's kind is checked first by its `/proc/self/fd` link
+    /// (`anon_inode:bpf-map`); where `/proc` is not mounted that check is skipped, and a
+    /// non-map fd then fails at its first element command instead.
     pub fn from_owned(fd: OwnedFd) -> Result<MapFd, SysError> {
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+        if let Ok(target) = link {
+            if target.as_os_str() != "anon_inode:bpf-map" {
+                return Err(SysError::InvalidArgument {
+                    command: Command::ObjGetInfoByFd,
+                    what: "map fd",
+                    reason: format!(
+                        "fd {} is {}, not a bpf map",
+                        fd.as_raw_fd(),
+                        target.display()
+                    ),
+                });
+            }
+        }
         let info = super::info::map_info_of(fd.as_fd())?;
         Ok(MapFd {
             fd,

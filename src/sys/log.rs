@@ -2,8 +2,9 @@
 //!
 //! A load is tried first without a log (cheap, and it yields the true `errno`); only when it
 //! fails is it retried with a log buffer of [`INITIAL_LOG_SIZE`] bytes, grown on `ENOSPC` (to
-//! the size the kernel says it needed, or double) up to [`MAX_LOG_SIZE`]. Permission errors
-//! are not retried: the kernel says nothing more about them.
+//! the size the kernel says it needed, or double) up to [`MAX_LOG_SIZE`]. `EPERM` and
+//! `ENOSYS` are not retried: the kernel says nothing more about them. `EACCES` is, because
+//! it is how the verifier refuses most unsafe programs.
 //!
 //! Costs: one system call for a success; for a failure, one more per buffer size tried, each
 //! with a zeroed buffer of that size.
@@ -56,8 +57,8 @@ pub(crate) struct LogBuf<'a> {
     pub level: u32,
 }
 
-/// Runs `attempt` without a log; when it fails with an `errno` other than a permission
-/// error and `level` asks for a log, runs it again with log buffers of growing size until
+/// Runs `attempt` without a log; when it fails with an `errno` other than `EPERM` or
+/// `ENOSYS` and `level` asks for a log, runs it again with log buffers of growing size until
 /// the log fits. `attempt` returns its outcome and the log size the kernel said it needed
 /// (its `*_log_true_size` output, 0 from kernels before 6.4).
 ///
@@ -80,7 +81,7 @@ pub(crate) fn with_log_retry<T>(
         log_truncated,
     };
     let bits = level.bits();
-    if bits == 0 || matches!(errno, Errno::EPERM | Errno::EACCES | Errno::ENOSYS) {
+    if bits == 0 || matches!(errno, Errno::EPERM | Errno::ENOSYS) {
         return Err(failed(String::new(), false));
     }
     let mut size = INITIAL_LOG_SIZE;

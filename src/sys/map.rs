@@ -174,6 +174,7 @@ pub fn update_elem(map: &MapFd, key: &[u8], value: &[u8], flags: u64) -> Result<
         key: key.as_ptr() as u64,
         value: value.as_ptr() as u64,
         flags,
+        ..MapElemAttr::default()
     };
     elem_command(command, &mut attr)
 }
@@ -188,7 +189,7 @@ pub fn lookup_elem(map: &MapFd, key: &[u8], value_out: &mut [u8]) -> Result<(), 
         map_fd: map.as_raw_fd() as u32,
         key: key.as_ptr() as u64,
         value: value_out.as_mut_ptr() as u64,
-        flags: 0,
+        ..MapElemAttr::default()
     };
     elem_command(command, &mut attr)
 }

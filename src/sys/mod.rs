@@ -189,12 +189,17 @@ impl SysError {
 
     /// True when `bpf()` is unavailable to this process rather than refusing the input:
     /// `EPERM` (missing capability, unprivileged bpf disabled, lockdown), `EACCES` from an
-    /// LSM, or `ENOSYS` (no bpf syscall, or filtered by seccomp).
+    /// LSM, or `ENOSYS` (no bpf syscall, or filtered by seccomp). `EACCES` from
+    /// `BPF_PROG_LOAD` is the verifier refusing the program, not a permission error.
     pub fn is_not_permitted(&self) -> bool {
-        matches!(
-            self.errno(),
-            Some(Errno::EPERM) | Some(Errno::EACCES) | Some(Errno::ENOSYS)
-        )
+        match self {
+            SysError::Syscall { command, errno, .. } => match *errno {
+                Errno::EPERM | Errno::ENOSYS => true,
+                Errno::EACCES => *command != Command::ProgLoad,
+                _ => false,
+            },
+            _ => false,
+        }
     }
 }
 

@@ -140,8 +140,8 @@ fn addr(bytes: &[u8]) -> u64 {
 /// The arguments are checked first (instruction bytes a multiple of 8, record arrays a
 /// multiple of their record sizes, a license without NUL, at most one of
 /// `attach_btf_obj_fd`/`attach_prog_fd`). On failure the error carries the `errno` of the
-/// first attempt and, unless `log_level` is [`LogLevel::Off`] or the failure is a
-/// permission error, the verifier's log.
+/// first attempt (`EACCES` or `EINVAL` for most verifier refusals) and, unless `log_level`
+/// is [`LogLevel::Off`] or the failure is `EPERM`/`ENOSYS`, the verifier's log.
 pub fn load_prog(prog: &ProgLoad<'_>) -> Result<ProgFd, SysError> {
     let command = Command::ProgLoad;
     let invalid = |what: &'static str, reason: String| SysError::InvalidArgument {
