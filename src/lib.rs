@@ -20,6 +20,8 @@ pub mod elf;
 mod endian;
 pub mod insn;
 pub mod ir;
+#[cfg(all(feature = "kernel", target_os = "linux"))]
+pub mod load;
 pub mod lower;
 pub mod read;
 #[cfg(all(feature = "kernel", target_os = "linux"))]

@@ -7,7 +7,16 @@
 //! bpfir ext OBJ               summarize the .BTF.ext records of an object
 //! bpfir dump OBJ              print the object as bpfir holds it: maps, data, functions with
 //!                             labels, source lines, symbolic operands and CO-RE field paths
+//! bpfir load OBJ [--target-btf FILE] [--program NAME]... [--run] [--json]
+//!                             create the maps and load every program into the kernel
+//! bpfir lower OBJ --out DIR [--target-btf FILE] [--program NAME]...
+//!                             write what BPF_PROG_LOAD would get, as raw kernel records
 //! ```
+
+#[cfg(all(feature = "kernel", target_os = "linux"))]
+mod cli {
+    pub mod load;
+}
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -20,7 +29,12 @@ const USAGE: &str = "usage:
   bpfir disasm OBJ           disassemble every program section of a BPF ELF object
   bpfir btf FILE [--dump]    summarize (or dump like bpftool) the BTF of an object or raw BTF file
   bpfir ext OBJ              summarize the .BTF.ext records of an object
-  bpfir dump OBJ             print the object's IR: maps, data, functions, lines, CO-RE paths";
+  bpfir dump OBJ             print the object's IR: maps, data, functions, lines, CO-RE paths
+  bpfir load OBJ [--target-btf FILE] [--program NAME]... [--run] [--json]
+                             create the maps, load every program, optionally run each once
+  bpfir lower OBJ --out DIR [--target-btf FILE] [--program NAME]...
+                             write each program's insns, func_info, line_info, core_relo,
+                             btf.bin and manifest.json";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,6 +44,28 @@ fn main() -> ExitCode {
         ["btf", path, "--dump"] | ["btf", "--dump", path] => btf(path, true),
         ["ext", path] => ext(path),
         ["dump", path] => dump(path),
+        #[cfg(all(feature = "kernel", target_os = "linux"))]
+        ["load", ..] => {
+            let parsed = cli::load::Args::parse(&args[1..], false);
+            return match parsed.and_then(|a| cli::load::run_load(&a)) {
+                Ok((out, ok)) => {
+                    print!("{out}");
+                    if ok {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    }
+                }
+                Err(e) => {
+                    eprintln!("bpfir: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        #[cfg(all(feature = "kernel", target_os = "linux"))]
+        ["lower", ..] => cli::load::Args::parse(&args[1..], true)
+            .and_then(|a| cli::load::run_lower(&a))
+            .map_err(Into::into),
         ["-h"] | ["--help"] | ["help"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -1,0 +1,676 @@
+//! Loading a [`Module`] into the running kernel, the way libbpf does: BTF, maps (BTF-defined
+//! and legacy, map-in-map with its inner template and initial slots), global data as
+//! single-entry array maps (`.rodata` frozen), `.kconfig` values, kernel symbols and kfuncs
+//! from the kernel's BTF, then every program lowered with those bindings and loaded with its
+//! func_info, line_info and BTF.
+//!
+//! Programs whose load fails are reported one by one (with the verifier log); the others
+//! still load. Everything the kernel returns is an owned fd, closed when the [`Loaded`]
+//! object is dropped.
+
+pub mod kconfig;
+
+use std::os::fd::AsFd;
+use std::sync::Arc;
+
+use la_arena::ArenaMap;
+
+use crate::btf::{Btf, BtfError, Kind, TypeKind};
+use crate::ir::{DataId, DataKind, ExternKind, FuncId, MapDef, MapId, Module};
+use crate::lower::{lower, Bindings, ExternBinding, LowerError};
+use crate::sys::{
+    self, program_kind, BtfFd, LogLevel, MapCreate, MapFd, MapType, ProgFd, ProgLoad, SysError,
+    TestRun,
+};
+use kconfig::{KconfigValue, KernelConfig};
+
+/// `BPF_F_RDONLY_PROG`: the program may only read the map.
+const BPF_F_RDONLY_PROG: u32 = 1 << 7;
+/// `BPF_F_MMAPABLE`: user space may mmap the map (libbpf sets it on global data).
+const BPF_F_MMAPABLE: u32 = 1 << 10;
+
+/// An error loading an object (not one program: those are per program, in
+/// [`ProgramResult`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The kernel refused a request.
+    #[error("{what}: {source}")]
+    Sys {
+        /// What was being created or loaded.
+        what: String,
+        /// The kernel's answer, with its log.
+        source: SysError,
+    },
+    /// The program cannot be lowered.
+    #[error(transparent)]
+    Lower(#[from] LowerError),
+    /// The object's or the kernel's BTF is unusable.
+    #[error("btf: {0}")]
+    Btf(#[from] BtfError),
+    /// An extern cannot be resolved.
+    #[error("extern {name}: {reason}")]
+    Extern {
+        /// The extern.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// Something the object asks for that this loader does not do.
+    #[error("{what}: {reason}")]
+    Unsupported {
+        /// What.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What to load and how.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Names of the programs to load; empty means all.
+    pub programs: Vec<String>,
+    /// The kernel's BTF, for `attach_btf_id`, ksyms and kfuncs (read from
+    /// `/sys/kernel/btf/vmlinux` when needed and not given).
+    pub kernel_btf: Option<Arc<Btf>>,
+    /// The kernel configuration for `.kconfig` externs (read from the system when needed and
+    /// not given).
+    pub kconfig: Option<KernelConfig>,
+    /// Name of the object (e.g. the file stem); its first 8 characters prefix the names of
+    /// the maps that hold global data (`calls.rodata`), as libbpf names them. The kernel
+    /// refuses to freeze a map whose name starts with a dot, so an empty name becomes `bpfir`.
+    pub object_name: String,
+}
+
+/// One loaded program.
+#[derive(Debug)]
+pub struct LoadedProgram {
+    /// The program's fd.
+    pub fd: ProgFd,
+    /// Number of instruction slots submitted.
+    pub n_insns: usize,
+    /// The kernel's program tag, as `bpftool prog show` prints it.
+    pub tag: String,
+}
+
+/// The outcome of one program.
+#[derive(Debug)]
+pub struct ProgramResult {
+    /// The entry function.
+    pub func: FuncId,
+    /// Its name.
+    pub name: String,
+    /// Its section.
+    pub section: String,
+    /// The loaded program, or why it did not load.
+    pub result: Result<LoadedProgram, LoadError>,
+}
+
+/// Everything a load created.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The object's BTF in the kernel.
+    pub btf_fd: Option<BtfFd>,
+    /// Maps by id.
+    pub maps: ArenaMap<MapId, MapFd>,
+    /// Global data maps by data section.
+    pub data: ArenaMap<DataId, MapFd>,
+    /// The `.kconfig` map, when the object has kconfig externs.
+    pub kconfig: Option<MapFd>,
+    /// Programs, in module order.
+    pub programs: Vec<ProgramResult>,
+}
+
+/// The result of running a program once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunResult {
+    /// The program's return value.
+    pub retval: u32,
+}
+
+impl LoadedProgram {
+    /// Runs the program once with `BPF_PROG_TEST_RUN` on a zeroed packet of `len` bytes.
+    pub fn run_zero_packet(&self, len: usize) -> Result<RunResult, SysError> {
+        let data = vec![0u8; len];
+        let r = sys::test_run(
+            &self.fd,
+            &mut TestRun {
+                data_in: &data,
+                ..TestRun::default()
+            },
+        )?;
+        Ok(RunResult { retval: r.retval })
+    }
+}
+
+fn sys_err(what: impl Into<String>) -> impl FnOnce(SysError) -> LoadError {
+    let what = what.into();
+    move |source| LoadError::Sys { what, source }
+}
+
+/// Map types whose key and value the kernel does not describe with BTF (it refuses
+/// `btf_key_type_id`/`btf_value_type_id` for them); libbpf drops the ids for the same set.
+fn map_type_refuses_btf(t: MapType) -> bool {
+    [
+        MapType::PERF_EVENT_ARRAY,
+        MapType::CGROUP_ARRAY,
+        MapType::STACK_TRACE,
+        MapType::ARRAY_OF_MAPS,
+        MapType::HASH_OF_MAPS,
+        MapType::DEVMAP,
+        MapType::DEVMAP_HASH,
+        MapType::CPUMAP,
+        MapType::XSKMAP,
+        MapType::SOCKMAP,
+        MapType::SOCKHASH,
+        MapType::QUEUE,
+        MapType::STACK,
+        MapType::ARENA,
+    ]
+    .contains(&t)
+}
+
+/// Kernel map names hold 15 characters of `[A-Za-z0-9_.]`.
+fn map_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+        .take(15)
+        .collect()
+}
+
+/// libbpf's name for the map of a data section: up to 8 characters of the object name, then
+/// the section name.
+fn internal_map_name(object: &str, section: &str) -> String {
+    let object = if object.is_empty() { "bpfir" } else { object };
+    let prefix: String = object.chars().take(8).collect();
+    format!("{prefix}{section}")
+}
+
+struct Loader<'a> {
+    module: &'a Module,
+    opts: &'a LoadOptions,
+    btf: Option<Btf>,
+    kernel_btf: Option<Arc<Btf>>,
+}
+
+impl Loader<'_> {
+    fn kernel_btf(&mut self) -> Result<Arc<Btf>, LoadError> {
+        if let Some(b) = &self.kernel_btf {
+            return Ok(b.clone());
+        }
+        let bytes =
+            std::fs::read("/sys/kernel/btf/vmlinux").map_err(|e| LoadError::Unsupported {
+                what: "kernel BTF".into(),
+                reason: format!("/sys/kernel/btf/vmlinux: {e}"),
+            })?;
+        let b = Arc::new(Btf::parse(&bytes)?);
+        self.kernel_btf = Some(b.clone());
+        Ok(b)
+    }
+
+    fn create_map(
+        &self,
+        def: &MapDef,
+        btf_fd: Option<&BtfFd>,
+        inner: Option<&MapFd>,
+    ) -> Result<MapFd, LoadError> {
+        let name = map_name(&def.name);
+        let mut attr = MapCreate::new(
+            MapType(def.map_type),
+            def.key_size,
+            def.value_size,
+            def.max_entries,
+        );
+        attr.map_flags = def.flags;
+        attr.numa_node = def.numa_node;
+        attr.map_extra = def.map_extra;
+        attr.name = &name;
+        attr.inner_map_fd = inner.map(|f| f.as_fd());
+        if let (Some(btf), Some(fd)) = (&self.btf, btf_fd) {
+            if (def.key_type.is_some() || def.value_type.is_some())
+                && !map_type_refuses_btf(MapType(def.map_type))
+            {
+                attr.btf_fd = Some(fd.as_fd());
+                attr.btf_key_type_id = def.key_type.map_or(0, |t| btf.wire_id(t).0);
+                attr.btf_value_type_id = def.value_type.map_or(0, |t| btf.wire_id(t).0);
+            }
+        }
+        sys::create_map(&attr).map_err(sys_err(format!("map {}", def.name)))
+    }
+}
+
+/// The `.kconfig` map's value and, for each kconfig extern, its offset in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KconfigMap {
+    /// The value bytes, every extern filled in.
+    pub value: Vec<u8>,
+    /// Each kconfig extern's byte offset in `value`.
+    pub offsets: Vec<(crate::ir::ExternId, u32)>,
+}
+
+impl Loader<'_> {
+    /// Lays out and fills the `.kconfig` map value; fixes the `.kconfig` DATASEC to match.
+    fn kconfig(&mut self) -> Result<Option<KconfigMap>, LoadError> {
+        let module = self.module;
+        let externs: Vec<_> = module
+            .externs()
+            .filter(|(_, e)| e.kind == ExternKind::Kconfig)
+            .collect();
+        if externs.is_empty() {
+            return Ok(None);
+        }
+        let config = match &self.opts.kconfig {
+            Some(c) => c.clone(),
+            None => KernelConfig::from_system().unwrap_or_default(),
+        };
+        let btf = self.btf.as_mut().ok_or_else(|| LoadError::Unsupported {
+            what: ".kconfig".into(),
+            reason: "kconfig externs need the object's BTF".into(),
+        })?;
+        // Size and alignment of each variable, from its BTF.
+        let mut vars = Vec::new();
+        for (id, e) in &externs {
+            let var = e.btf.ok_or_else(|| LoadError::Extern {
+                name: e.name.clone(),
+                reason: "no BTF VAR".into(),
+            })?;
+            let size = btf.size_of(var)?;
+            let align = btf.align_of(var)?;
+            let resolved = btf.resolve(match btf.ty(var).kind {
+                TypeKind::Var { ty, .. } => ty,
+                _ => var,
+            })?;
+            let is_char_array = matches!(btf.ty(resolved).kind, TypeKind::Array { .. });
+            vars.push((*id, e, size, align, is_char_array));
+        }
+        // Most aligned first, then by name: no padding between most values, and a stable
+        // order whatever the object's symbol order.
+        vars.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| a.1.name.cmp(&b.1.name)));
+        let mut value = Vec::new();
+        let mut offsets = Vec::new();
+        let release = kconfig::kernel_release().unwrap_or_default();
+        for (id, e, size, align, is_char_array) in vars {
+            let off = value.len().next_multiple_of(align.max(1) as usize);
+            value.resize(off, 0);
+            let v = match e.name.as_str() {
+                "LINUX_KERNEL_VERSION" => {
+                    kconfig::kernel_version_code(&release).map(|v| KconfigValue::Number(v.into()))
+                }
+                // Every kernel this crate loads into has both (5.15+ and x86-64 syscall
+                // wrappers since 4.17).
+                "LINUX_HAS_BPF_COOKIE" | "LINUX_HAS_SYSCALL_WRAPPER" => Some(KconfigValue::Yes),
+                name => config.get(name).cloned(),
+            };
+            let bytes = match v {
+                Some(v) => kconfig::encode_value(&v, size as usize, is_char_array, module.endian())
+                    .map_err(|reason| LoadError::Extern {
+                        name: e.name.clone(),
+                        reason,
+                    })?,
+                None if e.weak => vec![0; size as usize],
+                None => return Err(LoadError::Extern {
+                    name: e.name.clone(),
+                    reason:
+                        "not set in the kernel configuration (declare it __weak to default to 0)"
+                            .into(),
+                }),
+            };
+            value.extend_from_slice(&bytes);
+            offsets.push((id, off as u32));
+        }
+        if value.is_empty() {
+            value.push(0);
+        }
+        // The DATASEC must describe the map value: its size, and each VAR's offset.
+        if let Some(sec) = btf.type_by_name_kind(".kconfig", Kind::Datasec) {
+            btf.set_datasec_size(sec, value.len() as u32)?;
+            let names: Vec<String> = btf
+                .datasec_vars(sec)
+                .iter()
+                .map(|v| btf.name(v.ty).unwrap_or_default().to_string())
+                .collect();
+            let vars = btf.datasec_vars_mut(sec)?;
+            for (v, name) in vars.iter_mut().zip(names) {
+                if let Some((_, off)) = offsets
+                    .iter()
+                    .find(|(id, _)| module.extern_(*id).name == name)
+                {
+                    v.offset = *off;
+                }
+            }
+        }
+        Ok(Some(KconfigMap { value, offsets }))
+    }
+
+    /// Resolves `.ksyms` variables and kfuncs against the kernel's BTF.
+    fn ksyms(&mut self, bindings: &mut Bindings) -> Result<(), LoadError> {
+        let module = self.module;
+        let wanted: Vec<_> = module
+            .externs()
+            .filter(|(_, e)| matches!(e.kind, ExternKind::Ksym | ExternKind::Func))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let kbtf = self.kernel_btf()?;
+        for (id, e) in wanted {
+            let kind = if e.kind == ExternKind::Func {
+                Kind::Func
+            } else {
+                Kind::Var
+            };
+            let found = kbtf.type_by_name_kind(&e.name, kind);
+            let binding = match (found, e.kind) {
+                (Some(t), ExternKind::Func) => ExternBinding::Kfunc {
+                    btf_id: kbtf.wire_id(t).0,
+                    btf_fd_idx: 0,
+                    btf_obj_fd: 0,
+                },
+                (Some(t), _) => ExternBinding::Ksym {
+                    btf_id: kbtf.wire_id(t).0,
+                    btf_obj_fd: 0,
+                },
+                (None, _) if e.weak => ExternBinding::Const(0),
+                (None, _) => {
+                    return Err(LoadError::Extern {
+                        name: e.name.clone(),
+                        reason: format!(
+                            "no {} of that name in the kernel's BTF (declare it __weak if it may be absent)",
+                            if kind == Kind::Func { "function" } else { "variable" }
+                        ),
+                    })
+                }
+            };
+            bindings.externs.insert(id, binding);
+        }
+        Ok(())
+    }
+}
+
+/// Loads `module` (see the [module documentation](self)).
+pub fn load(module: &Module, opts: &LoadOptions) -> Result<Loaded, LoadError> {
+    let mut loader = Loader {
+        module,
+        opts,
+        btf: module.btf.clone(),
+        kernel_btf: opts.kernel_btf.clone(),
+    };
+    let mut bindings = Bindings::default();
+    let kconfig = loader.kconfig()?;
+    loader.ksyms(&mut bindings)?;
+    load_prepared(loader, bindings, kconfig)
+}
+
+/// What a load needs that involves no syscall: the object's BTF with the `.kconfig`
+/// layout filled in, the `.kconfig` value, and externs resolved against the kernel's BTF.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The BTF to give the kernel.
+    pub btf: Option<Btf>,
+    /// Bindings of ksyms and kfuncs (maps, data and kconfig are bound to fds by a load).
+    pub bindings: Bindings,
+    /// The `.kconfig` map's value, and each kconfig extern's offset in it.
+    pub kconfig: Option<KconfigMap>,
+}
+
+/// Everything of a load up to the first syscall (used by `bpfir lower`).
+pub fn prepare(module: &Module, opts: &LoadOptions) -> Result<Prepared, LoadError> {
+    let mut loader = Loader {
+        module,
+        opts,
+        btf: module.btf.clone(),
+        kernel_btf: opts.kernel_btf.clone(),
+    };
+    let mut bindings = Bindings::default();
+    let kconfig = loader.kconfig()?;
+    loader.ksyms(&mut bindings)?;
+    Ok(Prepared {
+        btf: loader.btf,
+        bindings,
+        kconfig,
+    })
+}
+
+fn load_prepared(
+    mut loader: Loader<'_>,
+    mut bindings: Bindings,
+    kconfig: Option<KconfigMap>,
+) -> Result<Loaded, LoadError> {
+    let (module, opts) = (loader.module, loader.opts);
+
+    let btf_fd = match &loader.btf {
+        Some(btf) => {
+            Some(sys::load_btf(&btf.to_bytes(), LogLevel::Basic).map_err(sys_err("object BTF"))?)
+        }
+        None => None,
+    };
+
+    // Maps, inner templates first.
+    let mut maps = ArenaMap::default();
+    for (id, def) in module.maps() {
+        let inner = match &def.inner {
+            Some(inner) => Some(loader.create_map(inner, btf_fd.as_ref(), None)?),
+            None => None,
+        };
+        let fd = loader.create_map(def, btf_fd.as_ref(), inner.as_ref())?;
+        bindings
+            .maps
+            .insert(id, std::os::fd::AsRawFd::as_raw_fd(&fd));
+        maps.insert(id, fd);
+    }
+    // Map-in-map initial slots.
+    for (id, def) in module.maps() {
+        if def.inner.is_none() {
+            continue;
+        }
+        for (slot, target) in &def.init_slots {
+            let Some((tid, _)) = module.maps().find(|(_, m)| &m.name == target) else {
+                return Err(LoadError::Unsupported {
+                    what: format!("map {}", def.name),
+                    reason: format!("initial slot {slot} names {target}, which is not a map"),
+                });
+            };
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&maps[tid]) as u32;
+            sys::update_elem(&maps[id], &slot.to_ne_bytes(), &fd.to_ne_bytes(), 0)
+                .map_err(sys_err(format!("map {} slot {slot}", def.name)))?;
+        }
+    }
+
+    // Global data.
+    let mut data = ArenaMap::default();
+    for (id, sec) in module.data_sections() {
+        if sec.bytes.is_empty() {
+            continue;
+        }
+        let mut flags = BPF_F_MMAPABLE;
+        if sec.kind == DataKind::Rodata {
+            flags |= BPF_F_RDONLY_PROG;
+        }
+        let def = MapDef {
+            name: internal_map_name(&opts.object_name, &sec.name),
+            origin: crate::ir::MapOrigin::Btf,
+            map_type: MapType::ARRAY.0,
+            key_size: 4,
+            value_size: sec.bytes.len() as u32,
+            max_entries: 1,
+            flags,
+            numa_node: 0,
+            map_extra: 0,
+            pinning: crate::ir::Pinning::None,
+            key_type: None,
+            value_type: sec.btf_datasec,
+            inner: None,
+            init_slots: Vec::new(),
+            btf_var: None,
+        };
+        let fd = loader.create_map(&def, btf_fd.as_ref(), None)?;
+        sys::update_elem(&fd, &0u32.to_ne_bytes(), &sec.bytes, 0)
+            .map_err(sys_err(format!("data section {}", sec.name)))?;
+        if sec.kind == DataKind::Rodata {
+            sys::freeze_map(&fd).map_err(sys_err(format!("freeze {}", sec.name)))?;
+        }
+        bindings
+            .data
+            .insert(id, std::os::fd::AsRawFd::as_raw_fd(&fd));
+        data.insert(id, fd);
+    }
+    let kconfig_fd = match kconfig {
+        Some(k) => {
+            let def = MapDef {
+                name: internal_map_name(&opts.object_name, ".kconfig"),
+                origin: crate::ir::MapOrigin::Btf,
+                map_type: MapType::ARRAY.0,
+                key_size: 4,
+                value_size: k.value.len() as u32,
+                max_entries: 1,
+                flags: BPF_F_RDONLY_PROG | BPF_F_MMAPABLE,
+                numa_node: 0,
+                map_extra: 0,
+                pinning: crate::ir::Pinning::None,
+                key_type: None,
+                value_type: loader
+                    .btf
+                    .as_ref()
+                    .and_then(|b| b.type_by_name_kind(".kconfig", Kind::Datasec)),
+                inner: None,
+                init_slots: Vec::new(),
+                btf_var: None,
+            };
+            let fd = loader.create_map(&def, btf_fd.as_ref(), None)?;
+            sys::update_elem(&fd, &0u32.to_ne_bytes(), &k.value, 0).map_err(sys_err(".kconfig"))?;
+            sys::freeze_map(&fd).map_err(sys_err("freeze .kconfig"))?;
+            let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+            for (id, offset) in k.offsets {
+                bindings
+                    .externs
+                    .insert(id, ExternBinding::MapValue { fd: raw, offset });
+            }
+            Some(fd)
+        }
+        None => None,
+    };
+
+    let mut programs = Vec::new();
+    for (func, f) in module.programs() {
+        if !opts.programs.is_empty() && !opts.programs.iter().any(|p| p == &f.name) {
+            continue;
+        }
+        let result = load_program(&mut loader, func, &bindings, btf_fd.as_ref());
+        programs.push(ProgramResult {
+            func,
+            name: f.name.clone(),
+            section: f.section.clone(),
+            result,
+        });
+    }
+    // Program-array initial slots, now that the programs exist.
+    for (id, def) in module.maps() {
+        if def.map_type != MapType::PROG_ARRAY.0 {
+            continue;
+        }
+        for (slot, target) in &def.init_slots {
+            let Some(Ok(p)) = programs
+                .iter()
+                .find(|p| &p.name == target)
+                .map(|p| p.result.as_ref())
+            else {
+                continue;
+            };
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&p.fd) as u32;
+            sys::update_elem(&maps[id], &slot.to_ne_bytes(), &fd.to_ne_bytes(), 0)
+                .map_err(sys_err(format!("map {} slot {slot}", def.name)))?;
+        }
+    }
+    Ok(Loaded {
+        btf_fd,
+        maps,
+        data,
+        kconfig: kconfig_fd,
+        programs,
+    })
+}
+
+fn load_program(
+    loader: &mut Loader<'_>,
+    func: FuncId,
+    bindings: &Bindings,
+    btf_fd: Option<&BtfFd>,
+) -> Result<LoadedProgram, LoadError> {
+    let module = loader.module;
+    let f = module.function(func);
+    let kind = program_kind(&f.section).ok_or_else(|| LoadError::Unsupported {
+        what: format!("program {}", f.name),
+        reason: format!("section {:?} names no program type bpfir knows", f.section),
+    })?;
+    let mut attach_btf_id = 0;
+    if let Some(target) = kind
+        .attach_target
+        .as_ref()
+        .and_then(|t| t.btf.map(|b| (t.name, b)))
+    {
+        let (name, btf) = target;
+        let kbtf = loader.kernel_btf()?;
+        let full = format!("{}{}", btf.prefix, name);
+        let want = match btf.kind {
+            sys::BtfTargetKind::Typedef => Kind::Typedef,
+            sys::BtfTargetKind::Func => Kind::Func,
+        };
+        let t = kbtf
+            .type_by_name_kind(&full, want)
+            .ok_or_else(|| LoadError::Unsupported {
+                what: format!("program {}", f.name),
+                reason: format!("attach target {full} is not in the kernel's BTF"),
+            })?;
+        attach_btf_id = kbtf.wire_id(t).0;
+    }
+    let lowered = lower(module, func, bindings)?;
+    let endian = crate::Endian::native();
+    if module.endian() != endian {
+        return Err(LoadError::Unsupported {
+            what: format!("program {}", f.name),
+            reason: "the object's byte order is not this machine's".into(),
+        });
+    }
+    let insns = lowered.insn_bytes(endian);
+    let func_info = lowered.func_info_bytes(endian);
+    let line_info = lowered.line_info_bytes(endian);
+    let core_relos = lowered.core_relo_bytes(endian);
+    let license = module.license.clone().unwrap_or_default();
+    let name = map_name(&f.name);
+    let mut attr = ProgLoad::new(kind.prog_type, &insns, &license);
+    attr.expected_attach_type = kind.expected_attach_type;
+    attr.prog_flags = kind.prog_flags;
+    attr.name = &name;
+    attr.kern_version = module.kern_version.unwrap_or_else(|| {
+        kconfig::kernel_release()
+            .ok()
+            .and_then(|r| kconfig::kernel_version_code(&r))
+            .unwrap_or(0)
+    });
+    attr.attach_btf_id = attach_btf_id;
+    if let Some(fd) = btf_fd {
+        attr.prog_btf_fd = Some(fd.as_fd());
+        attr.func_info = &func_info;
+        attr.line_info = &line_info;
+        attr.core_relos = &core_relos;
+    }
+    let what = if lowered.core_relos.is_empty() {
+        format!("program {}", f.name)
+    } else {
+        // bpfir does not relocate CO-RE in user space yet: the kernel applies the records
+        // against its own BTF, so local types it does not have poison their instructions.
+        format!(
+            "program {} ({} CO-RE relocations left to the kernel, against its own BTF)",
+            f.name,
+            lowered.core_relos.len()
+        )
+    };
+    let fd = sys::load_prog(&attr).map_err(sys_err(what))?;
+    let info = sys::prog_info(&fd).map_err(sys_err(format!("program {} info", f.name)))?;
+    Ok(LoadedProgram {
+        fd,
+        n_insns: lowered.n_slots(),
+        tag: info.tag_hex(),
+    })
+}

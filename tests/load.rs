@@ -1,0 +1,338 @@
+//! Loading through the kernel, the oracle: every program of our test objects loads with the
+//! func_info, line_info and BTF bpfir produced; the self-checking ones return 0 from
+//! `BPF_PROG_TEST_RUN`; the kernel's program tags equal libbpf's for the same objects (so
+//! bpfir linked and relocated exactly as libbpf does); edited programs load and run, and the
+//! verifier's source lines still point at the right code.
+//!
+//! Skips with a printed reason where `bpf()` is not permitted; fails instead under
+//! `BPFIR_REQUIRE_KERNEL=1`.
+#![cfg(all(feature = "kernel", target_os = "linux"))]
+
+mod common;
+#[path = "common/kernel.rs"]
+mod kernel;
+
+use std::collections::HashMap;
+
+use bpfir::insn::{AluClass, AluOp, Insn, Operand, Reg, Size};
+use bpfir::ir::{Meta, Module, Ref};
+use bpfir::load::{load, LoadError, LoadOptions, Loaded};
+
+fn read(name: &str) -> Module {
+    let data = std::fs::read(common::testdata_dir().join(name)).unwrap();
+    Module::read(&data).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn load_module(name: &str, m: &Module) -> Loaded {
+    let stem = name.split('.').next().unwrap_or(name);
+    let opts = LoadOptions {
+        object_name: stem.to_string(),
+        ..LoadOptions::default()
+    };
+    load(m, &opts).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// What each program of our objects must return from one test run on a 64-byte zero packet
+/// (`None`: its type cannot be test-run, e.g. kprobes).
+const EXPECTED: &[(&str, &str, Option<u32>)] = &[
+    ("globals.bpfel.o", "check_globals", Some(0)),
+    ("calls.bpfel.o", "calls_first", Some(0)),
+    ("calls.bpfel.o", "calls_second", Some(0)),
+    ("isa_v4.bpfel.o", "check_isa_v4", Some(0)),
+    ("maps.bpfel.o", "check_maps", Some(0)),
+    ("tracing.bpfel.o", "unlink_entry", None),
+    ("tracing.bpfel.o", "unlink_exit", None),
+    ("tracing.bpfel.o", "openat_enter", None),
+    // XDP_PASS.
+    ("tracing.bpfel.o", "xdp_count", Some(2)),
+    ("tracing.bpfel.o", "tc_mark", Some(0)),
+];
+
+#[test]
+fn every_test_program_loads_with_ext_info_and_checks_itself() {
+    if !kernel::kernel_available("every_test_program_loads_with_ext_info_and_checks_itself") {
+        return;
+    }
+    let mut objects: Vec<&str> = EXPECTED.iter().map(|e| e.0).collect();
+    objects.dedup();
+    let mut n = 0;
+    for object in objects {
+        let m = read(object);
+        let loaded = load_module(object, &m);
+        for p in &loaded.programs {
+            let expected = EXPECTED
+                .iter()
+                .find(|e| e.0 == object && e.1 == p.name)
+                .unwrap_or_else(|| panic!("{object}: unexpected program {}", p.name));
+            let lp = p
+                .result
+                .as_ref()
+                .unwrap_or_else(|e| panic!("{object} {}: {e}", p.name));
+            let info = bpfir::sys::prog_info(&lp.fd).unwrap();
+            assert_eq!(
+                info.nr_func_info as usize,
+                bpfir::lower::link_order(&m, p.func).len(),
+                "{object} {}: one func_info per function",
+                p.name
+            );
+            assert!(info.nr_line_info > 0, "{object} {}: line_info", p.name);
+            if let Some(want) = expected.2 {
+                let got = lp.run_zero_packet(64).unwrap().retval;
+                assert_eq!(
+                    got, want,
+                    "{object} {}: retval (a self-check failed at that line?)",
+                    p.name
+                );
+            }
+            n += 1;
+        }
+    }
+    assert_eq!(n, EXPECTED.len());
+}
+
+#[test]
+fn tags_equal_libbpfs() {
+    if !kernel::kernel_available("tags_equal_libbpfs") {
+        return;
+    }
+    let golden = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/tags/libbpf.txt"),
+    )
+    .unwrap();
+    let mut want: HashMap<(String, String), String> = HashMap::new();
+    for line in golden.lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        want.insert((f[0].into(), f[1].into()), f[2].into());
+    }
+    let mut objects: Vec<&String> = want.keys().map(|(o, _)| o).collect();
+    objects.sort();
+    objects.dedup();
+    let mut compared = 0;
+    for object in objects {
+        let m = read(object);
+        let loaded = load_module(object, &m);
+        for p in &loaded.programs {
+            let tag = &p.result.as_ref().unwrap().tag;
+            let expected = &want[&(object.clone(), p.name.clone())];
+            assert_eq!(
+                tag, expected,
+                "{object} {}: tag differs from libbpf's",
+                p.name
+            );
+            compared += 1;
+        }
+    }
+    eprintln!("{compared} program tags equal libbpf's");
+    assert_eq!(compared, want.len());
+}
+
+#[test]
+fn trampoline_programs_get_the_kernels_verdict() {
+    if !kernel::kernel_available("trampoline_programs_get_the_kernels_verdict") {
+        return;
+    }
+    // fentry/fexit are refused with EPERM on these machines (a kernel limit libbpf sees too);
+    // the attach target must still have been resolved from the kernel BTF, or the error
+    // would say so instead.
+    let m = read("trampoline.bpfel.o");
+    let loaded = load_module("trampoline.bpfel.o", &m);
+    assert_eq!(loaded.programs.len(), 2);
+    for p in &loaded.programs {
+        match &p.result {
+            Ok(_) => {}
+            Err(LoadError::Sys { source, .. }) => {
+                assert_eq!(
+                    source.errno(),
+                    Some(bpfir::sys::Errno::EPERM),
+                    "{}: {source}",
+                    p.name
+                )
+            }
+            Err(e) => panic!("{}: {e}", p.name),
+        }
+    }
+}
+
+fn mov_imm(dst: Reg, imm: i32) -> Insn {
+    Insn::Alu {
+        class: AluClass::Alu64,
+        op: AluOp::Mov,
+        dst,
+        src: Operand::Imm(imm),
+    }
+}
+
+/// Loads program `prog` of `m` and runs it once.
+fn run(name: &str, m: &Module, prog: &str) -> Result<u32, String> {
+    let loaded = load_module(name, m);
+    let p = loaded.programs.iter().find(|p| p.name == prog).unwrap();
+    match &p.result {
+        Ok(lp) => Ok(lp.run_zero_packet(64).unwrap().retval),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[test]
+fn edited_programs_load_and_still_check_themselves() {
+    if !kernel::kernel_available("edited_programs_load_and_still_check_themselves") {
+        return;
+    }
+    let name = "calls.bpfel.o";
+    let mut m = read(name);
+    let entry = m.function_by_name("calls_first").unwrap();
+    // At the start of the program: r9 = 0 (unused by the program).
+    let first = m.function(entry).first_insn().unwrap();
+    m.insert_before(first, mov_imm(Reg::R9, 0), Meta::default())
+        .unwrap();
+    // Before a callee's first instruction.
+    let callee = m.function_by_name("chain_c").unwrap();
+    let c0 = m.function(callee).first_insn().unwrap();
+    m.insert_before(c0, mov_imm(Reg::R5, 7), Meta::default())
+        .unwrap();
+    // In the middle of the bpf_loop callback's body (the loop body), before a jump target.
+    let body = m.function_by_name("loop_body").unwrap();
+    let target = m
+        .func_insns(body)
+        .find_map(|i| match m.reference(i) {
+            Some(Ref::Jump(t)) => Some(t),
+            _ => None,
+        })
+        .unwrap();
+    m.insert_before(target, mov_imm(Reg::R4, 1), Meta::default())
+        .unwrap();
+    for prog in ["calls_first", "calls_second"] {
+        assert_eq!(run(name, &m, prog), Ok(0), "{prog}");
+    }
+}
+
+#[test]
+fn the_verifier_reports_the_right_source_line_after_an_edit() {
+    if !kernel::kernel_available("the_verifier_reports_the_right_source_line_after_an_edit") {
+        return;
+    }
+    let name = "globals.bpfel.o";
+    let mut m = read(name);
+    let entry = m.function_by_name("check_globals").unwrap();
+    let btf = m.btf.clone().unwrap();
+    // Pick an instruction in the middle of the program that starts a source line, and put a
+    // bad stack read right after it: the verifier stops there and prints that line.
+    let ids: Vec<_> = m.func_insns(entry).collect();
+    let at = ids[ids.len() / 2..]
+        .iter()
+        .copied()
+        .find(|&i| m.line_of(i).is_some())
+        .unwrap();
+    let line = *m.line(m.line_of(at).unwrap());
+    let text = btf.str(line.text).unwrap().trim().to_string();
+    let bad = Insn::Load {
+        size: Size::DW,
+        dst: Reg::R0,
+        src: Reg::R10,
+        off: -1024,
+    };
+    m.insert_after(at, bad, Meta::default()).unwrap();
+    let err = run(name, &m, "check_globals").unwrap_err();
+    assert!(err.contains("stack"), "{err}");
+    // The log's last source annotation before the failure is the line of `at`.
+    let annotated = err
+        .lines()
+        .rfind(|l| l.trim_start().starts_with(';'))
+        .unwrap_or_else(|| panic!("no source line in the log:\n{err}"))
+        .to_string();
+    assert!(
+        annotated.contains(&text) && annotated.contains(&format!(":{}", line.line)),
+        "log says {annotated:?}, expected line {} {text:?}",
+        line.line
+    );
+}
+
+#[test]
+fn unresolved_externs_are_named_before_any_program_loads() {
+    if !kernel::kernel_available("unresolved_externs_are_named_before_any_program_loads") {
+        return;
+    }
+    let Some(dir) = common::corpus_dir() else {
+        return;
+    };
+    // kfunc-el.elf calls bpf_kfunc_call_test_mem_len_pass1-style kfuncs that exist only in
+    // the kernel's test module; a non-weak kfunc missing from vmlinux is an error naming it.
+    let data = std::fs::read(dir.join("cilium/testdata/invalid-kfunc-el.elf")).unwrap();
+    let m = Module::read(&data).unwrap();
+    let err = load(&m, &LoadOptions::default()).unwrap_err();
+    match &err {
+        LoadError::Extern { name, .. } => assert!(!name.is_empty()),
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn cli_load_and_lower() {
+    if !kernel::kernel_available("cli_load_and_lower") {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_bpfir");
+    let obj = common::testdata_dir().join("calls.bpfel.o");
+    let out = std::process::Command::new(bin)
+        .args(["load", obj.to_str().unwrap(), "--run", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(
+        lines[0],
+        "{\"program\": \"calls_first\", \"section\": \"socket\", \"loaded\": true, \"insns\": 60, \"tag\": \"c7618ca87ff9aa1c\", \"retval\": 0, \"error\": null}"
+    );
+    // --program selects; a kprobe cannot be test-run, so --run fails the exit status.
+    let tracing = common::testdata_dir().join("tracing.bpfel.o");
+    let out = std::process::Command::new(bin)
+        .args([
+            "load",
+            tracing.to_str().unwrap(),
+            "--program",
+            "xdp_count",
+            "--run",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("retval=2"));
+    let out = std::process::Command::new(bin)
+        .args(["load", tracing.to_str().unwrap(), "--run"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    // lower writes raw records and a manifest.
+    let dir = std::env::temp_dir().join(format!("bpfir-lower-{}", std::process::id()));
+    let out = std::process::Command::new(bin)
+        .args([
+            "lower",
+            obj.to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let insns = std::fs::read(dir.join("calls_first.insns")).unwrap();
+    assert_eq!(insns.len(), 60 * 8);
+    let func_info = std::fs::read(dir.join("calls_first.func_info")).unwrap();
+    assert_eq!(func_info.len() % 8, 0);
+    assert_eq!(&func_info[..4], &0u32.to_ne_bytes());
+    let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    assert!(
+        manifest.contains("\"program\": \"calls_second\""),
+        "{manifest}"
+    );
+    assert!(dir.join("btf.bin").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
