@@ -336,3 +336,67 @@ fn cli_load_and_lower() {
     assert!(dir.join("btf.bin").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Loads a corpus object and returns (program, loaded, retval of one run when it ran).
+fn load_corpus(rel: &str) -> Option<Vec<(String, Result<Option<u32>, String>)>> {
+    let dir = common::corpus_dir()?;
+    let data = std::fs::read(dir.join("cilium").join(rel)).unwrap();
+    let m = Module::read(&data).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let loaded = load(&m, &LoadOptions::default()).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    Some(
+        loaded
+            .programs
+            .iter()
+            .map(|p| {
+                let r = match &p.result {
+                    Ok(lp) => Ok(lp.run_zero_packet(64).ok().map(|r| r.retval)),
+                    Err(e) => Err(e.to_string()),
+                };
+                (p.name.clone(), r)
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn corpus_objects_load_as_their_authors_meant() {
+    if !kernel::kernel_available("corpus_objects_load_as_their_authors_meant") {
+        return;
+    }
+    let Some(kconfig) = load_corpus("testdata/kconfig-el.elf") else {
+        return;
+    };
+    // Every kconfig check passes: kernel version, syscall wrapper, CONFIG_HZ, a tristate and
+    // a char[1] string, from /proc/config.gz.
+    assert_eq!(kconfig, [("kconfig".to_string(), Ok(Some(0)))]);
+    // A prog array filled from `.values`: the main program tail-calls into tail_1 (42).
+    let tail = load_corpus("testdata/btf_map_init-el.elf").unwrap();
+    assert!(
+        tail.contains(&("tail_main".to_string(), Ok(Some(42)))),
+        "{tail:?}"
+    );
+    // Global data of every kind, 8 programs; 30 programs with CO-RE; a linked object.
+    for (rel, n) in [
+        ("testdata/variables-el.elf", 8),
+        ("testdata/manyprogs-el.elf", 30),
+        ("testdata/linked-el.elf", 5),
+        ("examples/ringbuffer/bpf_bpfel.o", 1),
+    ] {
+        let r = load_corpus(rel).unwrap();
+        let ok = r.iter().filter(|(_, r)| r.is_ok()).count();
+        assert_eq!(ok, n, "{rel}: {r:?}");
+    }
+    // kfunc calls resolved from vmlinux BTF, a weak kfunc that is absent poisoned but not
+    // reached; the fentry program gets this machine's EPERM.
+    let kfunc = load_corpus("testdata/kfunc-el.elf").unwrap();
+    for (name, r) in &kfunc {
+        match r {
+            Ok(_) => {}
+            Err(e) => assert!(e.contains("EPERM"), "{name}: {e}"),
+        }
+    }
+    assert!(
+        kfunc.iter().filter(|(_, r)| r.is_ok()).count() >= 3,
+        "{kfunc:?}"
+    );
+}

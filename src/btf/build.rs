@@ -341,6 +341,28 @@ impl Btf {
         }
     }
 
+    /// Type `id` of this BTF (not of its base), to change in place. Its items (members,
+    /// parameters, ...) stay where they are; changing a kind to one with items it did not
+    /// have is not possible, since [`Items`] cannot be made outside this crate.
+    pub fn ty_mut(&mut self, id: TypeId) -> Result<&mut Type> {
+        let local = self.own_index(id)?;
+        self.names.take();
+        Ok(&mut self.types[local])
+    }
+
+    /// The parameters of function prototype `id` (of this BTF), to rename or retype in place.
+    pub fn params_mut(&mut self, id: TypeId) -> Result<&mut [crate::btf::Param]> {
+        let local = self.own_index(id)?;
+        match self.types[local].kind {
+            TypeKind::FuncProto { params, .. } => Ok(&mut self.params.as_mut()[params.range()]),
+            k => Err(BtfError::WrongKind {
+                type_id: raw_id(id),
+                found: k.kind(),
+                expected: "FUNC_PROTO",
+            }),
+        }
+    }
+
     /// The variables of data section `id`, to fix up offsets in place.
     pub fn datasec_vars_mut(&mut self, id: TypeId) -> Result<&mut [VarSecinfo]> {
         let local = self.own_index(id)?;

@@ -154,13 +154,12 @@ pub fn encode_value(
     let mut out = vec![0u8; size];
     let int = match (value, is_char_array) {
         (KconfigValue::Str(s), true) => {
-            if s.len() >= size && size > 0 {
-                return Err(format!(
-                    "string of {} bytes does not fit {size} bytes",
-                    s.len()
-                ));
-            }
-            out[..s.len()].copy_from_slice(s.as_bytes());
+            // A string longer than the array is cut to the array (without a NUL when it
+            // fills it), as cilium/ebpf does; a `char[1]` then still holds the first
+            // character, which is what programs testing `CONFIG_X[0]` expect. (libbpf keeps
+            // a NUL and so leaves `char[1]` empty.)
+            let n = s.len().min(size);
+            out[..n].copy_from_slice(&s.as_bytes()[..n]);
             return Ok(out);
         }
         (_, true) => return Err("a char array needs a string value".into()),
@@ -243,7 +242,14 @@ mod tests {
             b"ab\0\0"
         );
         assert!(encode_value(&KconfigValue::Number(300), 1, false, Endian::Little).is_err());
-        assert!(encode_value(&KconfigValue::Str("abcd".into()), 4, true, Endian::Little).is_err());
+        assert_eq!(
+            encode_value(&KconfigValue::Str("abcd".into()), 4, true, Endian::Little).unwrap(),
+            b"abcd"
+        );
+        assert_eq!(
+            encode_value(&KconfigValue::Str("abcd".into()), 1, true, Endian::Little).unwrap(),
+            b"a"
+        );
     }
 
     #[test]

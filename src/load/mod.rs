@@ -9,6 +9,9 @@
 //! object is dropped.
 
 pub mod kconfig;
+mod sanitize;
+
+pub use sanitize::sanitize_for_kernel;
 
 use std::os::fd::AsFd;
 use std::sync::Arc;
@@ -216,12 +219,16 @@ impl Loader<'_> {
         inner: Option<&MapFd>,
     ) -> Result<MapFd, LoadError> {
         let name = map_name(&def.name);
-        let mut attr = MapCreate::new(
-            MapType(def.map_type),
-            def.key_size,
-            def.value_size,
-            def.max_entries,
-        );
+        let map_type = MapType(def.map_type);
+        // Ring buffers have no keys or values: the kernel wants both sizes 0 and no BTF
+        // ids, whatever `__type(value, ...)` the object declared for user space.
+        let ringbuf = map_type == MapType::RINGBUF || map_type == MapType::USER_RINGBUF;
+        let (key_size, value_size) = if ringbuf {
+            (0, 0)
+        } else {
+            (def.key_size, def.value_size)
+        };
+        let mut attr = MapCreate::new(map_type, key_size, value_size, def.max_entries);
         attr.map_flags = def.flags;
         attr.numa_node = def.numa_node;
         attr.map_extra = def.map_extra;
@@ -229,7 +236,8 @@ impl Loader<'_> {
         attr.inner_map_fd = inner.map(|f| f.as_fd());
         if let (Some(btf), Some(fd)) = (&self.btf, btf_fd) {
             if (def.key_type.is_some() || def.value_type.is_some())
-                && !map_type_refuses_btf(MapType(def.map_type))
+                && !ringbuf
+                && !map_type_refuses_btf(map_type)
             {
                 attr.btf_fd = Some(fd.as_fd());
                 attr.btf_key_type_id = def.key_type.map_or(0, |t| btf.wire_id(t).0);
@@ -354,7 +362,31 @@ impl Loader<'_> {
             return Ok(());
         }
         let kbtf = self.kernel_btf()?;
+        let mut kallsyms: Option<std::collections::HashMap<String, u64>> = None;
         for (id, e) in wanted {
+            // An untyped ksym (`extern const void x __ksym`) is an address from kallsyms.
+            let untyped = e.kind == ExternKind::Ksym
+                && e.btf.is_some_and(|v| {
+                    self.btf.as_ref().is_some_and(|btf| {
+                        matches!(btf.ty(v).kind, TypeKind::Var { ty, .. } if btf.wire_id(ty).0 == 0)
+                    })
+                });
+            if untyped {
+                let syms = kallsyms.get_or_insert_with(read_kallsyms);
+                let binding = match syms.get(&e.name) {
+                    Some(&addr) => ExternBinding::Const(addr),
+                    None if e.weak => ExternBinding::Const(0),
+                    None => {
+                        return Err(LoadError::Extern {
+                            name: e.name.clone(),
+                            reason: "not in /proc/kallsyms (declare it __weak if it may be absent)"
+                                .into(),
+                        })
+                    }
+                };
+                bindings.externs.insert(id, binding);
+                continue;
+            }
             let kind = if e.kind == ExternKind::Func {
                 Kind::Func
             } else {
@@ -388,6 +420,20 @@ impl Loader<'_> {
     }
 }
 
+/// Kernel symbol addresses from `/proc/kallsyms` (empty when unreadable; addresses read
+/// as 0 without privilege, as the kernel hides them).
+fn read_kallsyms() -> std::collections::HashMap<String, u64> {
+    let text = std::fs::read_to_string("/proc/kallsyms").unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let addr = u64::from_str_radix(f.next()?, 16).ok()?;
+            let _kind = f.next()?;
+            Some((f.next()?.to_string(), addr))
+        })
+        .collect()
+}
+
 /// Loads `module` (see the [module documentation](self)).
 pub fn load(module: &Module, opts: &LoadOptions) -> Result<Loaded, LoadError> {
     let mut loader = Loader {
@@ -399,6 +445,9 @@ pub fn load(module: &Module, opts: &LoadOptions) -> Result<Loaded, LoadError> {
     let mut bindings = Bindings::default();
     let kconfig = loader.kconfig()?;
     loader.ksyms(&mut bindings)?;
+    if let Some(btf) = loader.btf.as_mut() {
+        sanitize_for_kernel(btf)?;
+    }
     load_prepared(loader, bindings, kconfig)
 }
 
@@ -425,6 +474,9 @@ pub fn prepare(module: &Module, opts: &LoadOptions) -> Result<Prepared, LoadErro
     let mut bindings = Bindings::default();
     let kconfig = loader.kconfig()?;
     loader.ksyms(&mut bindings)?;
+    if let Some(btf) = loader.btf.as_mut() {
+        sanitize_for_kernel(btf)?;
+    }
     Ok(Prepared {
         btf: loader.btf,
         bindings,
@@ -599,10 +651,17 @@ fn load_program(
 ) -> Result<LoadedProgram, LoadError> {
     let module = loader.module;
     let f = module.function(func);
-    let kind = program_kind(&f.section).ok_or_else(|| LoadError::Unsupported {
-        what: format!("program {}", f.name),
-        reason: format!("section {:?} names no program type bpfir knows", f.section),
-    })?;
+    // libbpf's names first; then, as cilium/ebpf and older libbpf accept, a known name
+    // followed by `/anything` (`socket/main`, `sk_lookup/`).
+    let kind = program_kind(&f.section)
+        .or_else(|| {
+            let (prefix, _) = f.section.split_once('/')?;
+            program_kind(prefix).filter(|k| k.attach_target.is_none())
+        })
+        .ok_or_else(|| LoadError::Unsupported {
+            what: format!("program {}", f.name),
+            reason: format!("section {:?} names no program type bpfir knows", f.section),
+        })?;
     let mut attach_btf_id = 0;
     if let Some(target) = kind
         .attach_target

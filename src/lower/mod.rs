@@ -379,6 +379,14 @@ impl Lowering<'_> {
                         *kind = PseudoKind::MapValue;
                         *imm = (i64::from(offset) << 32) | i64::from(fd as u32);
                     }
+                    // An absent weak kfunc: a call to a helper id no kernel has, so the
+                    // verifier refuses it only if the call is reachable (libbpf's poison).
+                    (ExternBinding::Const(0), Insn::Call { kind, imm, off }) => {
+                        *kind = CallKind::Helper;
+                        *off = 0;
+                        *imm =
+                            POISON_CALL_KFUNC_BASE.saturating_add(ext.into_raw().into_u32() as i32);
+                    }
                     (ExternBinding::Const(v), Insn::LdImm64 { kind, imm, .. }) => {
                         *kind = PseudoKind::None;
                         *imm = v as i64;
@@ -405,6 +413,10 @@ impl Lowering<'_> {
         Ok(insn)
     }
 }
+
+/// Helper id that an unreachable call to an absent weak kfunc gets (plus the extern's
+/// index), the same base libbpf uses, so verifier messages read the same.
+pub const POISON_CALL_KFUNC_BASE: i32 = 2_002_000_000;
 
 /// The most instruction slots a program may have (the kernel's limit for privileged
 /// programs is 1M).

@@ -312,7 +312,9 @@ impl<'a> Reader<'a> {
                 .map(|s| (s.name, s))
                 .collect();
             let mut ranges = self.elf.code_ranges(section);
-            ranges.extend(self.unnamed_functions(section, &ranges));
+            let leftovers = self.unnamed_functions(section, &ranges);
+            let leftover_starts: Vec<usize> = leftovers.iter().map(|(_, r)| r.start).collect();
+            ranges.extend(leftovers);
             ranges.sort_by_key(|(_, r)| r.start);
             for (name, range) in ranges {
                 // An empty section without symbols (clang's empty `.text`) holds nothing.
@@ -330,7 +332,8 @@ impl<'a> Reader<'a> {
                     return Err(bad());
                 }
                 let bytes = section.data.get(range.clone()).ok_or_else(bad)?;
-                let is_program = section.name != ".text";
+                // A body a linker left without a symbol is never an entry point.
+                let is_program = section.name != ".text" && !leftover_starts.contains(&range.start);
                 let fname = if name.is_empty() { section.name } else { name };
                 let mut f = Function::new(fname, section.name, is_program);
                 if let Some(sym) = symbols.get(name) {
