@@ -337,8 +337,11 @@ fn cli_load_and_lower() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Loads a corpus object and returns (program, loaded, retval of one run when it ran).
-fn load_corpus(rel: &str) -> Option<Vec<(String, Result<Option<u32>, String>)>> {
+/// A program's outcome: its return value when it could be test-run, or the load error.
+type Outcome = Result<Option<u32>, String>;
+
+/// Loads a corpus object and returns each program's outcome.
+fn load_corpus(rel: &str) -> Option<Vec<(String, Outcome)>> {
     let dir = common::corpus_dir()?;
     let data = std::fs::read(dir.join("cilium").join(rel)).unwrap();
     let m = Module::read(&data).unwrap_or_else(|e| panic!("{rel}: {e}"));
