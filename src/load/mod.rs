@@ -272,6 +272,14 @@ impl Loader<'_> {
             Some(c) => c.clone(),
             None => KernelConfig::from_system().unwrap_or_default(),
         };
+        let wants_probe = externs
+            .iter()
+            .any(|(_, e)| e.name.starts_with("LINUX_HAS_"));
+        let kernel_btf = if wants_probe {
+            self.kernel_btf().ok()
+        } else {
+            None
+        };
         let btf = self.btf.as_mut().ok_or_else(|| LoadError::Unsupported {
             what: ".kconfig".into(),
             reason: "kconfig externs need the object's BTF".into(),
@@ -305,9 +313,10 @@ impl Loader<'_> {
                 "LINUX_KERNEL_VERSION" => {
                     kconfig::kernel_version_code(&release).map(|v| KconfigValue::Number(v.into()))
                 }
-                // Every kernel this crate loads into has both (5.15+ and x86-64 syscall
-                // wrappers since 4.17).
-                "LINUX_HAS_BPF_COOKIE" | "LINUX_HAS_SYSCALL_WRAPPER" => Some(KconfigValue::Yes),
+                "LINUX_HAS_BPF_COOKIE" => Some(probed(has_bpf_cookie(kernel_btf.as_deref()))),
+                "LINUX_HAS_SYSCALL_WRAPPER" => {
+                    Some(probed(has_syscall_wrapper(kernel_btf.as_deref())))
+                }
                 name => config.get(name).cloned(),
             };
             let bytes = match v {
@@ -418,6 +427,40 @@ impl Loader<'_> {
         }
         Ok(())
     }
+}
+
+fn probed(yes: bool) -> KconfigValue {
+    if yes {
+        KconfigValue::Yes
+    } else {
+        KconfigValue::No
+    }
+}
+
+/// `LINUX_HAS_BPF_COOKIE`: the kernel knows the `bpf_get_attach_cookie` helper (its
+/// `enum bpf_func_id` in BTF has `BPF_FUNC_get_attach_cookie`).
+fn has_bpf_cookie(kernel: Option<&Btf>) -> bool {
+    let Some(btf) = kernel else { return false };
+    btf.types_by_name("bpf_func_id").any(|id| {
+        btf.enum_values(id)
+            .iter()
+            .any(|v| btf.str(v.name) == Ok("BPF_FUNC_get_attach_cookie"))
+    })
+}
+
+/// `LINUX_HAS_SYSCALL_WRAPPER`: system calls enter through an architecture wrapper
+/// (`__x64_sys_bpf` and the like), which is what `ksyscall/` programs attach to.
+fn has_syscall_wrapper(kernel: Option<&Btf>) -> bool {
+    let Some(btf) = kernel else { return false };
+    [
+        "__x64_sys_bpf",
+        "__arm64_sys_bpf",
+        "__s390x_sys_bpf",
+        "__riscv_sys_bpf",
+        "__ia32_sys_bpf",
+    ]
+    .iter()
+    .any(|n| btf.type_by_name_kind(n, Kind::Func).is_some())
 }
 
 /// Kernel symbol addresses from `/proc/kallsyms` (empty when unreadable; addresses read
@@ -732,4 +775,37 @@ fn load_program(
         n_insns: lowered.n_slots(),
         tag: info.tag_hex(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_read_the_kernel_btf() {
+        let Ok(bytes) = std::fs::read("/sys/kernel/btf/vmlinux") else {
+            eprintln!("no /sys/kernel/btf/vmlinux; skipping");
+            return;
+        };
+        let btf = Btf::parse(&bytes).unwrap();
+        // Every kernel with BTF in /sys has had bpf cookies since 5.15.
+        assert!(has_bpf_cookie(Some(&btf)));
+        if cfg!(target_arch = "x86_64") {
+            assert!(has_syscall_wrapper(Some(&btf)));
+        }
+        assert!(!has_bpf_cookie(None));
+        assert!(!has_syscall_wrapper(Some(&Btf::new(
+            crate::Endian::native()
+        ))));
+    }
+
+    #[test]
+    fn names_fit_the_kernel() {
+        assert_eq!(map_name("a-very.long_map:name"), "avery.long_mapn");
+        assert_eq!(internal_map_name("calls", ".rodata"), "calls.rodata");
+        assert_eq!(internal_map_name("", ".bss"), "bpfir.bss");
+        assert_eq!(internal_map_name("averylongname", ".data"), "averylon.data");
+        assert!(map_type_refuses_btf(MapType::PERF_EVENT_ARRAY));
+        assert!(!map_type_refuses_btf(MapType::HASH));
+    }
 }
