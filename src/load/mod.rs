@@ -182,6 +182,28 @@ fn map_name(name: &str) -> String {
         .collect()
 }
 
+/// The single-entry array map that holds a data section or the `.kconfig` values, its value
+/// described by the section's `DATASEC` when there is one.
+fn value_map(name: String, size: usize, flags: u32, datasec: Option<crate::btf::TypeId>) -> MapDef {
+    MapDef {
+        name,
+        origin: crate::ir::MapOrigin::Btf,
+        map_type: MapType::ARRAY.0,
+        key_size: 4,
+        value_size: size as u32,
+        max_entries: 1,
+        flags,
+        numa_node: 0,
+        map_extra: 0,
+        pinning: crate::ir::Pinning::None,
+        key_type: None,
+        value_type: datasec,
+        inner: None,
+        init_slots: Vec::new(),
+        btf_var: None,
+    }
+}
+
 /// libbpf's name for the map of a data section: up to 8 characters of the object name, then
 /// the section name.
 fn internal_map_name(object: &str, section: &str) -> String {
@@ -479,6 +501,16 @@ fn read_kallsyms() -> std::collections::HashMap<String, u64> {
 
 /// Loads `module` (see the [module documentation](self)).
 pub fn load(module: &Module, opts: &LoadOptions) -> Result<Loaded, LoadError> {
+    let (loader, bindings, kconfig) = start(module, opts)?;
+    load_prepared(loader, bindings, kconfig)
+}
+
+/// The steps before the first syscall: `.kconfig` values, ksyms and kfuncs resolved against
+/// the kernel's BTF, and the object's BTF sanitized for the kernel.
+fn start<'a>(
+    module: &'a Module,
+    opts: &'a LoadOptions,
+) -> Result<(Loader<'a>, Bindings, Option<KconfigMap>), LoadError> {
     let mut loader = Loader {
         module,
         opts,
@@ -491,7 +523,7 @@ pub fn load(module: &Module, opts: &LoadOptions) -> Result<Loaded, LoadError> {
     if let Some(btf) = loader.btf.as_mut() {
         sanitize_for_kernel(btf)?;
     }
-    load_prepared(loader, bindings, kconfig)
+    Ok((loader, bindings, kconfig))
 }
 
 /// What a load needs that involves no syscall: the object's BTF with the `.kconfig`
@@ -508,18 +540,7 @@ pub struct Prepared {
 
 /// Everything of a load up to the first syscall (used by `bpfir lower`).
 pub fn prepare(module: &Module, opts: &LoadOptions) -> Result<Prepared, LoadError> {
-    let mut loader = Loader {
-        module,
-        opts,
-        btf: module.btf.clone(),
-        kernel_btf: opts.kernel_btf.clone(),
-    };
-    let mut bindings = Bindings::default();
-    let kconfig = loader.kconfig()?;
-    loader.ksyms(&mut bindings)?;
-    if let Some(btf) = loader.btf.as_mut() {
-        sanitize_for_kernel(btf)?;
-    }
+    let (loader, bindings, kconfig) = start(module, opts)?;
     Ok(Prepared {
         btf: loader.btf,
         bindings,
@@ -582,23 +603,12 @@ fn load_prepared(
         if sec.kind == DataKind::Rodata {
             flags |= BPF_F_RDONLY_PROG;
         }
-        let def = MapDef {
-            name: internal_map_name(&opts.object_name, &sec.name),
-            origin: crate::ir::MapOrigin::Btf,
-            map_type: MapType::ARRAY.0,
-            key_size: 4,
-            value_size: sec.bytes.len() as u32,
-            max_entries: 1,
+        let def = value_map(
+            internal_map_name(&opts.object_name, &sec.name),
+            sec.bytes.len(),
             flags,
-            numa_node: 0,
-            map_extra: 0,
-            pinning: crate::ir::Pinning::None,
-            key_type: None,
-            value_type: sec.btf_datasec,
-            inner: None,
-            init_slots: Vec::new(),
-            btf_var: None,
-        };
+            sec.btf_datasec,
+        );
         let fd = loader.create_map(&def, btf_fd.as_ref(), None)?;
         sys::update_elem(&fd, &0u32.to_ne_bytes(), &sec.bytes, 0)
             .map_err(sys_err(format!("data section {}", sec.name)))?;
@@ -612,26 +622,15 @@ fn load_prepared(
     }
     let kconfig_fd = match kconfig {
         Some(k) => {
-            let def = MapDef {
-                name: internal_map_name(&opts.object_name, ".kconfig"),
-                origin: crate::ir::MapOrigin::Btf,
-                map_type: MapType::ARRAY.0,
-                key_size: 4,
-                value_size: k.value.len() as u32,
-                max_entries: 1,
-                flags: BPF_F_RDONLY_PROG | BPF_F_MMAPABLE,
-                numa_node: 0,
-                map_extra: 0,
-                pinning: crate::ir::Pinning::None,
-                key_type: None,
-                value_type: loader
+            let def = value_map(
+                internal_map_name(&opts.object_name, ".kconfig"),
+                k.value.len(),
+                BPF_F_RDONLY_PROG | BPF_F_MMAPABLE,
+                loader
                     .btf
                     .as_ref()
                     .and_then(|b| b.type_by_name_kind(".kconfig", Kind::Datasec)),
-                inner: None,
-                init_slots: Vec::new(),
-                btf_var: None,
-            };
+            );
             let fd = loader.create_map(&def, btf_fd.as_ref(), None)?;
             sys::update_elem(&fd, &0u32.to_ne_bytes(), &k.value, 0).map_err(sys_err(".kconfig"))?;
             sys::freeze_map(&fd).map_err(sys_err("freeze .kconfig"))?;
