@@ -1,6 +1,31 @@
 //! bpfir holds eBPF programs the way a compiler holds its IR.
 //!
-//! The crate is layered like the formats it reads:
+//! Read a clang-compiled object into a [`Module`](ir::Module) of typed arenas, rewrite it
+//! (instructions move by id; jump targets, callees, source lines and CO-RE relocations move
+//! with them), lower a program to exactly what `BPF_PROG_LOAD` takes, and load it.
+//!
+//! ```
+//! use bpfir::insn::{AluClass, AluOp, Insn, Operand, Reg};
+//! use bpfir::ir::{Meta, Module};
+//! use bpfir::lower::{lower, Bindings};
+//!
+//! let bytes = std::fs::read("testdata/calls.bpfel.o").unwrap();
+//! let mut module = Module::read(&bytes).unwrap();
+//! let prog = module.function_by_name("calls_first").unwrap();
+//!
+//! // Insert `r9 = 0` before the first instruction: nothing else is renumbered.
+//! let first = module.function(prog).first_insn().unwrap();
+//! let mov = Insn::Alu { class: AluClass::Alu64, op: AluOp::Mov, dst: Reg::R9, src: Operand::Imm(0) };
+//! module.insert_before(first, mov, Meta::default()).unwrap();
+//!
+//! // Lower: the program and every function it calls, with func_info and line_info.
+//! let lowered = lower(&module, prog, &Bindings::default()).unwrap();
+//! assert_eq!(lowered.insns[0], mov);
+//! assert_eq!(lowered.func_info.len(), lowered.functions.len());
+//! assert_eq!(lowered.line_info[0].insn_off, 0);
+//! ```
+//!
+//! The layers, each in its own module:
 //!
 //! * [`insn`] — the eBPF instruction set: typed decode/encode in both byte orders and an
 //!   `llvm-objdump`-style disassembly.
@@ -9,8 +34,12 @@
 //!   marshaller that reproduces unmodified input byte for byte.
 //! * [`btf_ext`] — `.BTF.ext`: func_info, line_info and CO-RE relocation records per ELF
 //!   section, and CO-RE access strings.
-//! * [`elf`] — the sections of a BPF ELF object, read with the `object` crate.
-//! * `sys` (feature `kernel`, Linux) — the `bpf(2)` system call; the only place with `unsafe`.
+//! * [`elf`] — sections, symbols and relocations of a BPF ELF object (the `object` crate).
+//! * [`ir`] — the `Module`: arenas, the linked instruction layout, side tables, editing.
+//! * [`read`] — ELF object → `Module`.
+//! * [`lower`] — link and lower one program to bytecode, func_info, line_info, core_relo.
+//! * `sys` and `load` (feature `kernel`, Linux) — the `bpf(2)` system call (the only place
+//!   with `unsafe`) and a loader built on it.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 

@@ -45,7 +45,7 @@ pub use build::NewMember;
 pub use display::TypeDisplay;
 pub use error::{BtfError, Result};
 pub use ids::{StrOffset, WireTypeId};
-pub use lookup::essential_name;
+pub use lookup::{essential_name, MAX_ALIGN_VISITS, MAX_NESTING, MAX_RESOLVE_DEPTH};
 pub use types::{
     EnumValue, IntEncoding, Items, Kind, Linkage, Member, Param, Type, TypeId, TypeKind, VarSecinfo,
 };

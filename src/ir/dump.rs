@@ -29,7 +29,7 @@ use super::{
 };
 
 /// The printable dump of a [`Module`], created by [`Module::dump`]. See the
-/// [module documentation](self).
+/// module documentation.
 #[derive(Clone, Copy, Debug)]
 pub struct Dump<'a> {
     module: &'a Module,
