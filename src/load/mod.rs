@@ -152,6 +152,28 @@ fn sys_err(what: impl Into<String>) -> impl FnOnce(SysError) -> LoadError {
     move |source| LoadError::Sys { what, source }
 }
 
+/// The number of possible CPUs, from `/sys/devices/system/cpu/possible` (`0-3,8-11`).
+pub fn possible_cpus() -> std::io::Result<u32> {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/possible")?;
+    parse_cpu_list(text.trim()).ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("cannot parse cpu list {text:?}"),
+        )
+    })
+}
+
+/// One more than the highest CPU number of a list such as `0-3,8-11` (the count of
+/// possible CPUs the kernel sizes per-cpu data by).
+fn parse_cpu_list(list: &str) -> Option<u32> {
+    let mut max = None;
+    for part in list.split(',').filter(|p| !p.is_empty()) {
+        let last = part.rsplit('-').next()?.trim().parse::<u32>().ok()?;
+        max = Some(max.map_or(last, |m: u32| m.max(last)));
+    }
+    max.map(|m| m + 1)
+}
+
 /// Map types whose key and value the kernel does not describe with BTF (it refuses
 /// `btf_key_type_id`/`btf_value_type_id` for them); libbpf drops the ids for the same set.
 fn map_type_refuses_btf(t: MapType) -> bool {
@@ -250,7 +272,25 @@ impl Loader<'_> {
         } else {
             (def.key_size, def.value_size)
         };
-        let mut attr = MapCreate::new(map_type, key_size, value_size, def.max_entries);
+        let mut max_entries = def.max_entries;
+        let (mut key_size, mut value_size) = (key_size, value_size);
+        if map_type == MapType::PERF_EVENT_ARRAY {
+            // Declared with neither sizes nor entries, as tools do: one u32 fd per possible
+            // CPU (what libbpf fills in too).
+            if key_size == 0 {
+                key_size = 4;
+            }
+            if value_size == 0 {
+                value_size = 4;
+            }
+            if max_entries == 0 {
+                max_entries = possible_cpus().map_err(|e| LoadError::Unsupported {
+                    what: format!("map {}", def.name),
+                    reason: format!("max_entries 0 needs the number of possible CPUs: {e}"),
+                })?;
+            }
+        }
+        let mut attr = MapCreate::new(map_type, key_size, value_size, max_entries);
         attr.map_flags = def.flags;
         attr.numa_node = def.numa_node;
         attr.map_extra = def.map_extra;
@@ -796,6 +836,16 @@ mod tests {
         assert!(!has_syscall_wrapper(Some(&Btf::new(
             crate::Endian::native()
         ))));
+    }
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list("0"), Some(1));
+        assert_eq!(parse_cpu_list("0-3"), Some(4));
+        assert_eq!(parse_cpu_list("0-3,8-11"), Some(12));
+        assert_eq!(parse_cpu_list(""), None);
+        assert_eq!(parse_cpu_list("x"), None);
+        assert!(possible_cpus().unwrap() >= 1);
     }
 
     #[test]
