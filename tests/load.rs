@@ -23,13 +23,75 @@ fn read(name: &str) -> Module {
     Module::read(&data).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-fn load_module(name: &str, m: &Module) -> Loaded {
+/// A directory in the bpf filesystem for one test's pinned maps, removed when dropped.
+struct PinDir(std::path::PathBuf);
+
+impl PinDir {
+    fn new(tag: &str) -> PinDir {
+        let dir = std::path::Path::new("/sys/fs/bpf")
+            .join(format!("bpfir-test-{}-{tag}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e} (is bpffs mounted?)", dir.display()));
+        PinDir(dir)
+    }
+}
+
+impl Drop for PinDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn load_pinned(name: &str, m: &Module, pins: &PinDir) -> Loaded {
     let stem = name.split('.').next().unwrap_or(name);
     let opts = LoadOptions {
         object_name: stem.to_string(),
+        pin_root: Some(pins.0.clone()),
         ..LoadOptions::default()
     };
     load(m, &opts).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn load_module(name: &str, m: &Module) -> Loaded {
+    let pins = PinDir::new(&name.replace('.', "_"));
+    load_pinned(name, m, &pins)
+}
+
+#[test]
+fn maps_pinned_by_name_are_pinned_and_reused() {
+    if !kernel::kernel_available("maps_pinned_by_name_are_pinned_and_reused") {
+        return;
+    }
+    let m = read("maps.bpfel.o");
+    let pins = PinDir::new("reuse");
+    let (pinned, _) = m
+        .maps()
+        .find(|(_, d)| d.pinning == bpfir::ir::Pinning::ByName)
+        .expect("maps.bpf.c pins one map by name");
+    let first = load_pinned("maps.bpfel.o", &m, &pins);
+    let path = pins.0.join(&m.map(pinned).name);
+    assert!(path.exists(), "{} not pinned", path.display());
+    let second = load_pinned("maps.bpfel.o", &m, &pins);
+    let id = |l: &Loaded| bpfir::sys::map_info(&l.maps[pinned]).unwrap().id;
+    assert_eq!(
+        id(&first),
+        id(&second),
+        "the second load reuses the pinned map"
+    );
+    // Unpinned maps are created anew.
+    let (other, _) = m.maps().find(|(i, _)| *i != pinned).unwrap();
+    let other_id = |l: &Loaded| bpfir::sys::map_info(&l.maps[other]).unwrap().id;
+    assert_ne!(other_id(&first), other_id(&second));
+    assert_eq!(
+        second.programs[0]
+            .result
+            .as_ref()
+            .unwrap()
+            .run_zero_packet(64)
+            .unwrap()
+            .retval,
+        0
+    );
 }
 
 /// What each program of our objects must return from one test run on a 64-byte zero packet

@@ -14,12 +14,13 @@ mod sanitize;
 pub use sanitize::sanitize_for_kernel;
 
 use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use la_arena::ArenaMap;
 
 use crate::btf::{Btf, BtfError, Kind, TypeKind};
-use crate::ir::{DataId, DataKind, ExternKind, FuncId, MapDef, MapId, Module};
+use crate::ir::{DataId, DataKind, ExternKind, FuncId, MapDef, MapId, Module, Pinning};
 use crate::lower::{lower, Bindings, ExternBinding, LowerError};
 use crate::sys::{
     self, program_kind, BtfFd, LogLevel, MapCreate, MapFd, MapType, ProgFd, ProgLoad, SysError,
@@ -80,6 +81,10 @@ pub struct LoadOptions {
     /// The kernel configuration for `.kconfig` externs (read from the system when needed and
     /// not given).
     pub kconfig: Option<KernelConfig>,
+    /// Directory (in a mounted bpf filesystem) where maps with `pinning = LIBBPF_PIN_BY_NAME`
+    /// are pinned by name, and reused from when a compatible map is already pinned there.
+    /// `None`: `/sys/fs/bpf`, as libbpf.
+    pub pin_root: Option<PathBuf>,
     /// Name of the object (e.g. the file stem); its first 8 characters prefix the names of
     /// the maps that hold global data (`calls.rodata`), as libbpf names them. The kernel
     /// refuses to freeze a map whose name starts with a dot, so an empty name becomes `bpfir`.
@@ -150,6 +155,45 @@ impl LoadedProgram {
 fn sys_err(what: impl Into<String>) -> impl FnOnce(SysError) -> LoadError {
     let what = what.into();
     move |source| LoadError::Sys { what, source }
+}
+
+/// Where maps pinned by name go unless [`LoadOptions::pin_root`] says otherwise.
+pub const DEFAULT_PIN_ROOT: &str = "/sys/fs/bpf";
+
+/// The map of a `LIBBPF_PIN_BY_NAME` definition: the one pinned at `path` if there is one and
+/// it matches the definition (type, sizes, entries, flags), else a new one, pinned there.
+fn pinned_map(
+    loader: &Loader<'_>,
+    def: &MapDef,
+    path: &Path,
+    btf_fd: Option<&BtfFd>,
+    inner: Option<&MapFd>,
+) -> Result<MapFd, LoadError> {
+    let what = || format!("map {} pinned at {}", def.name, path.display());
+    if let Some(fd) = sys::get_pinned_map(path).map_err(sys_err(what()))? {
+        let info = sys::map_info(&fd).map_err(sys_err(what()))?;
+        let same = info.map_type == MapType(def.map_type)
+            && info.key_size == def.key_size
+            && info.value_size == def.value_size
+            && info.max_entries == def.max_entries
+            && info.map_flags == def.flags;
+        if !same {
+            return Err(LoadError::Unsupported {
+                what: what(),
+                reason: format!(
+                    "the pinned map ({:?}, key {}, value {}, {} entries, flags {:#x}) does not match the definition",
+                    info.map_type, info.key_size, info.value_size, info.max_entries, info.map_flags
+                ),
+            });
+        }
+        return Ok(fd);
+    }
+    let fd = loader.create_map(def, btf_fd, inner)?;
+    sys::pin_map(&fd, path).map_err(|source| LoadError::Sys {
+        what: format!("{} (is a bpf filesystem mounted there?)", what()),
+        source,
+    })?;
+    Ok(fd)
 }
 
 /// The number of possible CPUs, from `/sys/devices/system/cpu/possible` (`0-3,8-11`).
@@ -609,7 +653,18 @@ fn load_prepared(
             Some(inner) => Some(loader.create_map(inner, btf_fd.as_ref(), None)?),
             None => None,
         };
-        let fd = loader.create_map(def, btf_fd.as_ref(), inner.as_ref())?;
+        let fd = match def.pinning {
+            Pinning::ByName => {
+                let path = opts
+                    .pin_root
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_PIN_ROOT))
+                    .join(&def.name);
+                pinned_map(&loader, def, &path, btf_fd.as_ref(), inner.as_ref())?
+            }
+            // iproute2's numbering (Other) pins under tc's own directories; not done here.
+            _ => loader.create_map(def, btf_fd.as_ref(), inner.as_ref())?,
+        };
         bindings
             .maps
             .insert(id, std::os::fd::AsRawFd::as_raw_fd(&fd));

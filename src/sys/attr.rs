@@ -23,6 +23,10 @@ pub enum Command {
     MapUpdateElem = 2,
     /// `BPF_PROG_LOAD`: verify and load a program, returns its fd.
     ProgLoad = 5,
+    /// `BPF_OBJ_PIN`: pin an object in a bpf filesystem.
+    ObjPin = 6,
+    /// `BPF_OBJ_GET`: open a pinned object, returns its fd.
+    ObjGet = 7,
     /// `BPF_PROG_TEST_RUN`: run a loaded program once on given input.
     ProgTestRun = 10,
     /// `BPF_OBJ_GET_INFO_BY_FD`: describe a program, map, BTF or link.
@@ -45,6 +49,8 @@ impl Command {
             Command::ObjGetInfoByFd => "BPF_OBJ_GET_INFO_BY_FD",
             Command::BtfLoad => "BPF_BTF_LOAD",
             Command::MapFreeze => "BPF_MAP_FREEZE",
+            Command::ObjPin => "BPF_OBJ_PIN",
+            Command::ObjGet => "BPF_OBJ_GET",
         }
     }
 
@@ -402,6 +408,22 @@ pub struct MapInfoWire {
     pub pad: u32,
 }
 
+/// The attr of `BPF_OBJ_PIN` and `BPF_OBJ_GET`: 24 bytes, 8-byte aligned.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C, align(8))]
+pub struct ObjAttr {
+    /// User address of the NUL-terminated path in a bpf filesystem.
+    pub pathname: u64,
+    /// The object to pin (`BPF_OBJ_PIN`); 0 for `BPF_OBJ_GET`.
+    pub bpf_fd: u32,
+    /// `BPF_F_RDONLY` / `BPF_F_WRONLY` for `BPF_OBJ_GET`; 0 for `BPF_OBJ_PIN`.
+    pub file_flags: u32,
+    /// Directory fd the path is relative to (with `BPF_F_PATH_FD`); 0 otherwise.
+    pub path_fd: i32,
+    /// Explicit tail padding, so that it is zero.
+    pub _pad: u32,
+}
+
 /// A `#[repr(C)]` member of `union bpf_attr`, passed to the kernel by address with its size.
 ///
 /// # Safety
@@ -426,6 +448,8 @@ unsafe impl Attr for ProgLoadAttr {}
 unsafe impl Attr for TestRunAttr {}
 // SAFETY: as above, for BPF_OBJ_GET_INFO_BY_FD.
 unsafe impl Attr for InfoAttr {}
+// SAFETY: as above, for BPF_OBJ_PIN and BPF_OBJ_GET.
+unsafe impl Attr for ObjAttr {}
 
 #[cfg(test)]
 mod tests {

@@ -29,6 +29,7 @@ mod fd;
 mod info;
 mod log;
 mod map;
+mod pin;
 mod prog;
 mod progtype;
 mod test_run;
@@ -45,6 +46,7 @@ pub use log::{LogLevel, INITIAL_LOG_SIZE, MAX_LOG_SIZE};
 pub use map::{
     create_map, freeze_map, lookup_elem, update_elem, MapCreate, BPF_ANY, BPF_EXIST, BPF_NOEXIST,
 };
+pub use pin::{get_pinned_map, pin_map};
 pub use prog::{load_prog, ProgLoad, BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS};
 pub use progtype::{program_kind, AttachTarget, BtfTarget, BtfTargetKind, ProgramKind};
 pub use test_run::{test_run, TestRun, TestRunResult};
@@ -56,6 +58,8 @@ pub struct Errno(pub i32);
 impl Errno {
     /// Operation not permitted (no `CAP_BPF`/`CAP_SYS_ADMIN`, or a locked-down kernel).
     pub const EPERM: Errno = Errno(libc::EPERM);
+    /// No such file or directory (nothing pinned at a path, no such map key).
+    pub const ENOENT: Errno = Errno(libc::ENOENT);
     /// Interrupted system call (retried internally).
     pub const EINTR: Errno = Errno(libc::EINTR);
     /// Bad file descriptor.
