@@ -7,6 +7,8 @@
 # this directory, so the same clang and headers give byte-identical objects.
 # Needs clang-19 and libbpf-dev (<bpf/bpf_helpers.h>, <bpf/bpf_core_read.h>).
 # Usage: ./build.sh [NAME...]   (default: every *.bpf.c here)
+# core_target.bpf.c and core_reloc.bpf.c both include core_target.h:
+# rebuild both after changing it (./build.sh core_target core_reloc).
 set -eu
 
 CLANG=${CLANG:-clang-19}

@@ -4,6 +4,9 @@
 #
 #   - self-checking socket filters must report retval=0 err=0;
 #   - core.bpfel.o is relocated against its own BTF;
+#   - core_reloc.bpfel.o is relocated against core_target.bpfel.o's BTF and
+#     must pass; relocated against its own BTF it must load and FAIL a check
+#     (its checks expect the target's layout);
 #   - maps.bpfel.o has a legacy SEC("maps") map that libbpf >= 1.0 refuses,
 #     so the same source is rebuilt with -DMAPS_NO_LEGACY (the legacy map
 #     becomes a BTF map of the same shape) and that variant is run;
@@ -43,6 +46,16 @@ expect_pass globals.bpfel.o
 expect_pass calls.bpfel.o
 expect_pass isa_v4.bpfel.o
 expect_pass core.bpfel.o core.bpfel.o
+expect_pass core_reloc.bpfel.o core_target.bpfel.o
+
+out=$("$run" core_reloc.bpfel.o core_reloc.bpfel.o 2>&1)
+if echo "$out" | grep -q 'retval=[1-9][0-9]* err=0'; then
+	echo "ok   core_reloc.bpfel.o against its own BTF fails a check, as expected"
+else
+	echo "FAIL core_reloc.bpfel.o against its own BTF (expected a failed check)"
+	fail=1
+fi
+echo "$out" | grep retval= | sed 's/^/       /'
 
 multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 clang-19 -g -O2 -target bpfel -mcpu=v3 -I/usr/include/"$multiarch" \
