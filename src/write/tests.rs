@@ -1,0 +1,1 @@
+//! Unit tests of the writer on modules built in code.
