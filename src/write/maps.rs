@@ -12,6 +12,8 @@
 //!   `R_BPF_64_ABS64` relocation against `name` (a function for prog arrays, a map
 //!   otherwise) at `VAR offset + offset of the values member + 8 * i`.
 
+use std::collections::HashMap;
+
 use object::write::Relocation;
 use object::{elf, RelocationFlags, SectionKind};
 
@@ -43,6 +45,7 @@ fn bad_map(map: &MapDef, section: &str, reason: impl Into<String>) -> WriteError
 /// The `maps` section and a symbol per legacy map.
 pub(super) fn add_legacy_maps(w: &mut Writer<'_>) -> Result<(), WriteError> {
     let module = w.module;
+    let places = legacy_places(w);
     let mut bytes = Vec::new();
     let mut symbols = Vec::new();
     for (id, m) in module.maps().filter(|(_, m)| m.origin == MapOrigin::Legacy) {
@@ -67,7 +70,11 @@ pub(super) fn add_legacy_maps(w: &mut Writer<'_>) -> Result<(), WriteError> {
             Pinning::Other(v) => Some(v),
             Pinning::ByName => return Err(bad("it is pinned by name")),
         };
-        let offset = bytes.len();
+        let offset = match &places {
+            Some(p) => p[&m.name] as usize,
+            None => bytes.len(),
+        };
+        bytes.resize(offset, 0);
         for v in [m.map_type, m.key_size, m.value_size, m.max_entries, m.flags] {
             bytes.extend_from_slice(&w.endian.u32_bytes(v));
         }
@@ -78,6 +85,9 @@ pub(super) fn add_legacy_maps(w: &mut Writer<'_>) -> Result<(), WriteError> {
         }
         debug_assert!(bytes.len() - offset >= LEGACY_DEF_LEN);
         symbols.push((id, offset, bytes.len() - offset));
+    }
+    if let Some(size) = places.as_ref().and_then(|p| p.get("")) {
+        bytes.resize(bytes.len().max(*size as usize), 0);
     }
     let section = w
         .obj
@@ -96,6 +106,46 @@ pub(super) fn add_legacy_maps(w: &mut Writer<'_>) -> Result<(), WriteError> {
         w.map_symbols.insert(id, sym);
     }
     Ok(())
+}
+
+/// Where the BTF puts the legacy maps, when it has a `DATASEC` `maps` that places each of
+/// them (by name) with room for its record: map name → byte offset, and `""` → the section
+/// size. A static linker leaves the definitions of overridden weak maps in place, and the
+/// BTF keeps the survivors' offsets; without such BTF the records are laid out back to
+/// back.
+fn legacy_places(w: &Writer<'_>) -> Option<HashMap<String, u32>> {
+    let btf = w.module.btf.as_ref()?;
+    let datasec = btf.type_by_name_kind("maps", Kind::Datasec)?;
+    let size = match btf.kind_of(datasec).ok()? {
+        TypeKind::Datasec { size, .. } => *size,
+        _ => return None,
+    };
+    let mut places = HashMap::from([(String::new(), size)]);
+    let mut ends = Vec::new();
+    for (_, m) in w
+        .module
+        .maps()
+        .filter(|(_, m)| m.origin == MapOrigin::Legacy)
+    {
+        let len = match m.pinning {
+            Pinning::Other(_) => IPROUTE2_DEF_LEN,
+            _ => LEGACY_DEF_LEN,
+        } as u32;
+        let v = btf
+            .datasec_vars(datasec)
+            .iter()
+            .find(|v| btf.name(v.ty).is_ok_and(|n| n == m.name))?;
+        if v.size < len {
+            return None;
+        }
+        places.insert(m.name.clone(), v.offset);
+        ends.push((v.offset, v.offset.checked_add(len)?));
+    }
+    // Overlapping or unordered places would garble the records: fall back to packing.
+    if ends.windows(2).any(|w| w[1].0 < w[0].1) {
+        return None;
+    }
+    Some(places)
 }
 
 /// The `.maps` section and a symbol per BTF-defined map.

@@ -10,7 +10,9 @@
 //!   in the order the sections first appear among the module's functions; each section's
 //!   functions in module order, back to back (an instruction is 8 bytes, so every function
 //!   starts 8-byte aligned and there is no padding). A `STT_FUNC` symbol per function, its
-//!   binding from its linkage, its size its byte length.
+//!   binding from its linkage, its size its byte length — except for a non-program function
+//!   of a program section (a weak body a static linker overrode and kept without a symbol),
+//!   which is written without one, as it was read, and found again by its func_info.
 //! * **References.** Jumps are patched in place (relative, within the function). Calls follow
 //!   clang's and libbpf's conventions: a call to a function in `.text` always gets an
 //!   `R_BPF_64_32` relocation — against the callee's symbol with `imm = -1` when the callee is
@@ -168,6 +170,14 @@ struct Writer<'m> {
     extern_symbols: ArenaMap<ExternId, SymbolId>,
 }
 
+/// A function of a program section that is not a program: the body of a weak function a
+/// static linker overrode, which it keeps without a symbol. It is written the same way (its
+/// func_info record marks where it starts), so it reads back as what it is rather than as a
+/// program. Without a `FUNC` type nothing would mark it, and it gets a symbol.
+fn is_symbolless(func: &crate::ir::Function) -> bool {
+    !func.is_program && func.section != TEXT && func.btf_func.is_some()
+}
+
 /// The ELF binding of a linkage.
 fn binding(linkage: SymbolLinkage) -> u8 {
     match linkage {
@@ -311,6 +321,9 @@ impl<'m> Writer<'m> {
             for j in 0..self.code[i].funcs.len() {
                 let f = self.code[i].funcs[j];
                 let func = self.module.function(f);
+                if is_symbolless(func) {
+                    continue;
+                }
                 let start = self.places[f].start;
                 let size: u64 = self
                     .module
