@@ -4,13 +4,16 @@
 //! still load, with libbpf and with bpfir, and the self-checking programs still pass.
 
 mod common;
+#[cfg(all(feature = "kernel", target_os = "linux"))]
+#[path = "common/kernel.rs"]
+mod kernel;
 
 use std::collections::HashMap;
 
-use bpfir::insn::{CallKind, Insn, PseudoKind};
-use bpfir::ir::{ExternKind, FuncId, InsnId, Module, Ref};
+use bpfir::insn::{AluClass, AluOp, CallKind, Insn, Operand, PseudoKind, Reg};
+use bpfir::ir::{ExternKind, FuncId, Function, InsnId, Meta, Module, Ref};
 use bpfir::lower::{lower, Bindings, ExternBinding};
-use bpfir::write::write_object;
+use bpfir::write::{write_object, WriteError};
 
 /// A reference with ids replaced by names and positions, comparable across modules.
 fn ref_key(m: &Module, func: FuncId, r: Option<Ref>) -> String {
@@ -204,4 +207,277 @@ fn every_readable_object_round_trips() {
     );
     assert!(counts.objects >= 14, "{counts:?}");
     assert!(by_order.get("big").copied().unwrap_or(0) >= 7);
+}
+
+fn testdata(name: &str) -> Vec<u8> {
+    std::fs::read(common::testdata_dir().join(name)).unwrap()
+}
+
+fn mov_imm(dst: Reg, imm: i32) -> Insn {
+    Insn::Alu {
+        class: AluClass::Alu64,
+        op: AluOp::Mov,
+        dst,
+        src: Operand::Imm(imm),
+    }
+}
+
+/// Edits `calls_first` and its callees the way a rewriting tool would (instructions that do
+/// not change what the programs compute): at a program's start, at a callee's start, before
+/// a jump target, and an inserted instruction removed again. Returns the module as it should
+/// read back: an instruction inserted before a function's first one carries that function's
+/// first line, which the writer gives it for the kernel.
+fn edit(m: &mut Module) -> Module {
+    let entry = m.function_by_name("calls_first").unwrap();
+    let first = m.function(entry).first_insn().unwrap();
+    let at_entry = m
+        .insert_before(first, mov_imm(Reg::R9, 0), Meta::default())
+        .unwrap();
+    let callee = m.function_by_name("chain_c").unwrap();
+    let c0 = m.function(callee).first_insn().unwrap();
+    let at_callee = m
+        .insert_before(c0, mov_imm(Reg::R5, 7), Meta::default())
+        .unwrap();
+    let body = m.function_by_name("loop_body").unwrap();
+    let target = m
+        .func_insns(body)
+        .find_map(|i| match m.reference(i) {
+            Some(Ref::Jump(t)) => Some(t),
+            _ => None,
+        })
+        .unwrap();
+    m.insert_before(target, mov_imm(Reg::R4, 1), Meta::default())
+        .unwrap();
+    let gone = m
+        .insert_before(target, mov_imm(Reg::R3, 3), Meta::default())
+        .unwrap();
+    m.remove(gone).unwrap();
+    let mut expected = m.clone();
+    for (insn, func) in [(at_entry, entry), (at_callee, callee)] {
+        let line = m.func_insns(func).find_map(|i| m.line_of(i));
+        assert!(line.is_some());
+        expected.set_line(insn, line);
+    }
+    expected
+}
+
+#[test]
+fn edited_modules_keep_their_edits_lines_and_jump_targets() {
+    let mut counts = Counts::default();
+    for name in ["calls.bpfel.o", "calls.bpfeb.o"] {
+        let mut m = Module::read(&testdata(name)).unwrap();
+        let n_before: usize = m.functions().map(|(_, f)| f.n_insns()).sum();
+        let expected = edit(&mut m);
+        let n_after: usize = m.functions().map(|(_, f)| f.n_insns()).sum();
+        assert_eq!(n_after, n_before + 3, "{name}");
+        let m2 = Module::read(&write_object(&m).unwrap()).unwrap();
+        assert_same(name, &expected, &m2, &mut counts);
+        // The inserted instructions are where they were put.
+        let f = m2.function_by_name("calls_first").unwrap();
+        let first = m2.function(f).first_insn().unwrap();
+        assert_eq!(*m2.insn(first), mov_imm(Reg::R9, 0), "{name}");
+        let body = m2.function_by_name("loop_body").unwrap();
+        let target = m2
+            .func_insns(body)
+            .find_map(|i| match m2.reference(i) {
+                Some(Ref::Jump(t)) => Some(t),
+                _ => None,
+            })
+            .unwrap();
+        let before = m2.prev_insn(target).unwrap();
+        assert_eq!(*m2.insn(before), mov_imm(Reg::R4, 1), "{name}");
+    }
+    println!("edited: {counts:?}");
+}
+
+#[test]
+fn a_jump_to_a_removed_instruction_is_named() {
+    let mut m = Module::read(&testdata("calls.bpfel.o")).unwrap();
+    let body = m.function_by_name("loop_body").unwrap();
+    let (index, target) = m
+        .func_insns(body)
+        .enumerate()
+        .find_map(|(k, i)| match m.reference(i) {
+            Some(Ref::Jump(t)) => Some((k, t)),
+            _ => None,
+        })
+        .unwrap();
+    m.remove(target).unwrap();
+    match write_object(&m) {
+        Err(WriteError::BadInsn {
+            function,
+            index: i,
+            reason,
+            ..
+        }) => {
+            assert_eq!((function.as_str(), i), ("loop_body", index));
+            assert!(reason.contains("removed"), "{reason}");
+        }
+        other => panic!("expected a jump error, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_empty_function_is_named() {
+    let mut m = Module::read(&testdata("calls.bpfel.o")).unwrap();
+    m.add_function(Function::new("nothing", ".text", false));
+    match write_object(&m) {
+        Err(WriteError::BadFunction {
+            function, section, ..
+        }) => assert_eq!((function.as_str(), section.as_str()), ("nothing", ".text")),
+        other => panic!("expected an empty-function error, got {other:?}"),
+    }
+}
+
+/// The kernel tests: written objects load with bpfir and with libbpf.
+#[cfg(all(feature = "kernel", target_os = "linux"))]
+mod kernel_tests {
+    use super::*;
+
+    use super::kernel;
+    use bpfir::load::{load, LoadOptions};
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    /// What each program of the little-endian test objects returns on a 64-byte zero
+    /// packet (`None`: its type cannot be test-run), as in tests/load.rs.
+    const EXPECTED: &[(&str, &str, Option<u32>)] = &[
+        ("globals.bpfel.o", "check_globals", Some(0)),
+        ("calls.bpfel.o", "calls_first", Some(0)),
+        ("calls.bpfel.o", "calls_second", Some(0)),
+        ("isa_v4.bpfel.o", "check_isa_v4", Some(0)),
+        ("maps.bpfel.o", "check_maps", Some(0)),
+        ("tracing.bpfel.o", "unlink_entry", None),
+        ("tracing.bpfel.o", "unlink_exit", None),
+        ("tracing.bpfel.o", "openat_enter", None),
+        ("tracing.bpfel.o", "xdp_count", Some(2)),
+        ("tracing.bpfel.o", "tc_mark", Some(0)),
+    ];
+
+    /// Loads every program of `m` with bpfir and checks the expected results of `object`.
+    fn load_and_check(object: &str, m: &Module) -> usize {
+        let opts = LoadOptions {
+            object_name: object.split('.').next().unwrap().to_string(),
+            ..LoadOptions::default()
+        };
+        let loaded = load(m, &opts).unwrap_or_else(|e| panic!("{object}: {e}"));
+        let mut n = 0;
+        for p in &loaded.programs {
+            let want = EXPECTED
+                .iter()
+                .find(|e| e.0 == object && e.1 == p.name)
+                .unwrap_or_else(|| panic!("{object}: unexpected program {}", p.name));
+            let lp = p
+                .result
+                .as_ref()
+                .unwrap_or_else(|e| panic!("{object} {}: {e}", p.name));
+            if let Some(retval) = want.2 {
+                let got = lp.run_zero_packet(64).unwrap().retval;
+                assert_eq!(got, retval, "{object} {}: retval", p.name);
+            }
+            n += 1;
+        }
+        n
+    }
+
+    #[test]
+    fn written_objects_load_with_bpfir_and_check_themselves() {
+        if !kernel::kernel_available("written_objects_load_with_bpfir_and_check_themselves") {
+            return;
+        }
+        let mut objects: Vec<&str> = EXPECTED.iter().map(|e| e.0).collect();
+        objects.dedup();
+        let mut n = 0;
+        for object in objects {
+            let m = Module::read(&testdata(object)).unwrap();
+            let m2 = Module::read(&write_object(&m).unwrap()).unwrap();
+            n += load_and_check(object, &m2);
+        }
+        assert_eq!(n, EXPECTED.len());
+        // The edited module, written and read back, still checks itself.
+        let mut m = Module::read(&testdata("calls.bpfel.o")).unwrap();
+        edit(&mut m);
+        let m2 = Module::read(&write_object(&m).unwrap()).unwrap();
+        assert_eq!(load_and_check("calls.bpfel.o", &m2), 2);
+        println!("{} programs of written objects loaded and checked", n + 2);
+    }
+
+    /// `/tmp/libbpf_run`, built from `../shared/tools/libbpf_run.c` when it is missing.
+    fn libbpf_run() -> Option<PathBuf> {
+        let tool = PathBuf::from("/tmp/libbpf_run");
+        if tool.is_file() {
+            return Some(tool);
+        }
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/libbpf_run.c");
+        let built = Command::new("gcc")
+            .arg("-O1")
+            .arg("-o")
+            .arg(&tool)
+            .arg(&src)
+            .args(["-lbpf", "-lelf", "-lz"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if built {
+            Some(tool)
+        } else {
+            eprintln!(
+                "libbpf_run could not be built from {} (gcc, libbpf, libelf, zlib); skipping",
+                src.display()
+            );
+            None
+        }
+    }
+
+    /// The tool's per-program lines (`NAME retval=R err=E insns=N tag=T`) for `path`.
+    fn run_libbpf(tool: &Path, path: &Path) -> String {
+        let out = Command::new(tool).arg(path).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    #[test]
+    fn written_objects_load_with_libbpf_as_the_originals_do() {
+        if !kernel::kernel_available("written_objects_load_with_libbpf_as_the_originals_do") {
+            return;
+        }
+        let Some(tool) = libbpf_run() else {
+            return;
+        };
+        let dir = std::env::temp_dir().join(format!("bpfir-write-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut compared = 0;
+        let mut edited = Module::read(&testdata("calls.bpfel.o")).unwrap();
+        edit(&mut edited);
+        let mut cases: Vec<(String, Module, PathBuf)> = Vec::new();
+        for (path, bytes) in common::objects_in(&common::testdata_dir()) {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.contains("bpfel") {
+                continue;
+            }
+            cases.push((name, Module::read(&bytes).unwrap(), path));
+        }
+        for (name, m, original) in cases {
+            let want = run_libbpf(&tool, &original);
+            if want.trim().is_empty() {
+                eprintln!("{name}: libbpf does not load the original; not compared");
+                continue;
+            }
+            let written = dir.join(&name);
+            std::fs::write(&written, write_object(&m).unwrap()).unwrap();
+            let got = run_libbpf(&tool, &written);
+            assert_eq!(got, want, "{name}: libbpf's results differ");
+            compared += want.lines().count();
+        }
+        // The edited object loads with libbpf too, and its programs still pass.
+        let written = dir.join("calls-edited.o");
+        std::fs::write(&written, write_object(&edited).unwrap()).unwrap();
+        let got = run_libbpf(&tool, &written);
+        let retvals: Vec<&str> = got
+            .lines()
+            .map(|l| l.split_whitespace().nth(1).unwrap_or(""))
+            .collect();
+        assert_eq!(retvals, ["retval=0", "retval=0"], "edited calls: {got}");
+        std::fs::remove_dir_all(&dir).unwrap();
+        println!("{compared} programs: libbpf gives the same retval, insns and tag");
+        assert!(compared >= 9, "{compared}");
+    }
 }

@@ -3,8 +3,10 @@
 //!
 //! One group per code section (in section order) in each subsection that has records for it:
 //! a func_info at the first byte of every function that has a `FUNC` type, a line_info for
-//! every instruction with a source line, a core_relo for every instruction with a CO-RE
-//! relocation, all in instruction order, so offsets strictly increase within a group. Section
+//! every instruction with a source line (and, as lowering does, one at the start of every
+//! function that has lines, from its first line, since the kernel requires it: an instruction
+//! inserted before a function's first one reads back with that line), a core_relo for every
+//! instruction with a CO-RE relocation, all in instruction order, so offsets strictly increase within a group. Section
 //! names are strings of the module's BTF (added to the written copy when missing). Cost: one
 //! pass over the laid-out instructions.
 
@@ -30,9 +32,19 @@ pub(super) fn build(w: &Writer<'_>, btf: &mut Btf) -> Result<Option<BtfExt>, Wri
                     type_id: btf.wire_id(ty),
                 });
             }
+            let mut at_start = true;
             for id in module.func_insns(f) {
                 let off = sec_offset(w.slots[id]);
-                if let Some(line) = module.line_of(id) {
+                // The kernel wants a line at every function start: an instruction inserted
+                // before the first one takes the first line the function has (as lowering
+                // does), so that libbpf can load the object.
+                let line = module.line_of(id).or_else(|| {
+                    at_start
+                        .then(|| module.func_insns(f).find_map(|i| module.line_of(i)))
+                        .flatten()
+                });
+                at_start = false;
+                if let Some(line) = line {
                     let l = module.line(line);
                     lines.push(LineInfo {
                         insn_off: off,

@@ -401,6 +401,7 @@ impl<'m> Writer<'m> {
             let mut bytes = license.as_bytes().to_vec();
             bytes.push(0);
             self.obj.set_section_data(id, bytes, 1);
+            self.add_datasec_symbols(id, "license");
         }
         if let Some(version) = self.module.kern_version {
             let id = self
@@ -408,6 +409,38 @@ impl<'m> Writer<'m> {
                 .add_section(Vec::new(), b"version".to_vec(), SectionKind::Data);
             self.obj
                 .set_section_data(id, self.endian.u32_bytes(version).to_vec(), 4);
+            self.add_datasec_symbols(id, "version");
+        }
+    }
+
+    /// A `STT_OBJECT` symbol for every variable of the BTF `DATASEC` named `name` (the
+    /// `LICENSE` variable of `license`): libbpf refuses a `DATASEC` whose global variables
+    /// have no symbol.
+    fn add_datasec_symbols(&mut self, section: SectionId, name: &str) {
+        let Some(btf) = self.module.btf.as_ref() else {
+            return;
+        };
+        let Some(datasec) = btf.type_by_name_kind(name, crate::btf::Kind::Datasec) else {
+            return;
+        };
+        for v in btf.datasec_vars(datasec) {
+            let (Ok(var_name), Ok(crate::btf::TypeKind::Var { linkage, .. })) =
+                (btf.name(v.ty), btf.kind_of(v.ty))
+            else {
+                continue;
+            };
+            let linkage = match linkage {
+                crate::btf::Linkage::Static => SymbolLinkage::Static,
+                _ => SymbolLinkage::Global,
+            };
+            self.add_symbol(
+                var_name,
+                section,
+                v.offset.into(),
+                v.size.into(),
+                elf::STT_OBJECT,
+                linkage,
+            );
         }
     }
 
