@@ -178,10 +178,49 @@ fn assert_same(what: &str, m: &Module, m2: &Module, counts: &mut Counts) {
     counts.programs += l.len();
 }
 
+/// The `.BTF.ext` records of an object keyed by section name, with every record's section
+/// byte offset: `(section, subsection, Debug of the record)`, sorted.
+fn ext_records(bytes: &[u8]) -> Option<Vec<(String, &'static str, String)>> {
+    let elf = bpfir::elf::ElfObject::parse(bytes).ok()?;
+    let btf = bpfir::btf::Btf::parse(elf.section(".BTF")?.data).ok()?;
+    let ext = bpfir::btf_ext::BtfExt::parse(elf.section(".BTF.ext")?.data, elf.endian()).ok()?;
+    let name = |s| btf.str(s).unwrap_or("?").to_string();
+    let mut out: Vec<(String, &'static str, String)> = Vec::new();
+    out.extend(
+        ext.func_infos()
+            .map(|(s, r)| (name(s), "func", format!("{r:?}"))),
+    );
+    out.extend(
+        ext.line_infos()
+            .map(|(s, r)| (name(s), "line", format!("{r:?}"))),
+    );
+    out.extend(
+        ext.core_relos()
+            .map(|(s, r)| (name(s), "core", format!("{r:?}"))),
+    );
+    out.sort();
+    Some(out)
+}
+
+/// Whether every executable section of the object is its functions back to back (no bytes
+/// outside a function symbol), so the writer's layout is the original's.
+fn code_is_packed(bytes: &[u8]) -> bool {
+    let Ok(elf) = bpfir::elf::ElfObject::parse(bytes) else {
+        return false;
+    };
+    let packed = elf.executable_sections().all(|s| {
+        let ranges = elf.code_ranges(s);
+        let covered: usize = ranges.iter().map(|(_, r)| r.len()).sum();
+        covered == s.data.len() && ranges.iter().all(|(n, _)| !n.is_empty())
+    });
+    packed
+}
+
 #[test]
 fn every_readable_object_round_trips() {
     let mut counts = Counts::default();
     let mut unreadable = 0;
+    let mut same_ext = 0;
     let mut by_order: HashMap<&str, usize> = HashMap::new();
     for (path, bytes) in common::all_objects() {
         let what = path.display().to_string();
@@ -192,6 +231,17 @@ fn every_readable_object_round_trips() {
         let written = write_object(&m).unwrap_or_else(|e| panic!("{what}: write: {e}"));
         let m2 = Module::read(&written).unwrap_or_else(|e| panic!("{what}: read back: {e}"));
         assert_same(&what, &m, &m2, &mut counts);
+        // Where the layout cannot move, .BTF.ext says exactly what clang's said.
+        if code_is_packed(&bytes) {
+            if let Some(want) = ext_records(&bytes) {
+                assert_eq!(
+                    ext_records(&written),
+                    Some(want),
+                    "{what}: .BTF.ext records"
+                );
+                same_ext += 1;
+            }
+        }
         // Writing is deterministic and a fixed point after one round.
         let again = write_object(&m2).unwrap_or_else(|e| panic!("{what}: write again: {e}"));
         assert_eq!(written, again, "{what}: second write differs");
@@ -203,8 +253,10 @@ fn every_readable_object_round_trips() {
             .or_default() += 1;
     }
     println!(
-        "round trip: {counts:?}; {unreadable} objects do not read; by byte order {by_order:?}"
+        "round trip: {counts:?}; {unreadable} objects do not read; by byte order {by_order:?}; \
+         {same_ext} objects with identical .BTF.ext records"
     );
+    assert!(same_ext >= 10, "{same_ext}");
     assert!(counts.objects >= 14, "{counts:?}");
     assert!(by_order.get("big").copied().unwrap_or(0) >= 7);
 }
