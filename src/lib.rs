@@ -55,5 +55,6 @@ pub mod lower;
 pub mod read;
 #[cfg(all(feature = "kernel", target_os = "linux"))]
 pub mod sys;
+pub mod write;
 
 pub use endian::Endian;
