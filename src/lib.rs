@@ -16,6 +16,7 @@
 
 pub mod btf;
 pub mod btf_ext;
+pub mod co_re;
 pub mod elf;
 mod endian;
 pub mod insn;
