@@ -414,3 +414,6 @@ fn compute(
     };
     Ok((first_res.clone(), Some(chosen)))
 }
+
+#[cfg(test)]
+mod tests;
