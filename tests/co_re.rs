@@ -5,9 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use bpfir::btf::{Btf, WireTypeId};
+use bpfir::btf_ext::CoreAccess;
 use bpfir::btf_ext::CoreReloKind;
 use bpfir::co_re::{relocate, CoReError, TargetValue, Targets};
-use bpfir::ir::Module;
+use bpfir::insn::{AluClass, AluOp, Insn, Operand, Reg};
+use bpfir::ir::{CoreRelo, Function, Meta, Module};
+
+mod common;
 
 fn corpus() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
@@ -199,6 +204,129 @@ fn relocs_read_relocates_against_its_target_object() {
                 ref other => panic!("unexpected relocated insn {other}"),
             };
             assert_eq!(held, v, "{e}: relocation #{}", r.index);
+        }
+    }
+}
+
+#[test]
+fn every_object_with_co_re_relocates_against_its_own_btf() {
+    // Beyond the named conformance objects: every object of testdata and the corpus that
+    // reads and carries CO-RE relocations.
+    let (mut n_objects, mut n_relos) = (0, 0);
+    for (path, bytes) in common::all_objects() {
+        let Ok(module) = Module::read(&bytes) else {
+            continue;
+        };
+        if module.core_relos().len() == 0 {
+            continue;
+        }
+        let (ok, ambiguous) = check_own(&path);
+        n_relos += ok + ambiguous;
+        n_objects += 1;
+    }
+    eprintln!("{n_relos} relocations of {n_objects} objects with co-re");
+    assert!(common::corpus_dir().is_none() || n_objects >= 12);
+}
+
+/// Random relocation records (any local type, kind and a short access string) over a real
+/// object's BTF, relocated against that BTF and against a kernel's: every one gives a
+/// result or an error, never a panic.
+#[test]
+fn random_relocations_never_panic() {
+    let Some(c) = corpus() else { return };
+    let obj = read(&c.join("cilium/btf/testdata/relocs-el.elf"));
+    let local = obj.btf.clone().unwrap();
+    let mut targets = vec![Targets::single("own", Arc::new(local.clone()))];
+    if let Some(bytes) = common::corpus_vmlinux() {
+        targets.push(Targets::single(
+            "vmlinux",
+            Arc::new(Btf::parse(&bytes).unwrap()),
+        ));
+    }
+    let mut rng = common::Rng::from_env(0x5eed_c0de);
+    let n_types = local.n_types();
+    let mut module = Module::new(local.endian());
+    module.btf = Some(local);
+    let func = module.add_function(Function::new("prog", "socket", true));
+    let n = 3000;
+    for _ in 0..n {
+        let ty = module
+            .btf
+            .as_ref()
+            .unwrap()
+            .type_id(WireTypeId(rng.below(n_types as usize) as u32))
+            .unwrap();
+        let depth = 1 + rng.below(4);
+        let indices: Vec<u32> = (0..depth).map(|_| rng.below(4) as u32).collect();
+        let access = CoreAccess::from_indices(indices).unwrap();
+        let kind = CoreReloKind::ALL[rng.below(13)];
+        let access_str = module
+            .btf
+            .as_mut()
+            .unwrap()
+            .add_str(&access.to_string())
+            .unwrap();
+        let core = module.add_core_relo(CoreRelo {
+            ty,
+            access_str,
+            access,
+            kind,
+        });
+        let insn = match rng.below(3) {
+            0 => Insn::Alu {
+                class: AluClass::Alu64,
+                op: AluOp::Mov,
+                dst: Reg::R0,
+                src: Operand::Imm(rng.below(64) as i32),
+            },
+            1 => Insn::Load {
+                size: bpfir::insn::Size::W,
+                dst: Reg::R0,
+                src: Reg::R1,
+                off: rng.below(64) as i16,
+            },
+            _ => Insn::LdImm64 {
+                kind: bpfir::insn::PseudoKind::None,
+                dst: Reg::R0,
+                imm: rng.below(64) as i64,
+            },
+        };
+        let meta = Meta {
+            core: Some(core),
+            ..Meta::default()
+        };
+        module.append(func, insn, meta).unwrap();
+    }
+    // Make the instructions hold what the local BTF says, so that most relocations get
+    // past validation and reach the target side.
+    let mut probe = module.clone();
+    let report = relocate(&mut probe, &targets[0]).unwrap();
+    for r in &report.relocations {
+        if let Err(CoReError::ValueMismatch { expected, .. }) = r.result {
+            match module.insn_mut(r.insn) {
+                Insn::Alu {
+                    src: Operand::Imm(imm),
+                    ..
+                } => *imm = expected as i32,
+                Insn::Load { off, .. } => *off = expected as i16,
+                Insn::LdImm64 { imm, .. } => *imm = expected as i64,
+                _ => {}
+            }
+        }
+    }
+    for t in &targets {
+        let mut m = module.clone();
+        let report = relocate(&mut m, t).unwrap();
+        assert_eq!(report.relocations.len(), n);
+        let failed = report.errors().count();
+        eprintln!(
+            "against {}: {} applied, {failed} refused",
+            t.get(0).unwrap().name(),
+            n - failed
+        );
+        for e in report.errors() {
+            assert!(e.context().is_some());
+            assert!(!e.to_string().is_empty());
         }
     }
 }

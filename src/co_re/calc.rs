@@ -26,6 +26,10 @@ struct FieldValue {
     mem: Option<(u64, TypeId)>,
 }
 
+fn too_wide() -> Fail {
+    Fail::Unsupported("the field does not fit a 64-bit register".into())
+}
+
 fn field_value(spec: &Spec<'_>, kind: CoreReloKind) -> Result<FieldValue, Fail> {
     let btf = spec.btf;
     let acc = *spec
@@ -114,14 +118,20 @@ fn field_value(spec: &Spec<'_>, kind: CoreReloKind) -> Result<FieldValue, Fail> 
             mem: None,
         },
         CoreReloKind::FieldLshiftU64 => {
+            // `byte_off * 8 <= bit_off` by construction; the field must fit a 64-bit
+            // register for the shifts to mean anything.
+            let in_load = bit_off - byte_off * 8;
             let value = match btf.endian() {
-                Endian::Little => 64 - (bit_off + bit_sz - byte_off * 8),
-                Endian::Big => (8 - byte_sz) * 8 + (bit_off - byte_off * 8),
+                Endian::Little => 64u64.checked_sub(in_load + bit_sz),
+                Endian::Big => 8u64.checked_sub(byte_sz).map(|spare| spare * 8 + in_load),
             };
-            FieldValue { value, ..plain }
+            FieldValue {
+                value: value.ok_or_else(too_wide)?,
+                ..plain
+            }
         }
         CoreReloKind::FieldRshiftU64 => FieldValue {
-            value: 64 - bit_sz.min(64),
+            value: 64u64.checked_sub(bit_sz).ok_or_else(too_wide)?,
             validate: true,
             mem: None,
         },
