@@ -331,6 +331,54 @@ fn random_relocations_never_panic() {
     }
 }
 
+/// `tracing.bpfel.o` reads `task_struct`, `filename` and `pt_regs` fields: against a real
+/// kernel's BTF (the corpus' 7.1 vmlinux and the running kernel's) every relocation finds
+/// its field; `core.bpfel.o`'s private types exist in no kernel, so its field accesses are
+/// poisoned and its existence checks give 0.
+#[test]
+fn relocations_against_kernel_btf() {
+    let mut kernels = Vec::new();
+    if let Some(b) = common::corpus_vmlinux() {
+        kernels.push(("corpus vmlinux", b));
+    }
+    if let Some(b) = common::kernel_vmlinux() {
+        kernels.push(("running kernel", b));
+    }
+    for (what, bytes) in kernels {
+        let targets = Targets::single("vmlinux", Arc::new(Btf::parse(&bytes).unwrap()));
+        let mut tracing = read(&testdata("tracing.bpfel.o"));
+        let report = relocate(&mut tracing, &targets).unwrap();
+        assert!(report.is_ok(), "{what}: {:?}", report.errors().next());
+        for r in &report.relocations {
+            let a = r.result.as_ref().unwrap();
+            assert!(
+                matches!(a.target, TargetValue::Value(_)) && a.chosen.is_some(),
+                "{what}: {r:?}"
+            );
+        }
+        let mut core = read(&testdata("core.bpfel.o"));
+        let report = relocate(&mut core, &targets).unwrap();
+        let (mut poisoned, mut zero) = (0, 0);
+        for r in &report.relocations {
+            match &r.result {
+                Ok(a) => match a.target {
+                    TargetValue::Poisoned { .. } => poisoned += 1,
+                    TargetValue::Value(0) => zero += 1,
+                    TargetValue::Value(_) => {
+                        assert_eq!(r.kind, CoreReloKind::TypeIdLocal, "{what}: {r:?}")
+                    }
+                },
+                Err(e) => panic!("{what}: {e}"),
+            }
+        }
+        eprintln!("{what}: core.bpfel.o {poisoned} poisoned, {zero} zero");
+        assert!(
+            poisoned > 20 && zero > 5,
+            "{what}: {poisoned} poisoned, {zero} zero"
+        );
+    }
+}
+
 #[path = "common/kernel.rs"]
 mod kernel;
 
@@ -435,4 +483,33 @@ fn kernel_runs_core_testdata_against_its_own_btf() {
     for (name, r) in &results {
         assert_eq!(r, &Ok(0), "{name}");
     }
+}
+
+#[test]
+fn kernel_loads_tracing_relocated_against_the_running_kernel() {
+    if !kernel::kernel_available("kernel_loads_tracing_relocated_against_the_running_kernel") {
+        return;
+    }
+    let Some(bytes) = common::kernel_vmlinux() else {
+        return;
+    };
+    let vmlinux = Arc::new(Btf::parse(&bytes).unwrap());
+    let targets = Targets::single("vmlinux", vmlinux.clone());
+    let mut module = read(&testdata("tracing.bpfel.o"));
+    let report = relocate(&mut module, &targets).unwrap();
+    assert!(report.is_ok(), "{:?}", report.errors().next());
+    report.clear_applied(&mut module);
+    assert!(module
+        .functions()
+        .all(|(f, _)| module.func_insns(f).all(|i| module.core_of(i).is_none())));
+    let opts = bpfir::load::LoadOptions {
+        object_name: "tracing".to_owned(),
+        kernel_btf: Some(vmlinux),
+        ..Default::default()
+    };
+    let loaded = bpfir::load::load(&module, &opts).unwrap();
+    for p in &loaded.programs {
+        assert!(p.result.is_ok(), "{}: {:?}", p.name, p.result);
+    }
+    assert!(loaded.programs.len() >= 3);
 }

@@ -230,6 +230,45 @@ impl Report {
     }
 }
 
+impl fmt::Display for Report {
+    /// One line per relocation: index, instruction, kind, type, access, then
+    /// `local -> target` with the candidate taken, or the error.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for r in &self.relocations {
+            write!(
+                f,
+                "#{} insn {} {} {} \"{}\": ",
+                r.index,
+                r.insn.into_raw().into_u32(),
+                r.kind,
+                r.type_name,
+                r.access
+            )?;
+            match &r.result {
+                Ok(a) => {
+                    write!(f, "{} -> {}", a.local, a.target)?;
+                    if let Some(c) = &a.chosen {
+                        write!(
+                            f,
+                            " ({}:{}[{}]",
+                            c.target_name,
+                            c.type_name,
+                            c.candidate.ty.into_raw().into_u32()
+                        )?;
+                        if c.n_matched > 1 {
+                            write!(f, ", {} candidates agree", c.n_matched)?;
+                        }
+                        f.write_str(")")?;
+                    }
+                    writeln!(f)?;
+                }
+                Err(e) => writeln!(f, "error: {e}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Relocates every CO-RE relocation of `module` against `targets`. See the
 /// [module documentation](self).
 pub fn relocate(module: &mut Module, targets: &Targets) -> Result<Report, CoReError> {

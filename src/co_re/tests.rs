@@ -131,6 +131,16 @@ fn field_offsets_follow_the_target_and_are_checked_against_the_insn() {
         .contains("co-re relocation #1 (byte_off of 's', access \"0:0\")"));
     assert!(!report.is_ok());
     assert_eq!(report.errors_in(&[fx.func]).count(), 1);
+    let text = report.to_string();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("#0 insn 0 byte_off s \"0:1\": 4 -> 0 (target:s[2])")
+    );
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("#1 insn 1 byte_off s \"0:0\": error: co-re relocation #1"));
 }
 
 #[test]
