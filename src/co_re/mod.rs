@@ -23,6 +23,12 @@
 //! ([`Report::errors_in`]) and loads the rest, as libbpf fails only the affected program.
 //! [`relocate`] itself fails only when the module has relocations but no BTF.
 //!
+//! Only instructions that are in a function are relocated (a removed instruction keeps its
+//! record but is not patched). Patched instructions keep their CO-RE record until
+//! [`Report::clear_applied`] detaches it; do that before lowering for the kernel (or the
+//! kernel relocates them again) and before relocating the module a second time (a patched
+//! instruction no longer holds its local value, so validation refuses it).
+//!
 //! Costs: one walk over every function's instructions to find the relocated ones, one
 //! candidate search per distinct local type (cached for the call), and for each relocation
 //! a walk of its access through the local type and each candidate.
