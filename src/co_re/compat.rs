@@ -22,7 +22,7 @@ use super::Fail;
 
 /// The deepest reference chain or nesting the checks follow.
 pub const MAX_DEPTH: u32 = 32;
-/// The most (local, target) pairs one [`types_match`] visits.
+/// The most (local, target) pairs one `type_matches` check visits.
 pub const MAX_MATCH_VISITS: u32 = 1 << 16;
 
 fn too_deep() -> Fail {

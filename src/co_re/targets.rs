@@ -38,7 +38,9 @@ impl Target {
     }
 }
 
-/// The target BTFs of a relocation pass. See the [module documentation](self).
+/// The target BTFs of a relocation pass: the main target first, then the ones searched
+/// when it has no candidate (kernel modules). Each target's name index is built once, by
+/// [`Targets::push`].
 #[derive(Clone, Debug, Default)]
 pub struct Targets {
     targets: Vec<Target>,
