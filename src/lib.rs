@@ -45,6 +45,7 @@
 
 pub mod btf;
 pub mod btf_ext;
+pub mod co_re;
 pub mod elf;
 mod endian;
 pub mod insn;
