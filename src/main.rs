@@ -7,7 +7,8 @@
 //! bpfir ext OBJ               summarize the .BTF.ext records of an object
 //! bpfir dump OBJ              print the object as bpfir holds it: maps, data, functions with
 //!                             labels, source lines, symbolic operands and CO-RE field paths
-//! bpfir load OBJ [--target-btf FILE] [--program NAME]... [--run] [--json]
+//! bpfir dump OBJ --target-btf FILE   the same, CO-RE relocated against FILE, with results
+//! bpfir load OBJ [--target-btf FILE] [--kernel-co-re] [--program NAME]... [--run] [--json]
 //!                             create the maps and load every program into the kernel
 //! bpfir lower OBJ --out DIR [--target-btf FILE] [--program NAME]...
 //!                             write what BPF_PROG_LOAD would get, as raw kernel records
@@ -29,9 +30,13 @@ const USAGE: &str = "usage:
   bpfir disasm OBJ           disassemble every program section of a BPF ELF object
   bpfir btf FILE [--dump]    summarize (or dump like bpftool) the BTF of an object or raw BTF file
   bpfir ext OBJ              summarize the .BTF.ext records of an object
-  bpfir dump OBJ             print the object's IR: maps, data, functions, lines, CO-RE paths
-  bpfir load OBJ [--target-btf FILE] [--program NAME]... [--run] [--json]
-                             create the maps, load every program, optionally run each once
+  bpfir dump OBJ [--target-btf FILE]
+                             print the object's IR: maps, data, functions, lines, CO-RE paths;
+                             with --target-btf, relocated against FILE, with each result
+  bpfir load OBJ [--target-btf FILE] [--kernel-co-re] [--program NAME]... [--run] [--json]
+                             create the maps, load every program, optionally run each once;
+                             CO-RE against FILE (raw BTF or object) or the running kernel,
+                             or by the kernel itself with --kernel-co-re
   bpfir lower OBJ --out DIR [--target-btf FILE] [--program NAME]...
                              write each program's insns, func_info, line_info, core_relo,
                              btf.bin and manifest.json";
@@ -44,6 +49,9 @@ fn main() -> ExitCode {
         ["btf", path, "--dump"] | ["btf", "--dump", path] => btf(path, true),
         ["ext", path] => ext(path),
         ["dump", path] => dump(path),
+        ["dump", path, "--target-btf", target] | ["dump", "--target-btf", target, path] => {
+            dump_relocated(path, target)
+        }
         #[cfg(all(feature = "kernel", target_os = "linux"))]
         ["load", ..] => {
             let parsed = cli::load::Args::parse(&args[1..], false);
@@ -208,4 +216,19 @@ fn dump(path: &str) -> CliResult {
     let data = read(path)?;
     let module = bpfir::ir::Module::read(&data).map_err(|e| format!("{path}: {e}"))?;
     Ok(module.dump().to_string())
+}
+
+/// `dump --target-btf FILE`: the dump of the module with its CO-RE relocations applied
+/// against FILE's BTF, then one line per relocation saying what it became.
+fn dump_relocated(path: &str, target: &str) -> CliResult {
+    let data = read(path)?;
+    let mut module = bpfir::ir::Module::read(&data).map_err(|e| format!("{path}: {e}"))?;
+    let btf = load_btf(target)?;
+    let targets = bpfir::co_re::Targets::single(target, std::sync::Arc::new(btf));
+    let report =
+        bpfir::co_re::relocate(&mut module, &targets).map_err(|e| format!("{path}: {e}"))?;
+    let mut out = module.dump().to_string();
+    writeln!(out, "\n; CO-RE relocations against {target}:")?;
+    write!(out, "{report}")?;
+    Ok(out)
 }

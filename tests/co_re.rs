@@ -513,3 +513,35 @@ fn kernel_loads_tracing_relocated_against_the_running_kernel() {
     }
     assert!(loaded.programs.len() >= 3);
 }
+
+#[test]
+fn cli_dump_shows_each_relocation_result() {
+    let td = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bpfir"))
+        .args([
+            "dump",
+            td.join("core_reloc.bpfel.o").to_str().unwrap(),
+            "--target-btf",
+            td.join("core_target.bpfel.o").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let report: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.contains("CO-RE relocations against"))
+        .skip(1)
+        .collect();
+    // One line per relocation of the object (130 in the little-endian build), each with
+    // its local and target value or what went wrong.
+    assert_eq!(report.len(), 130, "{text}");
+    assert!(report.iter().all(|l| l.starts_with('#')));
+    assert!(report
+        .iter()
+        .any(|l| l.contains("lshift_u64") && l.contains("->")));
+}

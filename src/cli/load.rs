@@ -3,8 +3,13 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
+use bpfir::btf::Btf;
+use bpfir::co_re::Targets;
+use bpfir::elf::ElfObject;
 use bpfir::ir::Module;
-use bpfir::load::{load, prepare, LoadOptions};
+use bpfir::load::{load, prepare, CoReMode, LoadOptions};
 use bpfir::lower::lower;
 
 /// Parsed options of `load` and `lower`.
@@ -16,6 +21,7 @@ pub struct Args {
     pub run: bool,
     pub json: bool,
     pub out: Option<PathBuf>,
+    pub kernel_co_re: bool,
 }
 
 impl Args {
@@ -33,6 +39,7 @@ impl Args {
             match w.as_str() {
                 "--target-btf" => a.target_btf = Some(value("--target-btf")?),
                 "--program" => a.programs.push(value("--program")?),
+                "--kernel-co-re" => a.kernel_co_re = true,
                 "--run" if !lower => a.run = true,
                 "--json" if !lower => a.json = true,
                 "--out" if lower => a.out = Some(PathBuf::from(value("--out")?)),
@@ -51,16 +58,14 @@ impl Args {
     }
 
     fn options(&self) -> Result<LoadOptions, String> {
-        if let Some(t) = &self.target_btf {
-            // CO-RE against a chosen target lands with the CO-RE engine; until then the
-            // kernel applies relocations against its own BTF, which is only right for the
-            // default target.
-            if Path::new(t) != Path::new("/sys/kernel/btf/vmlinux") {
-                return Err(format!(
-                    "--target-btf {t}: CO-RE against a target other than the running kernel is not applied yet"
-                ));
+        let co_re = match &self.target_btf {
+            Some(path) => {
+                let btf = read_btf(path)?;
+                CoReMode::Targets(Targets::single(path.clone(), Arc::new(btf)))
             }
-        }
+            None if self.kernel_co_re => CoReMode::KernelSide,
+            None => CoReMode::RunningKernel,
+        };
         let object_name = Path::new(&self.object)
             .file_stem()
             .and_then(|s| s.to_str())
@@ -68,9 +73,24 @@ impl Args {
             .unwrap_or_default();
         Ok(LoadOptions {
             programs: self.programs.clone(),
+            co_re,
             object_name,
             ..LoadOptions::default()
         })
+    }
+}
+
+/// A BTF from a raw BTF file or from an ELF object's `.BTF`.
+pub fn read_btf(path: &str) -> Result<Btf, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    if bytes.starts_with(b"\x7fELF") {
+        let elf = ElfObject::parse(&bytes).map_err(|e| format!("{path}: {e}"))?;
+        let s = elf
+            .section(".BTF")
+            .ok_or_else(|| format!("{path}: no .BTF section"))?;
+        Btf::parse(s.data).map_err(|e| format!("{path}: .BTF: {e}"))
+    } else {
+        Btf::parse(&bytes).map_err(|e| format!("{path}: {e}"))
     }
 }
 
@@ -166,7 +186,8 @@ pub fn run_lower(args: &Args) -> Result<String, String> {
     let opts = args.options()?;
     let out = args.out.as_ref().expect("parse checked --out");
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let prepared = prepare(&module, &opts).map_err(|e| format!("{}: {e}", args.object))?;
+    let mut prepared = prepare(&module, &opts).map_err(|e| format!("{}: {e}", args.object))?;
+    let module = prepared.relocated.take().unwrap_or(module);
     // Offline there are no fds: maps and data sections get placeholder fds (their index),
     // listed in the manifest so a loader can substitute real ones.
     let mut bindings = prepared.bindings.clone();

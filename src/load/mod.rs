@@ -20,8 +20,9 @@ use std::sync::Arc;
 use la_arena::ArenaMap;
 
 use crate::btf::{Btf, BtfError, Kind, TypeKind};
+use crate::co_re::{relocate, CoReError, Report, Targets};
 use crate::ir::{DataId, DataKind, ExternKind, FuncId, MapDef, MapId, Module, Pinning};
-use crate::lower::{lower, Bindings, ExternBinding, LowerError};
+use crate::lower::{link_order, lower, Bindings, ExternBinding, LowerError};
 use crate::sys::{
     self, program_kind, BtfFd, LogLevel, MapCreate, MapFd, MapType, ProgFd, ProgLoad, SysError,
     TestRun,
@@ -49,6 +50,9 @@ pub enum LoadError {
     /// The program cannot be lowered.
     #[error(transparent)]
     Lower(#[from] LowerError),
+    /// A CO-RE relocation the program reaches failed (not found, ambiguous, ...).
+    #[error("CO-RE: {0}")]
+    CoRe(#[from] CoReError),
     /// The object's or the kernel's BTF is unusable.
     #[error("btf: {0}")]
     Btf(#[from] BtfError),
@@ -81,6 +85,9 @@ pub struct LoadOptions {
     /// The kernel configuration for `.kconfig` externs (read from the system when needed and
     /// not given).
     pub kconfig: Option<KernelConfig>,
+    /// How CO-RE relocations are applied (default: in user space, against the running
+    /// kernel's BTF, as libbpf does).
+    pub co_re: CoReMode,
     /// Directory (in a mounted bpf filesystem) where maps with `pinning = LIBBPF_PIN_BY_NAME`
     /// are pinned by name, and reused from when a compatible map is already pinned there.
     /// `None`: `/sys/fs/bpf`, as libbpf.
@@ -89,6 +96,20 @@ pub struct LoadOptions {
     /// the maps that hold global data (`calls.rodata`), as libbpf names them. The kernel
     /// refuses to freeze a map whose name starts with a dot, so an empty name becomes `bpfir`.
     pub object_name: String,
+}
+
+/// How a load applies the object's CO-RE relocations.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub enum CoReMode {
+    /// In user space, against the running kernel's BTF (`/sys/kernel/btf/vmlinux`).
+    #[default]
+    RunningKernel,
+    /// In user space, against these target BTFs.
+    Targets(Targets),
+    /// Left to the kernel: the records go with `BPF_PROG_LOAD` and the kernel relocates
+    /// against its own BTF (the same program for kernel targets).
+    KernelSide,
 }
 
 /// One loaded program.
@@ -281,6 +302,8 @@ fn internal_map_name(object: &str, section: &str) -> String {
 struct Loader<'a> {
     module: &'a Module,
     opts: &'a LoadOptions,
+    /// The CO-RE relocation report, when user-space CO-RE ran.
+    co_re: Option<Report>,
     btf: Option<Btf>,
     kernel_btf: Option<Arc<Btf>>,
 }
@@ -585,8 +608,39 @@ fn read_kallsyms() -> std::collections::HashMap<String, u64> {
 
 /// Loads `module` (see the [module documentation](self)).
 pub fn load(module: &Module, opts: &LoadOptions) -> Result<Loaded, LoadError> {
-    let (loader, bindings, kconfig) = start(module, opts)?;
+    let (relocated, report) = apply_co_re(module, opts)?;
+    let module = relocated.as_ref().unwrap_or(module);
+    let (mut loader, bindings, kconfig) = start(module, opts)?;
+    loader.co_re = report;
     load_prepared(loader, bindings, kconfig)
+}
+
+/// User-space CO-RE: a relocated copy of `module` and the report, or `None` when the module
+/// has no relocations or the kernel is to apply them.
+fn apply_co_re(
+    module: &Module,
+    opts: &LoadOptions,
+) -> Result<(Option<Module>, Option<Report>), LoadError> {
+    if module.core_relos().len() == 0 {
+        return Ok((None, None));
+    }
+    let targets = match &opts.co_re {
+        CoReMode::KernelSide => return Ok((None, None)),
+        CoReMode::Targets(t) => t.clone(),
+        CoReMode::RunningKernel => {
+            let kernel = match &opts.kernel_btf {
+                Some(b) => b.clone(),
+                None => Arc::new(read_kernel_btf()?),
+            };
+            Targets::single("vmlinux", kernel)
+        }
+    };
+    let mut relocated = module.clone();
+    let report = relocate(&mut relocated, &targets)?;
+    // Applied relocations are done; failed ones keep their records, but the programs that
+    // reach them are refused before the kernel sees them.
+    report.clear_applied(&mut relocated);
+    Ok((Some(relocated), Some(report)))
 }
 
 /// The steps before the first syscall: `.kconfig` values, ksyms and kfuncs resolved against
@@ -598,6 +652,7 @@ fn start<'a>(
     let mut loader = Loader {
         module,
         opts,
+        co_re: None,
         btf: module.btf.clone(),
         kernel_btf: opts.kernel_btf.clone(),
     };
@@ -610,6 +665,14 @@ fn start<'a>(
     Ok((loader, bindings, kconfig))
 }
 
+fn read_kernel_btf() -> Result<Btf, LoadError> {
+    let bytes = std::fs::read("/sys/kernel/btf/vmlinux").map_err(|e| LoadError::Unsupported {
+        what: "kernel BTF".into(),
+        reason: format!("/sys/kernel/btf/vmlinux: {e}"),
+    })?;
+    Ok(Btf::parse(&bytes)?)
+}
+
 /// What a load needs that involves no syscall: the object's BTF with the `.kconfig`
 /// layout filled in, the `.kconfig` value, and externs resolved against the kernel's BTF.
 #[derive(Debug)]
@@ -620,15 +683,24 @@ pub struct Prepared {
     pub bindings: Bindings,
     /// The `.kconfig` map's value, and each kconfig extern's offset in it.
     pub kconfig: Option<KconfigMap>,
+    /// The module with its CO-RE relocations applied (lower this one), when it had any
+    /// and they were applied in user space.
+    pub relocated: Option<Module>,
+    /// The CO-RE report, when relocations were applied in user space.
+    pub co_re: Option<Report>,
 }
 
 /// Everything of a load up to the first syscall (used by `bpfir lower`).
 pub fn prepare(module: &Module, opts: &LoadOptions) -> Result<Prepared, LoadError> {
-    let (loader, bindings, kconfig) = start(module, opts)?;
+    let (relocated, report) = apply_co_re(module, opts)?;
+    let (loader, bindings, kconfig) = start(relocated.as_ref().unwrap_or(module), opts)?;
+    let btf = loader.btf;
     Ok(Prepared {
-        btf: loader.btf,
+        btf,
         bindings,
         kconfig,
+        relocated,
+        co_re: report,
     })
 }
 
@@ -819,6 +891,13 @@ fn load_program(
                 reason: format!("attach target {full} is not in the kernel's BTF"),
             })?;
         attach_btf_id = kbtf.wire_id(t).0;
+    }
+    if let Some(report) = &loader.co_re {
+        let funcs = link_order(module, func);
+        let failed = report.errors_in(&funcs).next().cloned();
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
     }
     let lowered = lower(module, func, bindings)?;
     let endian = crate::Endian::native();
