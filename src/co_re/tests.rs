@@ -457,3 +457,47 @@ fn bad_instructions_and_missing_btf_are_errors() {
         Err(CoReError::NoBtf { n_relos: 2 })
     );
 }
+
+#[test]
+fn malformed_relocations_name_the_relocation() {
+    let mut local = Btf::new(Endian::Little);
+    let s = two_ints(&mut local, "s", 0, 32);
+    let int = local
+        .type_by_name_kind("int", crate::btf::Kind::Int)
+        .unwrap();
+    let e = local
+        .add_enum("e", 4, false, &[("A", 1), ("B", 2)])
+        .unwrap();
+    let mut fx = Fixture::new(local.clone());
+    // A type id past the module's BTF.
+    let bogus = crate::btf::TypeId::from_raw(la_arena::RawIdx::from_u32(10_000));
+    fx.add(mov(0), bogus, "0:0", CoreReloKind::FieldByteOffset);
+    // An accessor past the type: `s` has two members.
+    fx.add(mov(4), s, "0:2", CoreReloKind::FieldByteOffset);
+    // Wrong kind for the type: a field relocation on an int, an enumerator relocation on a
+    // struct, an enumerator index past the enum.
+    fx.add(mov(0), int, "0:0", CoreReloKind::FieldByteOffset);
+    fx.add(mov(1), s, "0", CoreReloKind::EnumvalValue);
+    fx.add(mov(1), e, "5", CoreReloKind::EnumvalValue);
+    let report = fx.run(local);
+    let errors: Vec<_> = report
+        .relocations
+        .iter()
+        .map(|r| r.result.as_ref().expect_err("malformed relocation applied"))
+        .collect();
+    assert!(
+        matches!(errors[0], CoReError::BadLocalType { .. }),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        matches!(errors[1], CoReError::BadAccess { .. }),
+        "{}",
+        errors[1]
+    );
+    for (i, e) in errors.iter().enumerate() {
+        // Every message says which relocation it is.
+        assert!(e.to_string().contains(&format!("#{i}")), "{e}");
+    }
+    assert_eq!(errors.len(), 5);
+}
