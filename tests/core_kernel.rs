@@ -1,5 +1,5 @@
 //! Real-world CO-RE: `testdata/core_kernel.bpfel.o` (tracing-tool style programs over
-//! hand-declared kernel types, 346 CO-RE relocations) relocated against real kernels.
+//! hand-declared kernel types, 345 CO-RE relocations) relocated against real kernels.
 //!
 //! * Without the kernel: every relocation applies against the corpus' vmlinux BTF and the
 //!   running kernel's `/sys/kernel/btf/vmlinux` (both byte orders), and the only poisoned
