@@ -11,6 +11,11 @@
  * No bpf_core_type_matches: aya-obj 0.3 refuses the whole object for that
  * kind (12), and the CO-RE benchmark runs aya-obj on this object.
  *
+ * Type sizes and kernel type ids are taken of types without an old-layout
+ * flavour here (bvec_iter, gendisk, net_device): relocated against this
+ * object's own BTF, `bio` and `bio___o` are both candidates of `bio`, and
+ * their sizes (and ids) disagree.
+ *
  * Version guards (both branches are compiled; the dead one is poisoned by
  * the loader and pruned by the verifier):
  *   - task_struct::__state (5.14+) vs task_struct___o::state (older);
@@ -692,7 +697,7 @@ int submit_bio_entry(struct pt_regs *ctx)
 		e->minor = BPF_CORE_READ(old, bi_disk, first_minor);
 		BPF_CORE_READ_STR_INTO(&e->disk, old, bi_disk, disk_name);
 	}
-	e->size_of_request = bpf_core_type_size(struct bio);
+	e->size_of_request = bpf_core_type_size(struct bvec_iter);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -727,7 +732,7 @@ int rq_start_entry(struct pt_regs *ctx)
 	e->major = BPF_CORE_READ(disk, major);
 	e->minor = BPF_CORE_READ(disk, first_minor);
 	BPF_CORE_READ_STR_INTO(&e->disk, disk, disk_name);
-	e->size_of_request = bpf_core_type_size(struct request);
+	e->size_of_request = bpf_core_type_size(struct gendisk);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -850,7 +855,7 @@ int switch_btf(__u64 *ctx)
 	v += BPF_CORE_READ(next, cred, uid.val);
 	if (bpf_core_field_exists(prev->__state))
 		v += prev->__state;
-	v += bpf_core_type_id_kernel(struct task_struct) != 0;
+	v += bpf_core_type_id_kernel(struct net_device) != 0;
 	v += bpf_core_type_id_local(struct task_struct) != 0;
 	if (bpf_core_enum_value_exists(enum bpf_map_type___new, BPF_MAP_TYPE_ARENA___new))
 		v += bpf_core_enum_value(enum bpf_map_type___new, BPF_MAP_TYPE_ARENA___new);
