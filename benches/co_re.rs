@@ -1,0 +1,219 @@
+//! CO-RE benchmark: relocate every CO-RE relocation of a large real object
+//! (`testdata/core_kernel.bpfel.o`, 345 relocations) against a kernel-sized BTF, with bpfir and
+//! with aya-obj 0.3, side by side in one run.
+//!
+//! The target is `$BPFIR_BENCH_BTF` if set, else `/sys/kernel/btf/vmlinux`, else the gunzipped
+//! `../shared/corpus/cilium/btf/testdata/vmlinux.btf.gz` next to the crate root. Both
+//! libraries parse the target BTF and the object outside the timed loop. What is timed:
+//!
+//! * `co_re/bpfir`: `Targets::single` (which builds the target's essential-name index, the
+//!   one-time cost every loader pays) + `relocate` on a fresh clone of the `Module` and of the
+//!   never-indexed target `Btf` (the clones are made outside the timing).
+//! * `co_re/aya-obj`: `Object::relocate_btf(&target_btf)` on a fresh clone of the parsed
+//!   `Object` (its candidate cache lives for one call, like bpfir's index here).
+//! * `co_re/bpfir-indexed`: `relocate` alone against targets whose index is already built,
+//!   to show how the bpfir time splits between the index and the relocations.
+//!
+//! After timing, the medians are read back from criterion's `estimates.json` and printed as
+//! ratios (`aya-obj/bpfir`, goal >= 5).
+
+use std::hint::black_box;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bpfir::btf::Btf;
+use bpfir::co_re::{relocate, Targets};
+use bpfir::ir::Module;
+use criterion::{BatchSize, BenchmarkId, Criterion};
+
+/// The object every relocation of which is timed.
+const OBJECT: &str = "testdata/core_kernel.bpfel.o";
+
+/// The target BTF blob and where it came from.
+fn load_blob() -> (Vec<u8>, String) {
+    if let Some(path) = std::env::var_os("BPFIR_BENCH_BTF") {
+        let bytes = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("cannot read BPFIR_BENCH_BTF={path:?}: {e}"));
+        return (bytes, Path::new(&path).display().to_string());
+    }
+    let sys = Path::new("/sys/kernel/btf/vmlinux");
+    if let Ok(bytes) = std::fs::read(sys) {
+        if !bytes.is_empty() {
+            return (bytes, sys.display().to_string());
+        }
+    }
+    let gz = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/cilium/btf/testdata/vmlinux.btf.gz");
+    let file = std::fs::File::open(&gz).unwrap_or_else(|e| {
+        panic!(
+            "no BTF to relocate against: {} unreadable and {}: {e}",
+            sys.display(),
+            gz.display()
+        )
+    });
+    let mut bytes = Vec::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_end(&mut bytes)
+        .unwrap_or_else(|e| panic!("cannot gunzip {}: {e}", gz.display()));
+    (bytes, gz.display().to_string())
+}
+
+/// Checks once, before timing, that both libraries relocate the whole object, and prints
+/// what each did.
+fn report_once(module: &Module, btf: &Btf, aya: &aya_obj::Object, aya_btf: &aya_obj::btf::Btf) {
+    let mut m = module.clone();
+    let targets = Targets::single("vmlinux", Arc::new(btf.clone()));
+    let report = relocate(&mut m, &targets).expect("bpfir relocate");
+    let n = report.relocations.len();
+    let failed = report.errors().count();
+    let poisoned = report
+        .relocations
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.result,
+                Ok(bpfir::co_re::Applied {
+                    target: bpfir::co_re::TargetValue::Poisoned { .. },
+                    ..
+                })
+            )
+        })
+        .count();
+    println!("bpfir  : {n} relocations, {failed} failed, {poisoned} poisoned");
+    assert_eq!(failed, 0, "bpfir: relocations failed");
+    let mut obj = aya.clone();
+    match obj.relocate_btf(aya_btf) {
+        Ok(()) => println!("aya-obj: relocate_btf ok"),
+        Err(e) => panic!("aya-obj relocate_btf failed, so it would not do the same work: {e}"),
+    }
+    println!();
+}
+
+fn bench_co_re(c: &mut Criterion, obj: &[u8], blob: &[u8]) {
+    let module = Module::read(obj).expect("bpfir read");
+    let btf = Btf::parse(blob).expect("bpfir parse target");
+    let aya = aya_obj::Object::parse(obj).expect("aya-obj parse object");
+    let aya_btf = aya_obj::btf::Btf::parse(blob, Default::default()).expect("aya-obj parse target");
+    report_once(&module, &btf, &aya, &aya_btf);
+
+    let mut group = c.benchmark_group("co_re");
+    group.bench_function(BenchmarkId::from_parameter("bpfir"), |b| {
+        b.iter_batched(
+            || (module.clone(), btf.clone()),
+            |(mut m, target)| {
+                let targets = Targets::single("vmlinux", Arc::new(target));
+                let report = relocate(&mut m, black_box(&targets)).expect("bpfir relocate");
+                // Returned, so the drops happen outside the timing.
+                (m, targets, report)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function(BenchmarkId::from_parameter("aya-obj"), |b| {
+        b.iter_batched(
+            || aya.clone(),
+            |mut o| {
+                o.relocate_btf(black_box(&aya_btf))
+                    .expect("aya-obj relocate_btf");
+                o
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    let indexed = Targets::single("vmlinux", Arc::new(btf.clone()));
+    group.bench_function(BenchmarkId::from_parameter("bpfir-indexed"), |b| {
+        b.iter_batched(
+            || module.clone(),
+            |mut m| {
+                let report = relocate(&mut m, black_box(&indexed)).expect("bpfir relocate");
+                (m, report)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+/// Where criterion writes its reports: `$CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`,
+/// else `target/criterion` in the crate (cargo runs benches from the crate root).
+fn criterion_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    target.join("criterion")
+}
+
+/// The median (ns) of one benchmark, from `<dir>/<group>/<id>/new/estimates.json` if criterion
+/// wrote that file after `since` (so a benchmark filtered out of this run shows no stale value).
+fn median_ns(dir: &Path, group: &str, id: &str, since: SystemTime) -> Option<f64> {
+    let path = dir.join(group).join(id).join("new/estimates.json");
+    if std::fs::metadata(&path).ok()?.modified().ok()? < since {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    // estimates.json: {"mean":{...},"median":{"confidence_interval":{...},"point_estimate":X,...
+    let rest = &text[text.find("\"median\"")?..];
+    let rest = &rest[rest.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
+    let end = rest.find([',', '}'])?;
+    rest[..end].trim().parse().ok()
+}
+
+fn report_ratios(dir: &Path, since: SystemTime) {
+    println!();
+    println!("== median time ratios (other / bpfir; > 1 means bpfir is faster)");
+    let group = "co_re";
+    let Some(ours) = median_ns(dir, group, "bpfir", since) else {
+        println!(
+            "{group}: no bpfir median from this run in {} (filtered out?)",
+            dir.display()
+        );
+        return;
+    };
+    println!(
+        "{group}/bpfir: median {:.3} ms (index build + relocate)",
+        ours / 1e6
+    );
+    if let Some(t) = median_ns(dir, group, "bpfir-indexed", since) {
+        println!(
+            "{group}/bpfir-indexed: median {:.3} ms (relocate only; the index took {:.3} ms)",
+            t / 1e6,
+            (ours - t) / 1e6
+        );
+    }
+    match median_ns(dir, group, "aya-obj", since) {
+        Some(t) => {
+            let ratio = t / ours;
+            let goal = if ratio >= 5.0 { "met" } else { "MISSED" };
+            println!(
+                "{group}/aya-obj: median {:.3} ms, ratio aya-obj/bpfir = {ratio:.2}x (goal >= 5x: {goal})",
+                t / 1e6
+            );
+        }
+        None => println!("{group}/aya-obj: no median from this run (filtered out?)"),
+    }
+}
+
+fn main() {
+    let started = SystemTime::now();
+    let (blob, source) = load_blob();
+    let obj_path = Path::new(env!("CARGO_MANIFEST_DIR")).join(OBJECT);
+    let obj = std::fs::read(&obj_path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", obj_path.display()));
+    println!();
+    println!("== CO-RE: {OBJECT} against {source} ({} bytes)", blob.len());
+    let dir = criterion_dir();
+    let mut c = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .output_directory(&dir)
+        .configure_from_args();
+    bench_co_re(&mut c, &obj, &blob);
+    c.final_summary();
+    report_ratios(&dir, started);
+}
