@@ -1,0 +1,1 @@
+//! Unit tests of the linker on modules built in code.
