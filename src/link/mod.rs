@@ -110,6 +110,10 @@ struct Symbol {
     /// True when some definition is strong or some input refers to it with a non-weak
     /// extern.
     strong: bool,
+    /// Other definitions of the name in the winner's own input: bodies an earlier static
+    /// link kept without a symbol, which the reader names after their `FUNC`. They stay
+    /// (their input's own references reach them by id) as static functions.
+    extras: Vec<Target>,
 }
 
 /// Links `modules` into one module. See the [module documentation](self).
@@ -233,11 +237,36 @@ fn resolve_symbols(
                     winner_weak: weak,
                     defs: vec![target],
                     strong: !weak,
+                    extras: Vec::new(),
                 },
             );
             return Ok(());
         };
         let old = sym.winner;
+        if old.input() == target.input() && old.kind() == target.kind() {
+            // One object cannot define a name twice: one of the two is a body a linker kept
+            // without its symbol. The one its object calls is the definition.
+            let called = |t: Target| {
+                match t {
+                Target::Func(i, f) => modules[i].functions().any(|(g, _)| {
+                    modules[i].func_insns(g).any(|id| {
+                        matches!(modules[i].reference(id), Some(Ref::Call(c) | Ref::FuncAddr(c)) if c == f)
+                    })
+                }),
+                _ => false,
+            }
+            };
+            if called(target) && !called(old) {
+                sym.extras.push(old);
+                sym.defs.retain(|&d| d != old);
+                sym.defs.push(target);
+                sym.winner = target;
+                sym.winner_weak = weak;
+            } else {
+                sym.extras.push(target);
+            }
+            return Ok(());
+        }
         if old.kind() != target.kind() {
             return Err(LinkError::KindMismatch {
                 name: name.into(),
@@ -745,7 +774,13 @@ impl Linker<'_> {
                 }
                 let mut nf = f.clone();
                 nf.btf_func = f.btf_func.and_then(|t| merged.ty(i, t));
-                if f.linkage != SymbolLinkage::Static {
+                let extra = self
+                    .symbols
+                    .get(&f.name)
+                    .is_some_and(|s| s.extras.contains(&Target::Func(i, id)));
+                if extra {
+                    nf.linkage = SymbolLinkage::Static;
+                } else if f.linkage != SymbolLinkage::Static {
                     nf.linkage = self.linkage(&f.name, f.linkage);
                 }
                 let new = self.out.add_function(nf);
