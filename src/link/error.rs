@@ -1,5 +1,6 @@
-//! Errors of the static linker. Inputs are named as [`LinkOptions::input_names`]
-//! (super::LinkOptions::input_names) says, or `input N` (0-based) when it has no name.
+//! Errors of the static linker. Inputs are named as
+//! [`LinkOptions::input_names`](super::LinkOptions::input_names) says, or `input N`
+//! (0-based) when it has no name.
 
 use crate::btf::BtfError;
 
