@@ -16,7 +16,7 @@
 //!    input refers to it through a non-weak extern (what libbpf does).
 //! 2. **Layout.** Same-named data sections concatenate in input order, each input's part at
 //!    its section alignment.
-//! 3. **BTF** ([`merge_btf`]): step (a) appends every input's types except `DATASEC`s (with
+//! 3. **BTF** (`merge_btf`): step (a) appends every input's types except `DATASEC`s (with
 //!    [`Btf::append`]: strings by one base offset, types by a table) and builds one `DATASEC`
 //!    per output section from the layout; step (b), deduplication, has its one call site
 //!    there and is not done yet.
