@@ -50,6 +50,7 @@ pub mod elf;
 mod endian;
 pub mod insn;
 pub mod ir;
+pub mod link;
 #[cfg(all(feature = "kernel", target_os = "linux"))]
 pub mod load;
 pub mod lower;

@@ -10,6 +10,7 @@
 //! bpfir dump OBJ --target-btf FILE   the same, CO-RE relocated against FILE, with results
 //! bpfir load OBJ [--target-btf FILE] [--kernel-co-re] [--program NAME]... [--run] [--json]
 //!                             create the maps and load every program into the kernel
+//! bpfir link A.o B.o ... -o OUT.o    statically link objects into one (like bpftool gen object)
 //! bpfir lower OBJ --out DIR [--target-btf FILE] [--program NAME]...
 //!                             write what BPF_PROG_LOAD would get, as raw kernel records
 //! ```
@@ -37,6 +38,8 @@ const USAGE: &str = "usage:
                              create the maps, load every program, optionally run each once;
                              CO-RE against FILE (raw BTF or object) or the running kernel,
                              or by the kernel itself with --kernel-co-re
+  bpfir link A.o B.o ... -o OUT.o [--allow-unresolved]
+                             statically link objects into one (like bpftool gen object)
   bpfir lower OBJ --out DIR [--target-btf FILE] [--program NAME]...
                              write each program's insns, func_info, line_info, core_relo,
                              btf.bin and manifest.json";
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         ["btf", path, "--dump"] | ["btf", "--dump", path] => btf(path, true),
         ["ext", path] => ext(path),
         ["dump", path] => dump(path),
+        ["link", ..] => link(&args[1..]),
         ["dump", path, "--target-btf", target] | ["dump", "--target-btf", target, path] => {
             dump_relocated(path, target)
         }
@@ -216,6 +220,42 @@ fn dump(path: &str) -> CliResult {
     let data = read(path)?;
     let module = bpfir::ir::Module::read(&data).map_err(|e| format!("{path}: {e}"))?;
     Ok(module.dump().to_string())
+}
+
+/// `link A.o B.o ... -o OUT.o [--allow-unresolved]`: read each input, link them, write the
+/// result.
+fn link(args: &[String]) -> CliResult {
+    let mut inputs = Vec::new();
+    let mut out = None;
+    let mut opts = bpfir::link::LinkOptions::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-o" => out = Some(it.next().ok_or("-o needs a file name")?.clone()),
+            "--allow-unresolved" => opts.allow_unresolved = true,
+            _ => inputs.push(a.clone()),
+        }
+    }
+    let out = out.ok_or("link needs -o OUT.o")?;
+    if inputs.is_empty() {
+        return Err("link needs at least one input object".into());
+    }
+    let mut modules = Vec::with_capacity(inputs.len());
+    for path in &inputs {
+        let data = read(path)?;
+        modules.push(bpfir::ir::Module::read(&data).map_err(|e| format!("{path}: {e}"))?);
+    }
+    opts.input_names = inputs.clone();
+    let linked = bpfir::link::link(&modules, &opts)?;
+    let bytes = bpfir::write::write_object(&linked)?;
+    std::fs::write(&out, bytes).map_err(|e| format!("{out}: {e}"))?;
+    Ok(format!(
+        "linked {} objects into {out}: {} functions ({} programs), {} maps\n",
+        inputs.len(),
+        linked.functions().len(),
+        linked.programs().count(),
+        linked.maps().len()
+    ))
 }
 
 /// `dump --target-btf FILE`: the dump of the module with its CO-RE relocations applied

@@ -33,6 +33,7 @@ mod error;
 mod ids;
 mod lookup;
 mod marshal;
+mod merge;
 mod parse;
 mod strings;
 mod types;
@@ -46,6 +47,7 @@ pub use display::TypeDisplay;
 pub use error::{BtfError, Result};
 pub use ids::{StrOffset, WireTypeId};
 pub use lookup::{essential_name, MAX_ALIGN_VISITS, MAX_NESTING, MAX_RESOLVE_DEPTH};
+pub use merge::Appended;
 pub use types::{
     EnumValue, IntEncoding, Items, Kind, Linkage, Member, Param, Type, TypeId, TypeKind, VarSecinfo,
 };

@@ -106,6 +106,32 @@ impl StringTable {
         Some(&tail[..len])
     }
 
+    /// Appends the strings of a whole base table (`other`, which starts with the empty
+    /// string) after this table's last byte and returns the base to add to `other`'s
+    /// non-zero offsets. Offsets into the middle of a string stay valid, so no string of
+    /// `other` needs to be looked up; equal strings are not merged (that is deduplication's
+    /// job). The lookup index is rebuilt on the next addition.
+    pub(crate) fn append_table(&mut self, other: &StringTable) -> Result<u32> {
+        let tail = other.bytes.get(1..).unwrap_or_default();
+        if other.base_len != 0 {
+            return Err(BtfError::BadStrings {
+                reason: "only a base string table can be appended to another",
+            });
+        }
+        // Every table has at least one byte (a base starts with NUL; a split one starts
+        // past its base's), so this does not underflow.
+        let base = self.end().saturating_sub(1);
+        if self.end() as u64 + tail.len() as u64 > MAX_STR_BYTES {
+            return Err(BtfError::TooMany {
+                what: "string bytes",
+                limit: MAX_STR_BYTES,
+            });
+        }
+        self.bytes.extend_from_slice(tail);
+        self.index = None;
+        Ok(base)
+    }
+
     /// Appends `s` unless an equal string exists, and returns its offset.
     pub(crate) fn add(&mut self, s: &str) -> Result<StrOffset> {
         if s.as_bytes().contains(&0) {

@@ -94,6 +94,8 @@ pub struct Module {
     insn_core: ArenaMap<InsnId, CoreId>,
     funcs: Arena<Function>,
     maps: Arena<MapDef>,
+    /// Linkage of map symbols that are not global (a weak `SEC(".maps")` definition).
+    map_linkage: ArenaMap<MapId, SymbolLinkage>,
     data: Arena<DataSection>,
     externs: Arena<Extern>,
     lines: Arena<SourceLine>,
@@ -115,6 +117,7 @@ impl Module {
             insn_core: ArenaMap::default(),
             funcs: Arena::new(),
             maps: Arena::new(),
+            map_linkage: ArenaMap::default(),
             data: Arena::new(),
             externs: Arena::new(),
             lines: Arena::new(),
@@ -296,6 +299,24 @@ impl Module {
         self.maps.iter()
     }
 
+    /// The linkage of map `id`'s symbol: `Global` unless set otherwise (a weak definition,
+    /// which a static linker lets a strong one of the same name override).
+    pub fn map_linkage(&self, id: MapId) -> SymbolLinkage {
+        self.map_linkage
+            .get(id)
+            .copied()
+            .unwrap_or(SymbolLinkage::Global)
+    }
+
+    /// Sets the linkage of map `id`'s symbol.
+    pub fn set_map_linkage(&mut self, id: MapId, linkage: SymbolLinkage) {
+        if linkage == SymbolLinkage::Global {
+            self.map_linkage.remove(id);
+        } else {
+            self.map_linkage.insert(id, linkage);
+        }
+    }
+
     /// Adds a data section.
     pub fn add_data(&mut self, data: DataSection) -> DataId {
         self.data.alloc(data)
@@ -339,6 +360,11 @@ impl Module {
     /// The source line `id`.
     pub fn line(&self, id: LineId) -> &SourceLine {
         &self.lines[id]
+    }
+
+    /// All source line records, in the order they were added.
+    pub fn lines(&self) -> impl ExactSizeIterator<Item = (LineId, &SourceLine)> + '_ {
+        self.lines.iter()
     }
 
     /// Adds a CO-RE relocation record.

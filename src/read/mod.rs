@@ -239,7 +239,17 @@ impl<'a> Reader<'a> {
 
     fn read_maps(&mut self) -> Result<(), ReadError> {
         for m in maps::read_maps(&self.elf, self.module.btf.as_ref())? {
+            // A weak definition (`__weak SEC(".maps")`) is one a static linker may override.
+            let weak = self.elf.symbols().iter().any(|s| {
+                s.section == Some(m.section)
+                    && s.value == m.offset
+                    && s.name == m.def.name
+                    && s.binding == Binding::Weak
+            });
             let id = self.module.add_map(m.def);
+            if weak {
+                self.module.set_map_linkage(id, SymbolLinkage::Weak);
+            }
             self.maps_by_place
                 .entry(m.section)
                 .or_default()

@@ -1,0 +1,344 @@
+//! Appending one BTF to another: the building block of linking, where every object's types
+//! and strings move into one BTF.
+//!
+//! [`Btf::append`] copies the types of a base BTF (all of them, or those a filter keeps)
+//! after this BTF's last type and its string section after this one's last string. Strings
+//! move by one base offset (offsets into the middle of a string stay valid, and no string is
+//! looked up); types move by a table from old to new id, because types the filter drops
+//! leave no hole. Nothing is deduplicated: that is a later pass over the result.
+//!
+//! Cost: one pass over the appended types and their items, one copy of the string bytes.
+
+use super::error::{BtfError, Result};
+use super::types::{raw_id, type_id, Items};
+use super::{Btf, StrOffset, Type, TypeId, TypeKind};
+
+/// Where the types and strings of a BTF appended with [`Btf::append`] went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// New id by old wire id; `None` for types the filter dropped. Index 0 is `void`.
+    types: Vec<Option<TypeId>>,
+    /// Added to every non-zero string offset.
+    str_base: u32,
+}
+
+impl Appended {
+    /// The new id of old type `old`, or `None` if it was dropped or never existed.
+    pub fn ty(&self, old: TypeId) -> Option<TypeId> {
+        self.types.get(raw_id(old) as usize).copied().flatten()
+    }
+
+    /// The new offset of old string offset `old` (the empty string stays at 0).
+    pub fn str(&self, old: StrOffset) -> StrOffset {
+        if old.0 == 0 {
+            old
+        } else {
+            StrOffset(old.0 + self.str_base)
+        }
+    }
+
+    /// The number of old type ids (including `void`) this covers.
+    pub fn n_types(&self) -> usize {
+        self.types.len()
+    }
+}
+
+impl Btf {
+    /// Appends the types of base BTF `other` for which `keep(id, type)` is true, and all of
+    /// its strings, and says where each went. A kept type that refers to a dropped one is an
+    /// error naming both. `void` is always kept (it maps to `void`). On error, `self` keeps
+    /// its types unchanged but may hold strings and items that no type uses.
+    ///
+    /// ```
+    /// use bpfir::btf::{Btf, IntEncoding, Kind};
+    /// use bpfir::Endian;
+    ///
+    /// let mut a = Btf::new(Endian::Little);
+    /// a.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+    /// let mut b = Btf::new(Endian::Little);
+    /// let long = b.add_int("long", 8, IntEncoding::SIGNED, 64).unwrap();
+    /// let moved = a.append(&b, |_, _| true).unwrap();
+    /// let new = moved.ty(long).unwrap();
+    /// assert_eq!(a.name(new).unwrap(), "long");
+    /// assert_eq!(a.ty(new).kind.kind(), Kind::Int);
+    /// ```
+    pub fn append(
+        &mut self,
+        other: &Btf,
+        mut keep: impl FnMut(TypeId, &Type) -> bool,
+    ) -> Result<Appended> {
+        if other.base.is_some() {
+            return Err(BtfError::BadHeader {
+                reason: "split btf cannot be appended to another btf; append its base first".into(),
+            });
+        }
+        let str_base = self.strings.append_table(&other.strings)?;
+        let s = |o: StrOffset| {
+            if o.0 == 0 {
+                o
+            } else {
+                StrOffset(o.0 + str_base)
+            }
+        };
+        // First the id table, so that forward references (a pointer to a later struct)
+        // resolve.
+        let mut types = Vec::with_capacity(other.types.len());
+        let mut next = self.n_types();
+        for (id, t) in other.own_types() {
+            if raw_id(id) == 0 {
+                types.push(Some(id));
+            } else if keep(id, t) {
+                if next == u32::MAX {
+                    return Err(BtfError::TooMany {
+                        what: "types",
+                        limit: u32::MAX as u64,
+                    });
+                }
+                types.push(Some(type_id(next)));
+                next += 1;
+            } else {
+                types.push(None);
+            }
+        }
+        let map =
+            |referrer: TypeId, old: TypeId| -> Result<TypeId> {
+                types.get(raw_id(old) as usize).copied().flatten().ok_or(
+                    BtfError::TypeIdOutOfRange {
+                        type_id: raw_id(referrer),
+                        referenced: raw_id(old),
+                        n_types: other.n_types(),
+                    },
+                )
+            };
+        for (id, t) in other.own_types() {
+            if raw_id(id) == 0 || types[raw_id(id) as usize].is_none() {
+                continue;
+            }
+            let kind = match t.kind {
+                TypeKind::Void => TypeKind::Void,
+                k @ (TypeKind::Int { .. } | TypeKind::Fwd { .. } | TypeKind::Float { .. }) => k,
+                TypeKind::Ptr(r) => TypeKind::Ptr(map(id, r)?),
+                TypeKind::Typedef(r) => TypeKind::Typedef(map(id, r)?),
+                TypeKind::Volatile(r) => TypeKind::Volatile(map(id, r)?),
+                TypeKind::Const(r) => TypeKind::Const(map(id, r)?),
+                TypeKind::Restrict(r) => TypeKind::Restrict(map(id, r)?),
+                TypeKind::Array { elem, index, len } => TypeKind::Array {
+                    elem: map(id, elem)?,
+                    index: map(id, index)?,
+                    len,
+                },
+                TypeKind::Func { proto, linkage } => TypeKind::Func {
+                    proto: map(id, proto)?,
+                    linkage,
+                },
+                TypeKind::Var { ty, linkage } => TypeKind::Var {
+                    ty: map(id, ty)?,
+                    linkage,
+                },
+                TypeKind::DeclTag {
+                    ty,
+                    component_idx,
+                    attribute,
+                } => TypeKind::DeclTag {
+                    ty: map(id, ty)?,
+                    component_idx,
+                    attribute,
+                },
+                TypeKind::TypeTag { ty, attribute } => TypeKind::TypeTag {
+                    ty: map(id, ty)?,
+                    attribute,
+                },
+                TypeKind::Struct {
+                    size,
+                    members,
+                    bitfield_encoding,
+                }
+                | TypeKind::Union {
+                    size,
+                    members,
+                    bitfield_encoding,
+                } => {
+                    let start = self.members.len() as u32;
+                    for m in &other.members[members.idx_range()] {
+                        let mut m = *m;
+                        m.name = s(m.name);
+                        m.ty = map(id, m.ty)?;
+                        self.members.alloc(m);
+                    }
+                    let members = Items::new(start, members.len() as u32);
+                    if matches!(t.kind, TypeKind::Struct { .. }) {
+                        TypeKind::Struct {
+                            size,
+                            members,
+                            bitfield_encoding,
+                        }
+                    } else {
+                        TypeKind::Union {
+                            size,
+                            members,
+                            bitfield_encoding,
+                        }
+                    }
+                }
+                TypeKind::Enum {
+                    size,
+                    values,
+                    signed,
+                }
+                | TypeKind::Enum64 {
+                    size,
+                    values,
+                    signed,
+                } => {
+                    let start = self.enum_values.len() as u32;
+                    for v in &other.enum_values[values.idx_range()] {
+                        let mut v = *v;
+                        v.name = s(v.name);
+                        self.enum_values.alloc(v);
+                    }
+                    let values = Items::new(start, values.len() as u32);
+                    if matches!(t.kind, TypeKind::Enum { .. }) {
+                        TypeKind::Enum {
+                            size,
+                            values,
+                            signed,
+                        }
+                    } else {
+                        TypeKind::Enum64 {
+                            size,
+                            values,
+                            signed,
+                        }
+                    }
+                }
+                TypeKind::FuncProto { ret, params } => {
+                    let ret = map(id, ret)?;
+                    let start = self.params.len() as u32;
+                    for p in &other.params[params.idx_range()] {
+                        let mut p = *p;
+                        p.name = s(p.name);
+                        p.ty = map(id, p.ty)?;
+                        self.params.alloc(p);
+                    }
+                    TypeKind::FuncProto {
+                        ret,
+                        params: Items::new(start, params.len() as u32),
+                    }
+                }
+                TypeKind::Datasec { size, vars } => {
+                    let start = self.vars.len() as u32;
+                    for v in &other.vars[vars.idx_range()] {
+                        let mut v = *v;
+                        v.ty = map(id, v.ty)?;
+                        self.vars.alloc(v);
+                    }
+                    TypeKind::Datasec {
+                        size,
+                        vars: Items::new(start, vars.len() as u32),
+                    }
+                }
+            };
+            self.types.alloc(Type {
+                name: s(t.name),
+                kind,
+            });
+        }
+        self.names.take();
+        self.ptr_size.take();
+        Ok(Appended { types, str_base })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::btf::{IntEncoding, Kind, Linkage, NewMember, VarSecinfo};
+    use crate::Endian;
+
+    fn sample() -> (Btf, TypeId, TypeId, TypeId) {
+        let mut b = Btf::new(Endian::Little);
+        let int = b.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+        let st = b
+            .add_struct(
+                "pair",
+                8,
+                &[NewMember::new("a", int, 0), NewMember::new("b", int, 32)],
+            )
+            .unwrap();
+        let var = b.add_var("g", st, Linkage::Global).unwrap();
+        let sec = b
+            .add_datasec(
+                ".data",
+                8,
+                &[VarSecinfo {
+                    ty: var,
+                    offset: 0,
+                    size: 8,
+                }],
+            )
+            .unwrap();
+        (b, st, var, sec)
+    }
+
+    #[test]
+    fn appended_types_keep_names_members_and_references() {
+        let (mut a, ..) = sample();
+        let n_before = a.n_types();
+        let (b, st, var, sec) = sample();
+        let moved = a.append(&b, |_, t| t.kind.kind() != Kind::Datasec).unwrap();
+        assert_eq!(moved.ty(sec), None);
+        let new_st = moved.ty(st).unwrap();
+        assert_eq!(raw_id(new_st), n_before + raw_id(st) - 1);
+        assert_eq!(a.name(new_st).unwrap(), "pair");
+        let names: Vec<&str> = a
+            .members(new_st)
+            .iter()
+            .map(|m| a.str(m.name).unwrap())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(
+            a.resolve(a.members(new_st)[0].ty).unwrap(),
+            a.members(new_st)[1].ty
+        );
+        let new_var = moved.ty(var).unwrap();
+        assert_eq!(
+            a.ty(new_var).kind,
+            TypeKind::Var {
+                ty: new_st,
+                linkage: Linkage::Global
+            }
+        );
+        // Every string offset of b reads the same text in a.
+        let off = b.ty(st).name;
+        assert_eq!(a.str(moved.str(off)).unwrap(), b.str(off).unwrap());
+        assert_eq!(moved.str(StrOffset::EMPTY), StrOffset::EMPTY);
+        // The result marshals and parses back.
+        let again = Btf::parse(&a.to_bytes()).unwrap();
+        assert_eq!(again.n_types(), a.n_types());
+    }
+
+    #[test]
+    fn dropping_a_referenced_type_is_an_error_naming_both() {
+        let (mut a, ..) = sample();
+        let (b, st, var, _) = sample();
+        let err = a
+            .append(&b, |_, t| t.kind.kind() != Kind::Struct)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            BtfError::TypeIdOutOfRange {
+                type_id: raw_id(var),
+                referenced: raw_id(st),
+                n_types: b.n_types()
+            }
+        );
+    }
+
+    #[test]
+    fn split_btf_is_refused() {
+        let (a, ..) = sample();
+        let split = Btf::new_split(std::sync::Arc::new(a.clone()));
+        let mut a = a;
+        assert!(a.append(&split, |_, _| true).is_err());
+    }
+}

@@ -1,0 +1,147 @@
+//! Unit tests of the linker on modules built in code: data sections concatenate at their
+//! alignment, variables and data references shift with them, a weak variable's references
+//! follow the strong definition, and externs resolve to functions of another input.
+
+use super::*;
+use crate::insn::{PseudoKind, Reg};
+use crate::ir::{DataVar, Function};
+use crate::Endian;
+
+fn data(bytes: &[u8], vars: &[(&str, u32, u32, SymbolLinkage)]) -> DataSection {
+    DataSection {
+        name: ".data".into(),
+        kind: DataKind::Data,
+        bytes: bytes.to_vec(),
+        align: 8,
+        vars: vars
+            .iter()
+            .map(|&(name, offset, size, linkage)| DataVar {
+                name: name.into(),
+                offset,
+                size,
+                linkage,
+            })
+            .collect(),
+        btf_datasec: None,
+    }
+}
+
+fn ld(m: &mut Module, f: FuncId, r: Ref) {
+    let insn = Insn::LdImm64 {
+        kind: PseudoKind::None,
+        dst: Reg::R1,
+        imm: 0,
+    };
+    m.append(
+        f,
+        insn,
+        Meta {
+            reference: Some(r),
+            ..Meta::default()
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn data_concatenates_and_references_shift_or_follow_the_winner() {
+    let mut a = Module::new(Endian::Little);
+    let d = a.add_data(data(&[1, 2, 3], &[("x", 0, 3, SymbolLinkage::Global)]));
+    let f = a.add_function(Function::new("pa", "socket", true));
+    ld(&mut a, f, Ref::Data { data: d, offset: 1 });
+    a.append(f, Insn::Exit, Meta::default()).unwrap();
+
+    let mut b = Module::new(Endian::Little);
+    let d = b.add_data(data(
+        &[0; 12],
+        &[
+            ("x", 0, 3, SymbolLinkage::Weak),
+            ("y", 4, 8, SymbolLinkage::Global),
+        ],
+    ));
+    let f = b.add_function(Function::new("pb", "socket", true));
+    ld(&mut b, f, Ref::Data { data: d, offset: 2 }); // inside weak x: goes to a's x
+    ld(&mut b, f, Ref::Data { data: d, offset: 4 }); // y, shifted by 8
+    let call = b
+        .append(
+            f,
+            Insn::Call {
+                kind: CallKind::Local,
+                off: 0,
+                imm: -1,
+            },
+            Meta::default(),
+        )
+        .unwrap();
+    let e = b.add_extern(Extern {
+        name: "pa".into(),
+        kind: ExternKind::Func,
+        weak: false,
+        btf: None,
+    });
+    b.set_reference(call, Some(Ref::Extern(e)));
+    b.append(f, Insn::Exit, Meta::default()).unwrap();
+
+    let out = link(&[a, b], &LinkOptions::default()).unwrap();
+    let (od, sec) = out.data_sections().next().unwrap();
+    assert_eq!(out.data_sections().len(), 1);
+    assert_eq!(sec.bytes.len(), 8 + 12);
+    assert_eq!(&sec.bytes[..3], &[1, 2, 3]);
+    let vars: Vec<_> = sec
+        .vars
+        .iter()
+        .map(|v| (v.name.as_str(), v.offset))
+        .collect();
+    assert_eq!(vars, [("x", 0), ("y", 12)]);
+    let refs: Vec<_> = out
+        .functions()
+        .flat_map(|(f, _)| out.func_insns(f).filter_map(|i| out.reference(i)))
+        .collect();
+    let pa = out.function_by_name("pa").unwrap();
+    assert_eq!(
+        refs,
+        [
+            Ref::Data {
+                data: od,
+                offset: 1
+            },
+            Ref::Data {
+                data: od,
+                offset: 2
+            },
+            Ref::Data {
+                data: od,
+                offset: 12
+            },
+            Ref::Call(pa),
+        ]
+    );
+    assert_eq!(out.externs().len(), 0);
+}
+
+#[test]
+fn variables_of_different_sizes_conflict() {
+    let mut a = Module::new(Endian::Little);
+    a.add_data(data(&[0; 4], &[("v", 0, 4, SymbolLinkage::Weak)]));
+    let mut b = Module::new(Endian::Little);
+    b.add_data(data(&[0; 8], &[("v", 0, 8, SymbolLinkage::Global)]));
+    let err = link(&[a, b], &LinkOptions::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "variable v has 4 bytes in input 0 but 8 in input 1"
+    );
+}
+
+#[test]
+fn mixed_byte_orders_and_no_inputs_are_errors() {
+    assert_eq!(
+        link(&[], &LinkOptions::default()).unwrap_err(),
+        LinkError::NoInputs
+    );
+    let err = link(
+        &[Module::new(Endian::Little), Module::new(Endian::Big)],
+        &LinkOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, LinkError::MixedEndian { .. }), "{err}");
+}
