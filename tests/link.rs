@@ -99,6 +99,18 @@ fn linked1_and_linked2_link_like_upstream() {
             _ => SymbolLinkage::Global,
         };
         assert_eq!(out.map_linkage(id), want, "linkage of map {}", m.name);
+        // The written object keeps it.
+        let written_elf = ElfObject::parse(&written).unwrap();
+        let ours = written_elf
+            .symbols()
+            .iter()
+            .find(|s| s.name == m.name)
+            .unwrap();
+        assert_eq!(
+            ours.binding, sym.binding,
+            "written binding of map {}",
+            m.name
+        );
     }
     // No extern is left: l1 and l2 resolved to each other's functions.
     assert_eq!(out.externs().len(), 0);

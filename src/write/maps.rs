@@ -101,7 +101,7 @@ pub(super) fn add_legacy_maps(w: &mut Writer<'_>) -> Result<(), WriteError> {
             offset as u64,
             size as u64,
             elf::STT_OBJECT,
-            SymbolLinkage::Global,
+            module.map_linkage(id),
         );
         w.map_symbols.insert(id, sym);
     }
@@ -191,7 +191,8 @@ pub(super) fn add_btf_maps(w: &mut Writer<'_>) -> Result<(), WriteError> {
                 linkage: Linkage::Static,
                 ..
             }) => SymbolLinkage::Static,
-            _ => SymbolLinkage::Global,
+            // A weak definition (kept by the reader or a link) stays weak.
+            _ => module.map_linkage(id),
         };
         size = size.max(u64::from(place.offset) + u64::from(place.size));
         symbols.push((id, place.offset, place.size, linkage));
