@@ -596,8 +596,9 @@ impl<'a> Dedup<'a> {
                         new_id = cand;
                         break;
                     }
-                    // A canonical forward declaration now resolves to this full enum.
-                    if cand >= self.start {
+                    // A canonical forward declaration now resolves to this full enum
+                    // (only the first: libbpf lets every later one take it over).
+                    if cand >= self.start && self.map[cand as usize] == cand {
                         self.map[cand as usize] = id;
                     }
                 }
@@ -1210,5 +1211,165 @@ impl<'a> Dedup<'a> {
             btf: out,
             map: map.into_iter().map(type_id).collect(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::btf::{IntEncoding, Linkage, NewMember};
+    use crate::Endian;
+
+    fn raw(d: &Deduped, id: TypeId) -> u32 {
+        raw_id(d.map[raw_id(id) as usize])
+    }
+
+    /// `struct list { int v; struct list *next; }` twice, each through its own pointer:
+    /// the cycle through the pointer is accepted and the copies merge.
+    #[test]
+    fn cyclic_structs_merge() {
+        let mut btf = Btf::new(Endian::Little);
+        let mut lists = Vec::new();
+        for _ in 0..2 {
+            let int = btf.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+            let ptr = btf.add_ptr(int).unwrap();
+            let list = btf
+                .add_struct(
+                    "list",
+                    16,
+                    &[NewMember::new("v", int, 0), NewMember::new("next", ptr, 64)],
+                )
+                .unwrap();
+            btf.ty_mut(ptr).unwrap().kind = TypeKind::Ptr(list);
+            lists.push((int, ptr, list));
+        }
+        let d = dedup(&btf).unwrap();
+        assert_eq!(d.btf.n_types(), 4);
+        let ((i1, p1, l1), (i2, p2, l2)) = (lists[0], lists[1]);
+        assert_eq!(raw(&d, i1), raw(&d, i2));
+        assert_eq!(raw(&d, p1), raw(&d, p2));
+        assert_eq!(raw(&d, l1), raw(&d, l2));
+        assert_eq!(d.btf.str_len(), "\0int\0list\0v\0next\0".len() as u32);
+    }
+
+    /// Same shape, different member type behind the pointer: two structs.
+    #[test]
+    fn different_graphs_stay_apart() {
+        let mut btf = Btf::new(Endian::Little);
+        let int = btf.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+        let long = btf.add_int("long", 8, IntEncoding::SIGNED, 64).unwrap();
+        let pi = btf.add_ptr(int).unwrap();
+        let pl = btf.add_ptr(long).unwrap();
+        let a = btf
+            .add_struct("s", 8, &[NewMember::new("p", pi, 0)])
+            .unwrap();
+        let b = btf
+            .add_struct("s", 8, &[NewMember::new("p", pl, 0)])
+            .unwrap();
+        let d = dedup(&btf).unwrap();
+        assert_eq!(d.btf.n_types(), btf.n_types());
+        assert_ne!(raw(&d, a), raw(&d, b));
+    }
+
+    #[test]
+    fn enum_forward_declaration_merges_into_the_full_enum() {
+        let mut btf = Btf::new(Endian::Little);
+        let fwd = btf.add_enum("state", 4, false, &[]).unwrap();
+        let full = btf
+            .add_enum("state", 4, false, &[("A", 1), ("B", 2)])
+            .unwrap();
+        let fwd2 = btf.add_enum("state", 4, false, &[]).unwrap();
+        let other = btf.add_enum("state", 4, false, &[("A", 1)]).unwrap();
+        let d = dedup(&btf).unwrap();
+        assert_eq!(raw(&d, fwd), raw(&d, full));
+        assert_eq!(raw(&d, fwd2), raw(&d, full));
+        assert_ne!(raw(&d, other), raw(&d, full));
+        assert_eq!(d.btf.n_types(), 3);
+        assert_eq!(d.btf.enum_values(d.map[raw_id(fwd) as usize]).len(), 2);
+    }
+
+    #[test]
+    fn funcs_differ_by_linkage_and_vars_merge() {
+        let mut btf = Btf::new(Endian::Little);
+        let int = btf.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+        let p1 = btf.add_func_proto(int, &[("x", int)]).unwrap();
+        let p2 = btf.add_func_proto(int, &[("x", int)]).unwrap();
+        let p3 = btf.add_func_proto(int, &[("y", int)]).unwrap();
+        let f1 = btf.add_func("f", p1, Linkage::Global).unwrap();
+        let f2 = btf.add_func("f", p2, Linkage::Global).unwrap();
+        let f3 = btf.add_func("f", p2, Linkage::Extern).unwrap();
+        let v1 = btf.add_var("v", int, Linkage::Global).unwrap();
+        let v2 = btf.add_var("v", int, Linkage::Global).unwrap();
+        let sec = btf
+            .add_datasec(
+                ".data",
+                8,
+                &[
+                    crate::btf::VarSecinfo {
+                        ty: v1,
+                        offset: 0,
+                        size: 4,
+                    },
+                    crate::btf::VarSecinfo {
+                        ty: v2,
+                        offset: 4,
+                        size: 4,
+                    },
+                ],
+            )
+            .unwrap();
+        let d = dedup(&btf).unwrap();
+        assert_eq!(raw(&d, p1), raw(&d, p2));
+        assert_ne!(raw(&d, p1), raw(&d, p3));
+        assert_eq!(raw(&d, f1), raw(&d, f2));
+        assert_ne!(raw(&d, f1), raw(&d, f3));
+        assert_eq!(raw(&d, v1), raw(&d, v2));
+        let vars = d.btf.datasec_vars(d.map[raw_id(sec) as usize]);
+        assert_eq!(vars.len(), 2);
+        assert!(vars.iter().all(|v| raw_id(v.ty) == raw(&d, v1)));
+    }
+
+    #[test]
+    fn reference_cycles_without_a_struct_are_errors() {
+        let mut btf = Btf::new(Endian::Little);
+        let a = btf.add_ptr(type_id(0)).unwrap();
+        let b = btf.add_type("", TypeKind::Const(a)).unwrap();
+        btf.ty_mut(a).unwrap().kind = TypeKind::Ptr(b);
+        assert!(matches!(dedup(&btf), Err(BtfError::ReferenceCycle { .. })));
+        // A reference past the last type.
+        btf.ty_mut(a).unwrap().kind = TypeKind::Ptr(type_id(99));
+        assert!(matches!(
+            dedup(&btf),
+            Err(BtfError::TypeIdOutOfRange { referenced: 99, .. })
+        ));
+    }
+
+    /// Split BTF: own types collapse onto base types; base types never change.
+    #[test]
+    fn split_btf_dedups_against_its_base() {
+        let mut base = Btf::new(Endian::Little);
+        let int = base.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+        let fwd = base.add_type("s", TypeKind::Fwd { union: false }).unwrap();
+        let pint = base.add_ptr(int).unwrap();
+        let base = Arc::new(base);
+        let mut split = Btf::new_split(base.clone());
+        let int2 = split.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+        let p2 = split.add_ptr(int2).unwrap();
+        let s = split
+            .add_struct("s", 4, &[NewMember::new("x", int2, 0)])
+            .unwrap();
+        let d = dedup(&split).unwrap();
+        assert_eq!(d.map.len(), split.n_types() as usize);
+        assert_eq!(raw(&d, int2), raw_id(int));
+        assert_eq!(raw(&d, p2), raw_id(pint));
+        assert_eq!(raw(&d, fwd), raw_id(fwd), "base types stay");
+        assert_eq!(d.btf.n_types(), base.n_types() + 1);
+        assert_eq!(d.btf.first_own_id(), base.n_types());
+        let s_new = d.map[raw_id(s) as usize];
+        assert_eq!(d.btf.members(s_new)[0].ty, int);
+        let again = Btf::parse_split(&d.btf.to_bytes(), base).unwrap();
+        assert_eq!(again, d.btf);
     }
 }
