@@ -68,7 +68,11 @@ impl Deduped {
     }
 }
 
-/// De-duplicates `btf`: see the [module documentation](self).
+/// De-duplicates `btf` with libbpf's `btf__dedup` semantics: equal primitives, structurally
+/// equivalent structs and unions (recursively, cycles through pointers included), forward
+/// declarations resolved to their unique definition, and reference types equal once their
+/// targets are; `DATASEC`s are kept as they are with their variables remapped. Canonical
+/// types keep their relative order and `void` stays 0.
 ///
 /// Errors: a reference to a type id past the last type, a string offset outside the string
 /// section or a name that is not UTF-8, and reference cycles that do not pass through a
