@@ -28,6 +28,7 @@
 //! ```
 
 mod build;
+mod dedup;
 mod display;
 mod error;
 mod ids;
@@ -43,6 +44,7 @@ use std::sync::{Arc, OnceLock};
 use la_arena::Arena;
 
 pub use build::NewMember;
+pub use dedup::{dedup, Deduped};
 pub use display::TypeDisplay;
 pub use error::{BtfError, Result};
 pub use ids::{StrOffset, WireTypeId};
