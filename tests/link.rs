@@ -112,6 +112,20 @@ fn linked1_and_linked2_link_like_upstream() {
             m.name
         );
     }
+    // The merged BTF is de-duplicated: types both inputs share appear once. libbpf's linker
+    // gives 32 types plus its DATASECs; the two extra FUNCs are `l1`/`l2`, extern in one
+    // input and global in the other (libbpf resolves those before it dedups).
+    let ours = out.btf.as_ref().unwrap().n_types();
+    let theirs = upstream.btf.as_ref().unwrap().n_types();
+    let sum: u32 = [&"linked1-el.elf", &"linked2-el.elf"]
+        .iter()
+        .map(|n| read(&dir, n).1.btf.unwrap().n_types())
+        .sum();
+    assert!(
+        ours <= theirs + 2,
+        "{ours} types after dedup, libbpf's linker: {theirs}"
+    );
+    assert!(ours < sum - 10, "{ours} types: no de-duplication of {sum}");
     // No extern is left: l1 and l2 resolved to each other's functions.
     assert_eq!(out.externs().len(), 0);
     // Every call lands on a function that is in the output, and on the winner: the callee

@@ -443,18 +443,32 @@ struct MergedBtf {
     types: Vec<Option<Appended>>,
     /// Per input: its `DATASEC`s' new ids.
     datasecs: Vec<HashMap<TypeId, TypeId>>,
+    /// After de-duplication: the concatenated BTF's id → the final id.
+    dedup_map: Option<Vec<TypeId>>,
+    /// After de-duplication: (input, string offset) → the final offset of that text, for
+    /// the strings lines and CO-RE records use.
+    dedup_strs: HashMap<(usize, crate::btf::StrOffset), crate::btf::StrOffset>,
 }
 
 impl MergedBtf {
     /// The output id of input `input`'s type `ty`.
     fn ty(&self, input: usize, ty: TypeId) -> Option<TypeId> {
         let moved = self.types.get(input)?.as_ref()?;
-        moved
+        let concatenated = moved
             .ty(ty)
-            .or_else(|| self.datasecs.get(input)?.get(&ty).copied())
+            .or_else(|| self.datasecs.get(input)?.get(&ty).copied())?;
+        match &self.dedup_map {
+            Some(map) => map
+                .get(concatenated.into_raw().into_u32() as usize)
+                .copied(),
+            None => Some(concatenated),
+        }
     }
 
     fn str(&self, input: usize, s: crate::btf::StrOffset) -> crate::btf::StrOffset {
+        if let Some(&new) = self.dedup_strs.get(&(input, s)) {
+            return new;
+        }
         match self.types.get(input).and_then(Option::as_ref) {
             Some(moved) => moved.str(s),
             None => s,
@@ -471,7 +485,8 @@ impl MergedBtf {
 /// `.ksyms` with one variable per name, others (`license`, `version`, ...) from the first
 /// input that has them.
 ///
-/// (b) Deduplication is not done yet; see the marked call site below.
+/// (b) The result is de-duplicated ([`crate::btf::dedup`], libbpf's `btf__dedup`
+/// semantics), and the ids and strings every entity refers to are mapped through it.
 fn merge_btf(
     modules: &[Module],
     symbols: &IndexMap<String, Symbol>,
@@ -482,6 +497,8 @@ fn merge_btf(
         btf: None,
         types: Vec::with_capacity(modules.len()),
         datasecs: vec![HashMap::new(); modules.len()],
+        dedup_map: None,
+        dedup_strs: HashMap::new(),
     };
     let btf_err = |i: usize| {
         move |source| LinkError::Btf {
@@ -614,14 +631,30 @@ fn merge_btf(
     }
 
     // ---- Step (b): BTF deduplication -------------------------------------------------
-    // The single call site: when `crate::btf::dedup` lands, run it on `out` here and
-    // compose its old → new id map into `merged.types` / `merged.datasecs` (and, if it
-    // rewrites the string table, remap strings through the text), so that every entity
-    // copied afterwards gets its final ids in one step:
-    //
-    //     let deduped = crate::btf::dedup(&out)?;
-    //     compose(&mut merged, &deduped.map);
-    //     out = deduped.btf;
+    // Types every input shares (headers included everywhere) become one; every id copied
+    // afterwards goes through the composed map, and the strings of lines and CO-RE records
+    // are found again by their text in the new string table.
+    let deduped = crate::btf::dedup(&out).map_err(btf_err(0))?;
+    let mut final_btf = deduped.btf;
+    for (i, m) in modules.iter().enumerate() {
+        let Some(moved) = merged.types.get(i).and_then(Option::as_ref) else {
+            continue;
+        };
+        let strings = m
+            .lines()
+            .flat_map(|(_, l)| [l.file, l.text])
+            .chain(m.core_relos().map(|(_, c)| c.access_str));
+        for s in strings {
+            if merged.dedup_strs.contains_key(&(i, s)) {
+                continue;
+            }
+            let text = out.str(moved.str(s)).map_err(btf_err(i))?.to_string();
+            let new = final_btf.add_str(&text).map_err(btf_err(i))?;
+            merged.dedup_strs.insert((i, s), new);
+        }
+    }
+    merged.dedup_map = Some(deduped.map);
+    let out = final_btf;
     // ------------------------------------------------------------------------------------
     merged.btf = Some(out);
     Ok(merged)
