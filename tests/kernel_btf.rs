@@ -292,15 +292,24 @@ fn object_btf_edited_loads() {
         let raw = elf.section(".BTF").unwrap().data;
         let mut btf = Btf::parse(raw).unwrap();
 
-        // Clang's raw BTF as it is: refused for its DATASEC sizes (every object has at least
-        // `license`).
-        must_refuse(&format!("{what} raw"), raw, "size == 0");
+        // Clang's raw BTF as it is: refused for the extern FUNCs of calls to other objects
+        // (link_a, link_b), else for its DATASEC sizes (every object has at least `license`).
+        let has_extern_func = btf.own_types().any(
+            |(_, t)| matches!(t.kind, TypeKind::Func { linkage, .. } if linkage == Linkage::Extern),
+        );
+        if has_extern_func {
+            must_refuse(&format!("{what} raw"), raw, "Invalid func linkage");
+            bpfir::load::sanitize_for_kernel(&mut btf).unwrap();
+        } else {
+            must_refuse(&format!("{what} raw"), raw, "size == 0");
+        }
 
         assert!(fix_datasec_sizes(&mut btf, &elf) > 0, "{what}");
         let n_offsets = fix_var_offsets(&mut btf, &bytes, &elf);
         if n_offsets > 0 {
             // Sizes alone are not enough: the globals at offset 0 overlap.
             let mut sizes_only = Btf::parse(raw).unwrap();
+            bpfir::load::sanitize_for_kernel(&mut sizes_only).unwrap();
             fix_datasec_sizes(&mut sizes_only, &elf);
             must_refuse(
                 &format!("{what} sizes only"),
