@@ -266,18 +266,12 @@ fn run_with_libbpf(tool: &Path, object: &Path, what: &str) -> Vec<Run> {
         .unwrap_or_else(|e| panic!("{what}: run {}: {e}", tool.display()));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    if stderr.contains("BTF loading error") {
-        // libbpf then loads the programs without BTF, func_info and line_info.
-        eprintln!(
-            "NOTE {what}: the kernel refused the object's BTF when libbpf loaded it; libbpf \
-             went on without BTF:\n{}",
-            stderr
-                .lines()
-                .filter(|l| l.starts_with("libbpf:") || l.contains("Invalid"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
-    }
+    // The kernel must accept the object's BTF (libbpf would otherwise go on without BTF,
+    // func_info and line_info, and the programs would still run).
+    assert!(
+        !stderr.contains("BTF loading error"),
+        "{what}: the kernel refused the object's BTF when libbpf loaded it:\n{stderr}"
+    );
     let mut runs = Vec::new();
     for line in stdout.lines() {
         let mut fields = line.split_whitespace();

@@ -512,8 +512,26 @@ fn merge_btf(
             continue;
         };
         let out = merged.btf.get_or_insert_with(|| Btf::new(m.endian()));
+        // An extern FUNC that an input defines is only that function's declaration: it is
+        // left out (its callers now reach the definition, whose FUNC stays), as libbpf's
+        // linker does; the kernel refuses extern FUNCs. Unresolved ones (kfuncs) stay.
+        let resolved_decl = |t: &crate::btf::Type| {
+            matches!(
+                t.kind,
+                TypeKind::Func {
+                    linkage: Linkage::Extern,
+                    ..
+                }
+            ) && b.str(t.name).is_ok_and(|n| {
+                symbols
+                    .get(n)
+                    .is_some_and(|sym| matches!(sym.winner, Target::Func(..)))
+            })
+        };
         let moved = out
-            .append(b, |_, t| t.kind.kind() != Kind::Datasec)
+            .append(b, |_, t| {
+                t.kind.kind() != Kind::Datasec && !resolved_decl(t)
+            })
             .map_err(btf_err(i))?;
         merged.types.push(Some(moved));
     }
