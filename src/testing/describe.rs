@@ -6,11 +6,14 @@ use std::fmt::Write as _;
 use crate::insn::{CallKind, Insn, PseudoKind};
 use crate::ir::{FuncId, InsnId, Module, Ref};
 
-/// The module as text that names things instead of numbering them: per function its name,
+/// The module as text that names things instead of numbering them: per function (grouped
+/// by section, sections in order of first appearance, as the ELF writer orders them) its name,
 /// section, linkage, kind and BTF `FUNC` name, then per instruction the instruction with
 /// the fields its reference stands for cleared (jump offsets, call kinds and immediates, `ld_imm64`
 /// immediates and pseudo kinds), the reference (a jump by target position, a call by callee
-/// name, a map by name, ...), the source line (strings resolved through the BTF) and the
+/// name, a map by name, ...), the source line (strings resolved through the BTF; a
+/// function's first instruction without one shows the function's first line, which is
+/// what lowering and the writer give it) and the
 /// CO-RE relocation (type name, access string, kind); then maps, data sections and externs.
 ///
 /// Two modules with equal descriptions hold the same programs up to ids and string
@@ -35,14 +38,31 @@ pub fn describe(module: &Module) -> String {
         module.license,
         module.kern_version
     );
-    for (f, func) in module.functions() {
+    // Functions grouped by section, sections in order of first appearance, module order
+    // within a section: the order the ELF writer lays them out in, so it survives a write
+    // and read (function ids, and the interleaving of sections, do not).
+    let mut sections: Vec<&str> = Vec::new();
+    for (_, func) in module.functions() {
+        if !sections.contains(&func.section.as_str()) {
+            sections.push(&func.section);
+        }
+    }
+    let ordered = sections.iter().flat_map(|&s| {
+        module
+            .functions()
+            .filter(move |(_, func)| func.section == s)
+    });
+    for (f, func) in ordered {
         let ty = func.btf_func.map(type_name).unwrap_or_else(|| "-".into());
         let _ = writeln!(
             out,
             "fn {} section {} {} program={} btf {}",
             func.name, func.section, func.linkage, func.is_program, ty
         );
-        for id in module.func_insns(f) {
+        // The kernel needs a line at every function start; lowering and the writer give a
+        // first instruction without one the function's first line, so it is shown so here.
+        let first_line = module.func_insns(f).find_map(|i| module.line_of(i));
+        for (k, id) in module.func_insns(f).enumerate() {
             let r = module.reference(id);
             let _ = write!(
                 out,
@@ -50,7 +70,10 @@ pub fn describe(module: &Module) -> String {
                 normalize(*module.insn(id), r),
                 ref_key(module, f, r)
             );
-            if let Some(l) = module.line_of(id) {
+            let line = module
+                .line_of(id)
+                .or(if k == 0 { first_line } else { None });
+            if let Some(l) = line {
                 let l = module.line(l);
                 let _ = write!(
                     out,

@@ -9,7 +9,10 @@
 //! * every program still lowers and the module still writes and reads back: jumps target
 //!   instructions of their own function, every function is non-empty and ends in `exit`;
 //! * calls still only target higher-numbered functions (the call graph stays acyclic) and
-//!   jumps still go forward.
+//!   jumps still go forward;
+//! * every function that had a source line keeps one (lowering gives a function's first
+//!   instruction the function's first line, and the kernel needs a line at every function
+//!   start once a program has any).
 //!
 //! Edits do not promise that the verifier still accepts the programs: a removed or moved
 //! instruction may leave a register uninitialised on some path.
@@ -39,8 +42,8 @@ pub enum Edit {
         /// Whether the new instruction takes the line of the one it is inserted before.
         stamp_line: bool,
     },
-    /// Removes instruction `pos` of function `func`. Skipped for the last instruction and
-    /// for jump targets.
+    /// Removes instruction `pos` of function `func`. Skipped for the last instruction, for
+    /// jump targets and for the function's only instruction with a source line.
     Remove {
         /// Function selector.
         func: usize,
@@ -50,8 +53,8 @@ pub enum Edit {
     /// Moves up to `len + 1` instructions of function `from`, from `start` on (never its
     /// last instruction), before instruction `before` of function `to` (possibly the same
     /// function). Skipped when a jump crosses the range's boundary, when the range holds a
-    /// call to a function not numbered above `to`, or when the destination is inside the
-    /// range.
+    /// call to a function not numbered above `to`, when it would take every source line of
+    /// `from`, or when the destination is inside the range.
     Move {
         /// Source function selector.
         from: usize,
@@ -149,6 +152,15 @@ fn jump_target(m: &Module, id: InsnId) -> Option<InsnId> {
     }
 }
 
+/// True when taking `taken` out of `body` would leave it without a source line (the
+/// kernel needs one at every function start; lowering takes the function's first).
+fn takes_all_lines(m: &Module, body: &[InsnId], taken: &[InsnId]) -> bool {
+    body.iter().any(|&i| m.line_of(i).is_some())
+        && body
+            .iter()
+            .all(|&i| taken.contains(&i) || m.line_of(i).is_none())
+}
+
 impl Edit {
     /// Applies the edit to `module` and records it in `log`; false when it was skipped.
     pub fn apply(&self, module: &mut Module, log: &mut EditLog) -> bool {
@@ -219,7 +231,7 @@ fn remove(m: &mut Module, log: &mut EditLog, func: usize, pos: usize) -> bool {
     }
     // Never the last instruction (the exit).
     let x = body[pos % (body.len() - 1)];
-    if body.iter().any(|&i| jump_target(m, i) == Some(x)) {
+    if body.iter().any(|&i| jump_target(m, i) == Some(x)) || takes_all_lines(m, &body, &[x]) {
         return false;
     }
     match m.remove(x) {
@@ -267,7 +279,7 @@ fn move_range(
         Some(Ref::Call(c) | Ref::FuncAddr(c)) => c.into_raw() <= g.into_raw(),
         _ => false,
     });
-    if crosses || backwards_call {
+    if crosses || backwards_call || takes_all_lines(m, &body, range) {
         return false;
     }
     match m.move_range(range[0], range[range.len() - 1], g, Some(anchor)) {
