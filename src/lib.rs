@@ -57,6 +57,8 @@ pub mod lower;
 pub mod read;
 #[cfg(all(feature = "kernel", target_os = "linux"))]
 pub mod sys;
+#[cfg(feature = "proptest")]
+pub mod testing;
 pub mod write;
 
 pub use endian::Endian;
