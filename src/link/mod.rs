@@ -671,6 +671,13 @@ fn merge_btf(
             merged.dedup_strs.insert((i, s), new);
         }
     }
+    // The names of the code sections: `.BTF.ext` records name their section by a string of
+    // `.BTF`, and the de-duplicated table keeps only what types use.
+    for m in modules {
+        for (_, f) in m.functions() {
+            final_btf.add_str(&f.section).map_err(btf_err(0))?;
+        }
+    }
     merged.dedup_map = Some(deduped.map);
     let out = final_btf;
     // ------------------------------------------------------------------------------------
