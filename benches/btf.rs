@@ -11,10 +11,13 @@
 //! counting, the same for every Rust parser; libbpf allocates through `malloc` and is not
 //! seen by it (its retained heap comes from glibc's `mallinfo2`).
 
+#[path = "common/mod.rs"]
+mod common;
+use common::{criterion_dir, median_ns};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -308,33 +311,6 @@ fn bench_marshal(c: &mut Criterion, blob: &[u8]) {
         b.iter(|| black_box(&aya).to_bytes())
     });
     group.finish();
-}
-
-/// Where criterion writes its reports: `$CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`,
-/// else `target/criterion` in the crate (cargo runs benches from the crate root).
-fn criterion_dir() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(home);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("criterion")
-}
-
-/// The median (ns) of one benchmark, from `<dir>/<group>/<id>/new/estimates.json` if criterion
-/// wrote that file after `since` (so a benchmark filtered out of this run shows no stale value).
-fn median_ns(dir: &Path, group: &str, id: &str, since: SystemTime) -> Option<f64> {
-    let path = dir.join(group).join(id).join("new/estimates.json");
-    if std::fs::metadata(&path).ok()?.modified().ok()? < since {
-        return None;
-    }
-    let text = std::fs::read_to_string(path).ok()?;
-    // estimates.json: {"mean":{...},"median":{"confidence_interval":{...},"point_estimate":X,...
-    let rest = &text[text.find("\"median\"")?..];
-    let rest = &rest[rest.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
-    let end = rest.find([',', '}'])?;
-    rest[..end].trim().parse().ok()
 }
 
 fn report_ratios(dir: &Path, since: SystemTime) {

@@ -94,35 +94,19 @@ fn maps_pinned_by_name_are_pinned_and_reused() {
     );
 }
 
-/// What each program of our objects must return from one test run on a 64-byte zero packet
-/// (`None`: its type cannot be test-run, e.g. kprobes).
-const EXPECTED: &[(&str, &str, Option<u32>)] = &[
-    ("globals.bpfel.o", "check_globals", Some(0)),
-    ("calls.bpfel.o", "calls_first", Some(0)),
-    ("calls.bpfel.o", "calls_second", Some(0)),
-    ("isa_v4.bpfel.o", "check_isa_v4", Some(0)),
-    ("maps.bpfel.o", "check_maps", Some(0)),
-    ("tracing.bpfel.o", "unlink_entry", None),
-    ("tracing.bpfel.o", "unlink_exit", None),
-    ("tracing.bpfel.o", "openat_enter", None),
-    // XDP_PASS.
-    ("tracing.bpfel.o", "xdp_count", Some(2)),
-    ("tracing.bpfel.o", "tc_mark", Some(0)),
-];
-
 #[test]
 fn every_test_program_loads_with_ext_info_and_checks_itself() {
     if !kernel::kernel_available("every_test_program_loads_with_ext_info_and_checks_itself") {
         return;
     }
-    let mut objects: Vec<&str> = EXPECTED.iter().map(|e| e.0).collect();
+    let mut objects: Vec<&str> = common::EXPECTED_RUNS.iter().map(|e| e.0).collect();
     objects.dedup();
     let mut n = 0;
     for object in objects {
         let m = read(object);
         let loaded = load_module(object, &m);
         for p in &loaded.programs {
-            let expected = EXPECTED
+            let expected = common::EXPECTED_RUNS
                 .iter()
                 .find(|e| e.0 == object && e.1 == p.name)
                 .unwrap_or_else(|| panic!("{object}: unexpected program {}", p.name));
@@ -149,7 +133,7 @@ fn every_test_program_loads_with_ext_info_and_checks_itself() {
             n += 1;
         }
     }
-    assert_eq!(n, EXPECTED.len());
+    assert_eq!(n, common::EXPECTED_RUNS.len());
 }
 
 #[test]

@@ -391,21 +391,6 @@ mod kernel_tests {
     use std::path::{Path, PathBuf};
     use std::process::Command;
 
-    /// What each program of the little-endian test objects returns on a 64-byte zero
-    /// packet (`None`: its type cannot be test-run), as in tests/load.rs.
-    const EXPECTED: &[(&str, &str, Option<u32>)] = &[
-        ("globals.bpfel.o", "check_globals", Some(0)),
-        ("calls.bpfel.o", "calls_first", Some(0)),
-        ("calls.bpfel.o", "calls_second", Some(0)),
-        ("isa_v4.bpfel.o", "check_isa_v4", Some(0)),
-        ("maps.bpfel.o", "check_maps", Some(0)),
-        ("tracing.bpfel.o", "unlink_entry", None),
-        ("tracing.bpfel.o", "unlink_exit", None),
-        ("tracing.bpfel.o", "openat_enter", None),
-        ("tracing.bpfel.o", "xdp_count", Some(2)),
-        ("tracing.bpfel.o", "tc_mark", Some(0)),
-    ];
-
     /// Loads every program of `m` with bpfir and checks the expected results of `object`.
     fn load_and_check(object: &str, m: &Module) -> usize {
         let opts = LoadOptions {
@@ -415,7 +400,7 @@ mod kernel_tests {
         let loaded = load(m, &opts).unwrap_or_else(|e| panic!("{object}: {e}"));
         let mut n = 0;
         for p in &loaded.programs {
-            let want = EXPECTED
+            let want = super::common::EXPECTED_RUNS
                 .iter()
                 .find(|e| e.0 == object && e.1 == p.name)
                 .unwrap_or_else(|| panic!("{object}: unexpected program {}", p.name));
@@ -437,7 +422,7 @@ mod kernel_tests {
         if !kernel::kernel_available("written_objects_load_with_bpfir_and_check_themselves") {
             return;
         }
-        let mut objects: Vec<&str> = EXPECTED.iter().map(|e| e.0).collect();
+        let mut objects: Vec<&str> = super::common::EXPECTED_RUNS.iter().map(|e| e.0).collect();
         objects.dedup();
         let mut n = 0;
         for object in objects {
@@ -445,7 +430,7 @@ mod kernel_tests {
             let m2 = Module::read(&write_object(&m).unwrap()).unwrap();
             n += load_and_check(object, &m2);
         }
-        assert_eq!(n, EXPECTED.len());
+        assert_eq!(n, super::common::EXPECTED_RUNS.len());
         // The edited module, written and read back, still checks itself.
         let mut m = Module::read(&testdata("calls.bpfel.o")).unwrap();
         edit(&mut m);

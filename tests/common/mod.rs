@@ -98,6 +98,22 @@ pub fn kernel_vmlinux() -> Option<Vec<u8>> {
     }
 }
 
+/// What each program of our little-endian test objects returns from one test run on a
+/// 64-byte zero packet (`None`: its type cannot be test-run, e.g. kprobes).
+pub const EXPECTED_RUNS: &[(&str, &str, Option<u32>)] = &[
+    ("globals.bpfel.o", "check_globals", Some(0)),
+    ("calls.bpfel.o", "calls_first", Some(0)),
+    ("calls.bpfel.o", "calls_second", Some(0)),
+    ("isa_v4.bpfel.o", "check_isa_v4", Some(0)),
+    ("maps.bpfel.o", "check_maps", Some(0)),
+    ("tracing.bpfel.o", "unlink_entry", None),
+    ("tracing.bpfel.o", "unlink_exit", None),
+    ("tracing.bpfel.o", "openat_enter", None),
+    // XDP_PASS.
+    ("tracing.bpfel.o", "xdp_count", Some(2)),
+    ("tracing.bpfel.o", "tc_mark", Some(0)),
+];
+
 /// A small deterministic PRNG (xorshift64*) for mutation tests; the seed is printed by the
 /// tests so a failure can be replayed with `BPFIR_FUZZ_SEED`.
 pub struct Rng(pub u64);
