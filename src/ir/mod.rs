@@ -238,6 +238,17 @@ impl Module {
         self.nodes.get(id).and_then(|n| n.prev)
     }
 
+    /// Where instruction `id` of `func` is, as error messages name it: the function's name,
+    /// the instruction's position in the function (0 if it is not there), and its text.
+    pub fn insn_context(&self, func: FuncId, id: InsnId) -> (String, usize, String) {
+        let index = self.func_insns(func).position(|i| i == id).unwrap_or(0);
+        (
+            self.function(func).name.clone(),
+            index,
+            self.insn(id).to_string(),
+        )
+    }
+
     /// The body of `func`, in order.
     pub fn func_insns(&self, func: FuncId) -> FuncInsns<'_> {
         FuncInsns {

@@ -256,15 +256,11 @@ struct Lowering<'a> {
 
 impl Lowering<'_> {
     fn insn_error(&self, func: FuncId, id: InsnId, reason: String) -> LowerError {
-        let index = self
-            .module
-            .func_insns(func)
-            .position(|i| i == id)
-            .unwrap_or(0);
+        let (function, index, insn) = self.module.insn_context(func, id);
         LowerError::BadInsn {
-            function: self.module.function(func).name.clone(),
+            function,
             index,
-            insn: self.module.insn(id).to_string(),
+            insn,
             reason,
         }
     }

@@ -245,15 +245,11 @@ impl<'m> Writer<'m> {
 
     /// The position of `id` in `func`, for error messages.
     fn insn_error(&self, func: FuncId, id: InsnId, reason: String) -> WriteError {
-        let index = self
-            .module
-            .func_insns(func)
-            .position(|i| i == id)
-            .unwrap_or(0);
+        let (function, index, insn) = self.module.insn_context(func, id);
         WriteError::BadInsn {
-            function: self.module.function(func).name.clone(),
+            function,
             index,
-            insn: self.module.insn(id).to_string(),
+            insn,
             reason,
         }
     }
