@@ -13,10 +13,9 @@
 
 #[path = "common/mod.rs"]
 mod common;
-use common::{criterion_dir, median_ns};
+use common::{criterion_dir, load_blob, median_ns};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::{Duration, SystemTime};
@@ -183,35 +182,6 @@ mod libbpf {
         let m = unsafe { mallinfo2() };
         m.uordblks + m.hblkhd
     }
-}
-
-/// The blob to benchmark and where it came from.
-fn load_blob() -> (Vec<u8>, String) {
-    if let Some(path) = std::env::var_os("BPFIR_BENCH_BTF") {
-        let bytes = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("cannot read BPFIR_BENCH_BTF={path:?}: {e}"));
-        return (bytes, Path::new(&path).display().to_string());
-    }
-    let sys = Path::new("/sys/kernel/btf/vmlinux");
-    if let Ok(bytes) = std::fs::read(sys) {
-        if !bytes.is_empty() {
-            return (bytes, sys.display().to_string());
-        }
-    }
-    let gz = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpus/cilium/btf/testdata/vmlinux.btf.gz");
-    let file = std::fs::File::open(&gz).unwrap_or_else(|e| {
-        panic!(
-            "no BTF to benchmark: {} unreadable and {}: {e}",
-            sys.display(),
-            gz.display()
-        )
-    });
-    let mut bytes = Vec::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_end(&mut bytes)
-        .unwrap_or_else(|e| panic!("cannot gunzip {}: {e}", gz.display()));
-    (bytes, gz.display().to_string())
 }
 
 fn ratio(n: usize, blob: usize) -> f64 {

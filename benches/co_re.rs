@@ -19,9 +19,8 @@
 
 #[path = "common/mod.rs"]
 mod common;
-use common::{criterion_dir, median_ns};
+use common::{criterion_dir, load_blob, median_ns};
 use std::hint::black_box;
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -33,35 +32,6 @@ use criterion::{BatchSize, BenchmarkId, Criterion};
 
 /// The object every relocation of which is timed.
 const OBJECT: &str = "testdata/core_kernel.bpfel.o";
-
-/// The target BTF blob and where it came from.
-fn load_blob() -> (Vec<u8>, String) {
-    if let Some(path) = std::env::var_os("BPFIR_BENCH_BTF") {
-        let bytes = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("cannot read BPFIR_BENCH_BTF={path:?}: {e}"));
-        return (bytes, Path::new(&path).display().to_string());
-    }
-    let sys = Path::new("/sys/kernel/btf/vmlinux");
-    if let Ok(bytes) = std::fs::read(sys) {
-        if !bytes.is_empty() {
-            return (bytes, sys.display().to_string());
-        }
-    }
-    let gz = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpus/cilium/btf/testdata/vmlinux.btf.gz");
-    let file = std::fs::File::open(&gz).unwrap_or_else(|e| {
-        panic!(
-            "no BTF to relocate against: {} unreadable and {}: {e}",
-            sys.display(),
-            gz.display()
-        )
-    });
-    let mut bytes = Vec::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_end(&mut bytes)
-        .unwrap_or_else(|e| panic!("cannot gunzip {}: {e}", gz.display()));
-    (bytes, gz.display().to_string())
-}
 
 /// Checks once, before timing, that both libraries relocate the whole object, and prints
 /// what each did.

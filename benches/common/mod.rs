@@ -1,6 +1,7 @@
 //! What the benchmarks share: reading criterion's medians back to print ratios.
 #![allow(dead_code)]
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -29,4 +30,34 @@ pub fn median_ns(dir: &Path, group: &str, id: &str, since: SystemTime) -> Option
     let rest = &rest[rest.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
     let end = rest.find([',', '}'])?;
     rest[..end].trim().parse().ok()
+}
+
+/// The kernel BTF blob to benchmark with, and where it came from: `$BPFIR_BENCH_BTF`, else
+/// `/sys/kernel/btf/vmlinux`, else the corpus' gunzipped `vmlinux.btf.gz`.
+pub fn load_blob() -> (Vec<u8>, String) {
+    if let Some(path) = std::env::var_os("BPFIR_BENCH_BTF") {
+        let bytes = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("cannot read BPFIR_BENCH_BTF={path:?}: {e}"));
+        return (bytes, Path::new(&path).display().to_string());
+    }
+    let sys = Path::new("/sys/kernel/btf/vmlinux");
+    if let Ok(bytes) = std::fs::read(sys) {
+        if !bytes.is_empty() {
+            return (bytes, sys.display().to_string());
+        }
+    }
+    let gz = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/cilium/btf/testdata/vmlinux.btf.gz");
+    let file = std::fs::File::open(&gz).unwrap_or_else(|e| {
+        panic!(
+            "no kernel BTF for the benchmark: {} unreadable and {}: {e}",
+            sys.display(),
+            gz.display()
+        )
+    });
+    let mut bytes = Vec::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_end(&mut bytes)
+        .unwrap_or_else(|e| panic!("cannot gunzip {}: {e}", gz.display()));
+    (bytes, gz.display().to_string())
 }
