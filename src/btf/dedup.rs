@@ -47,8 +47,9 @@
 
 use hashbrown::HashMap;
 
+use super::copy::Strings;
 use super::error::{BtfError, Result};
-use super::types::{raw_id, type_id, Items};
+use super::types::{raw_id, type_id};
 use super::{Btf, Kind, StrOffset, Type, TypeId, TypeKind};
 
 /// The result of [`dedup`]: the deduplicated BTF and where each old type id went.
@@ -1080,133 +1081,9 @@ impl<'a> Dedup<'a> {
                 continue;
             }
             let old = type_id(id);
-            let t = self.ty(id)?;
-            let kind = match t.kind {
-                TypeKind::Void => continue,
-                TypeKind::Int { .. } | TypeKind::Float { .. } | TypeKind::Fwd { .. } => t.kind,
-                TypeKind::Ptr(x) => TypeKind::Ptr(remap(x)),
-                TypeKind::Typedef(x) => TypeKind::Typedef(remap(x)),
-                TypeKind::Volatile(x) => TypeKind::Volatile(remap(x)),
-                TypeKind::Const(x) => TypeKind::Const(remap(x)),
-                TypeKind::Restrict(x) => TypeKind::Restrict(remap(x)),
-                TypeKind::TypeTag { ty, attribute } => TypeKind::TypeTag {
-                    ty: remap(ty),
-                    attribute,
-                },
-                TypeKind::Func { proto, linkage } => TypeKind::Func {
-                    proto: remap(proto),
-                    linkage,
-                },
-                TypeKind::Var { ty, linkage } => TypeKind::Var {
-                    ty: remap(ty),
-                    linkage,
-                },
-                TypeKind::DeclTag {
-                    ty,
-                    component_idx,
-                    attribute,
-                } => TypeKind::DeclTag {
-                    ty: remap(ty),
-                    component_idx,
-                    attribute,
-                },
-                TypeKind::Array { elem, index, len } => TypeKind::Array {
-                    elem: remap(elem),
-                    index: remap(index),
-                    len,
-                },
-                TypeKind::Struct {
-                    size,
-                    bitfield_encoding,
-                    ..
-                }
-                | TypeKind::Union {
-                    size,
-                    bitfield_encoding,
-                    ..
-                } => {
-                    let start = out.members.len() as u32;
-                    let members = btf.members(old);
-                    for m in members {
-                        let name = out.strings.add(btf.str(m.name)?)?;
-                        out.members.alloc(super::Member {
-                            name,
-                            ty: remap(m.ty),
-                            bit_offset: m.bit_offset,
-                            bitfield_size: m.bitfield_size,
-                        });
-                    }
-                    let members = Items::new(start, members.len() as u32);
-                    if matches!(t.kind, TypeKind::Struct { .. }) {
-                        TypeKind::Struct {
-                            size,
-                            members,
-                            bitfield_encoding,
-                        }
-                    } else {
-                        TypeKind::Union {
-                            size,
-                            members,
-                            bitfield_encoding,
-                        }
-                    }
-                }
-                TypeKind::Enum { size, signed, .. } | TypeKind::Enum64 { size, signed, .. } => {
-                    let start = out.enum_values.len() as u32;
-                    let values = btf.enum_values(old);
-                    for v in values {
-                        let name = out.strings.add(btf.str(v.name)?)?;
-                        out.enum_values
-                            .alloc(super::EnumValue { name, bits: v.bits });
-                    }
-                    let values = Items::new(start, values.len() as u32);
-                    if matches!(t.kind, TypeKind::Enum { .. }) {
-                        TypeKind::Enum {
-                            size,
-                            values,
-                            signed,
-                        }
-                    } else {
-                        TypeKind::Enum64 {
-                            size,
-                            values,
-                            signed,
-                        }
-                    }
-                }
-                TypeKind::FuncProto { ret, .. } => {
-                    let start = out.params.len() as u32;
-                    let params = btf.params(old);
-                    for p in params {
-                        let name = out.strings.add(btf.str(p.name)?)?;
-                        out.params.alloc(super::Param {
-                            name,
-                            ty: remap(p.ty),
-                        });
-                    }
-                    TypeKind::FuncProto {
-                        ret: remap(ret),
-                        params: Items::new(start, params.len() as u32),
-                    }
-                }
-                TypeKind::Datasec { size, .. } => {
-                    let start = out.vars.len() as u32;
-                    let vars = btf.datasec_vars(old);
-                    for v in vars {
-                        out.vars.alloc(super::VarSecinfo {
-                            ty: remap(v.ty),
-                            offset: v.offset,
-                            size: v.size,
-                        });
-                    }
-                    TypeKind::Datasec {
-                        size,
-                        vars: Items::new(start, vars.len() as u32),
-                    }
-                }
-            };
-            let name = out.strings.add(btf.str(t.name)?)?;
-            out.types.alloc(Type { name, kind });
+            // Checks that the type exists (a bad id is an error, not a panic).
+            self.ty(id)?;
+            out.push_copy(btf, old, &mut |t| Ok(remap(t)), &Strings::ByText)?;
         }
         out.names.take();
         out.ptr_size.take();

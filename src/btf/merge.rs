@@ -9,9 +9,10 @@
 //!
 //! Cost: one pass over the appended types and their items, one copy of the string bytes.
 
+use super::copy::Strings;
 use super::error::{BtfError, Result};
-use super::types::{raw_id, type_id, Items};
-use super::{Btf, StrOffset, Type, TypeId, TypeKind};
+use super::types::{raw_id, type_id};
+use super::{Btf, StrOffset, Type, TypeId};
 
 /// Where the types and strings of a BTF appended with [`Btf::append`] went.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,13 +74,6 @@ impl Btf {
             });
         }
         let str_base = self.strings.append_table(&other.strings)?;
-        let s = |o: StrOffset| {
-            if o.0 == 0 {
-                o
-            } else {
-                StrOffset(o.0 + str_base)
-            }
-        };
         // First the id table, so that forward references (a pointer to a later struct)
         // resolve.
         let mut types = Vec::with_capacity(other.types.len());
@@ -110,138 +104,11 @@ impl Btf {
                     },
                 )
             };
-        for (id, t) in other.own_types() {
+        for (id, _) in other.own_types() {
             if raw_id(id) == 0 || types[raw_id(id) as usize].is_none() {
                 continue;
             }
-            let kind = match t.kind {
-                TypeKind::Void => TypeKind::Void,
-                k @ (TypeKind::Int { .. } | TypeKind::Fwd { .. } | TypeKind::Float { .. }) => k,
-                TypeKind::Ptr(r) => TypeKind::Ptr(map(id, r)?),
-                TypeKind::Typedef(r) => TypeKind::Typedef(map(id, r)?),
-                TypeKind::Volatile(r) => TypeKind::Volatile(map(id, r)?),
-                TypeKind::Const(r) => TypeKind::Const(map(id, r)?),
-                TypeKind::Restrict(r) => TypeKind::Restrict(map(id, r)?),
-                TypeKind::Array { elem, index, len } => TypeKind::Array {
-                    elem: map(id, elem)?,
-                    index: map(id, index)?,
-                    len,
-                },
-                TypeKind::Func { proto, linkage } => TypeKind::Func {
-                    proto: map(id, proto)?,
-                    linkage,
-                },
-                TypeKind::Var { ty, linkage } => TypeKind::Var {
-                    ty: map(id, ty)?,
-                    linkage,
-                },
-                TypeKind::DeclTag {
-                    ty,
-                    component_idx,
-                    attribute,
-                } => TypeKind::DeclTag {
-                    ty: map(id, ty)?,
-                    component_idx,
-                    attribute,
-                },
-                TypeKind::TypeTag { ty, attribute } => TypeKind::TypeTag {
-                    ty: map(id, ty)?,
-                    attribute,
-                },
-                TypeKind::Struct {
-                    size,
-                    members,
-                    bitfield_encoding,
-                }
-                | TypeKind::Union {
-                    size,
-                    members,
-                    bitfield_encoding,
-                } => {
-                    let start = self.members.len() as u32;
-                    for m in &other.members[members.idx_range()] {
-                        let mut m = *m;
-                        m.name = s(m.name);
-                        m.ty = map(id, m.ty)?;
-                        self.members.alloc(m);
-                    }
-                    let members = Items::new(start, members.len() as u32);
-                    if matches!(t.kind, TypeKind::Struct { .. }) {
-                        TypeKind::Struct {
-                            size,
-                            members,
-                            bitfield_encoding,
-                        }
-                    } else {
-                        TypeKind::Union {
-                            size,
-                            members,
-                            bitfield_encoding,
-                        }
-                    }
-                }
-                TypeKind::Enum {
-                    size,
-                    values,
-                    signed,
-                }
-                | TypeKind::Enum64 {
-                    size,
-                    values,
-                    signed,
-                } => {
-                    let start = self.enum_values.len() as u32;
-                    for v in &other.enum_values[values.idx_range()] {
-                        let mut v = *v;
-                        v.name = s(v.name);
-                        self.enum_values.alloc(v);
-                    }
-                    let values = Items::new(start, values.len() as u32);
-                    if matches!(t.kind, TypeKind::Enum { .. }) {
-                        TypeKind::Enum {
-                            size,
-                            values,
-                            signed,
-                        }
-                    } else {
-                        TypeKind::Enum64 {
-                            size,
-                            values,
-                            signed,
-                        }
-                    }
-                }
-                TypeKind::FuncProto { ret, params } => {
-                    let ret = map(id, ret)?;
-                    let start = self.params.len() as u32;
-                    for p in &other.params[params.idx_range()] {
-                        let mut p = *p;
-                        p.name = s(p.name);
-                        p.ty = map(id, p.ty)?;
-                        self.params.alloc(p);
-                    }
-                    TypeKind::FuncProto {
-                        ret,
-                        params: Items::new(start, params.len() as u32),
-                    }
-                }
-                TypeKind::Datasec { size, vars } => {
-                    let start = self.vars.len() as u32;
-                    for v in &other.vars[vars.idx_range()] {
-                        let mut v = *v;
-                        v.ty = map(id, v.ty)?;
-                        self.vars.alloc(v);
-                    }
-                    TypeKind::Datasec {
-                        size,
-                        vars: Items::new(start, vars.len() as u32),
-                    }
-                }
-            };
-            self.types.alloc(Type {
-                name: s(t.name),
-                kind,
-            });
+            self.push_copy(other, id, &mut |r| map(id, r), &Strings::Shifted(str_base))?;
         }
         self.names.take();
         self.ptr_size.take();
@@ -252,6 +119,7 @@ impl Btf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::btf::TypeKind;
     use crate::btf::{IntEncoding, Kind, Linkage, NewMember, VarSecinfo};
     use crate::Endian;
 

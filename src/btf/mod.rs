@@ -28,6 +28,7 @@
 //! ```
 
 mod build;
+mod copy;
 mod dedup;
 mod display;
 mod error;
