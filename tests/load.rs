@@ -14,8 +14,8 @@ mod kernel;
 
 use std::collections::HashMap;
 
-use bpfir::insn::{AluClass, AluOp, Insn, Operand, Reg, Size};
-use bpfir::ir::{Meta, Module, Ref};
+use bpfir::insn::{Insn, Reg, Size};
+use bpfir::ir::{Meta, Module};
 use bpfir::load::{load, LoadError, LoadOptions, Loaded};
 
 fn read(name: &str) -> Module {
@@ -199,15 +199,6 @@ fn trampoline_programs_get_the_kernels_verdict() {
     }
 }
 
-fn mov_imm(dst: Reg, imm: i32) -> Insn {
-    Insn::Alu {
-        class: AluClass::Alu64,
-        op: AluOp::Mov,
-        dst,
-        src: Operand::Imm(imm),
-    }
-}
-
 /// Loads program `prog` of `m` and runs it once.
 fn run(name: &str, m: &Module, prog: &str) -> Result<u32, String> {
     let loaded = load_module(name, m);
@@ -225,27 +216,9 @@ fn edited_programs_load_and_still_check_themselves() {
     }
     let name = "calls.bpfel.o";
     let mut m = read(name);
-    let entry = m.function_by_name("calls_first").unwrap();
-    // At the start of the program: r9 = 0 (unused by the program).
-    let first = m.function(entry).first_insn().unwrap();
-    m.insert_before(first, mov_imm(Reg::R9, 0), Meta::default())
-        .unwrap();
-    // Before a callee's first instruction.
-    let callee = m.function_by_name("chain_c").unwrap();
-    let c0 = m.function(callee).first_insn().unwrap();
-    m.insert_before(c0, mov_imm(Reg::R5, 7), Meta::default())
-        .unwrap();
-    // In the middle of the bpf_loop callback's body (the loop body), before a jump target.
-    let body = m.function_by_name("loop_body").unwrap();
-    let target = m
-        .func_insns(body)
-        .find_map(|i| match m.reference(i) {
-            Some(Ref::Jump(t)) => Some(t),
-            _ => None,
-        })
-        .unwrap();
-    m.insert_before(target, mov_imm(Reg::R4, 1), Meta::default())
-        .unwrap();
+    // At the start of the program, before a callee's first instruction, and in the middle
+    // of the bpf_loop callback before a jump target.
+    common::edit_calls(&mut m);
     for prog in ["calls_first", "calls_second"] {
         assert_eq!(run(name, &m, prog), Ok(0), "{prog}");
     }

@@ -10,7 +10,7 @@ mod kernel;
 
 use std::collections::HashMap;
 
-use bpfir::insn::{AluClass, AluOp, CallKind, Insn, Operand, PseudoKind, Reg};
+use bpfir::insn::{CallKind, Insn, PseudoKind, Reg};
 use bpfir::ir::{ExternKind, FuncId, Function, InsnId, Meta, Module, Ref};
 use bpfir::lower::{lower, Bindings, ExternBinding};
 use bpfir::write::{write_object, WriteError};
@@ -265,43 +265,21 @@ fn testdata(name: &str) -> Vec<u8> {
     std::fs::read(common::testdata_dir().join(name)).unwrap()
 }
 
-fn mov_imm(dst: Reg, imm: i32) -> Insn {
-    Insn::Alu {
-        class: AluClass::Alu64,
-        op: AluOp::Mov,
-        dst,
-        src: Operand::Imm(imm),
-    }
-}
-
 /// Edits `calls_first` and its callees the way a rewriting tool would (instructions that do
 /// not change what the programs compute): at a program's start, at a callee's start, before
 /// a jump target, and an inserted instruction removed again. Returns the module as it should
 /// read back: an instruction inserted before a function's first one carries that function's
 /// first line, which the writer gives it for the kernel.
 fn edit(m: &mut Module) -> Module {
+    let common::CallsEdits {
+        at_entry,
+        at_callee,
+        target,
+    } = common::edit_calls(m);
     let entry = m.function_by_name("calls_first").unwrap();
-    let first = m.function(entry).first_insn().unwrap();
-    let at_entry = m
-        .insert_before(first, mov_imm(Reg::R9, 0), Meta::default())
-        .unwrap();
     let callee = m.function_by_name("chain_c").unwrap();
-    let c0 = m.function(callee).first_insn().unwrap();
-    let at_callee = m
-        .insert_before(c0, mov_imm(Reg::R5, 7), Meta::default())
-        .unwrap();
-    let body = m.function_by_name("loop_body").unwrap();
-    let target = m
-        .func_insns(body)
-        .find_map(|i| match m.reference(i) {
-            Some(Ref::Jump(t)) => Some(t),
-            _ => None,
-        })
-        .unwrap();
-    m.insert_before(target, mov_imm(Reg::R4, 1), Meta::default())
-        .unwrap();
     let gone = m
-        .insert_before(target, mov_imm(Reg::R3, 3), Meta::default())
+        .insert_before(target, common::mov_imm(Reg::R3, 3), Meta::default())
         .unwrap();
     m.remove(gone).unwrap();
     let mut expected = m.clone();
@@ -327,7 +305,7 @@ fn edited_modules_keep_their_edits_lines_and_jump_targets() {
         // The inserted instructions are where they were put.
         let f = m2.function_by_name("calls_first").unwrap();
         let first = m2.function(f).first_insn().unwrap();
-        assert_eq!(*m2.insn(first), mov_imm(Reg::R9, 0), "{name}");
+        assert_eq!(*m2.insn(first), common::mov_imm(Reg::R9, 0), "{name}");
         let body = m2.function_by_name("loop_body").unwrap();
         let target = m2
             .func_insns(body)
@@ -337,7 +315,7 @@ fn edited_modules_keep_their_edits_lines_and_jump_targets() {
             })
             .unwrap();
         let before = m2.prev_insn(target).unwrap();
-        assert_eq!(*m2.insn(before), mov_imm(Reg::R4, 1), "{name}");
+        assert_eq!(*m2.insn(before), common::mov_imm(Reg::R4, 1), "{name}");
     }
     println!("edited: {counts:?}");
 }

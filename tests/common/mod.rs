@@ -114,6 +114,60 @@ pub const EXPECTED_RUNS: &[(&str, &str, Option<u32>)] = &[
     ("tracing.bpfel.o", "tc_mark", Some(0)),
 ];
 
+/// `dst = imm` (64-bit): an instruction tests insert where it changes nothing the programs
+/// compute (the registers they use are set after it).
+pub fn mov_imm(dst: bpfir::insn::Reg, imm: i32) -> bpfir::insn::Insn {
+    bpfir::insn::Insn::Alu {
+        class: bpfir::insn::AluClass::Alu64,
+        op: bpfir::insn::AluOp::Mov,
+        dst,
+        src: bpfir::insn::Operand::Imm(imm),
+    }
+}
+
+/// The instructions [`edit_calls`] inserted.
+pub struct CallsEdits {
+    /// `r9 = 0` before `calls_first`'s first instruction.
+    pub at_entry: bpfir::ir::InsnId,
+    /// `r5 = 7` before `chain_c`'s first instruction.
+    pub at_callee: bpfir::ir::InsnId,
+    /// The first jump target in the `loop_body` callback, before which `r4 = 1` went.
+    pub target: bpfir::ir::InsnId,
+}
+
+/// Edits calls.bpf.c's programs as a rewriting tool would, without changing what they
+/// compute: at a program's start, at a callee's start, and before a jump target in the
+/// `bpf_loop` callback.
+pub fn edit_calls(m: &mut bpfir::ir::Module) -> CallsEdits {
+    use bpfir::insn::Reg;
+    use bpfir::ir::{Meta, Ref};
+    let entry = m.function_by_name("calls_first").unwrap();
+    let first = m.function(entry).first_insn().unwrap();
+    let at_entry = m
+        .insert_before(first, mov_imm(Reg::R9, 0), Meta::default())
+        .unwrap();
+    let callee = m.function_by_name("chain_c").unwrap();
+    let c0 = m.function(callee).first_insn().unwrap();
+    let at_callee = m
+        .insert_before(c0, mov_imm(Reg::R5, 7), Meta::default())
+        .unwrap();
+    let body = m.function_by_name("loop_body").unwrap();
+    let target = m
+        .func_insns(body)
+        .find_map(|i| match m.reference(i) {
+            Some(Ref::Jump(t)) => Some(t),
+            _ => None,
+        })
+        .unwrap();
+    m.insert_before(target, mov_imm(Reg::R4, 1), Meta::default())
+        .unwrap();
+    CallsEdits {
+        at_entry,
+        at_callee,
+        target,
+    }
+}
+
 /// A small deterministic PRNG (xorshift64*) for mutation tests; the seed is printed by the
 /// tests so a failure can be replayed with `BPFIR_FUZZ_SEED`.
 pub struct Rng(pub u64);
