@@ -1043,10 +1043,11 @@ mod tests {
         let prog = m.add_function(prog);
         let callee = m.add_function(Function::new("callee", ".text", false));
         let cb = m.add_function(Function::new("cb", ".text", false));
-        let meta = |reference, line, core| Meta {
-            reference,
-            line,
-            core,
+        let meta = |reference, line, core| {
+            Meta::new()
+                .with_ref_opt(reference)
+                .with_line_opt(line)
+                .with_core_opt(core)
         };
         m.append(prog, mov(Reg::R0, 0), meta(None, Some(l1), None))
             .unwrap();
