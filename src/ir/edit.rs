@@ -6,6 +6,7 @@
 //! and every other instruction keeps its id, metadata and jump target. A jump whose target
 //! is removed keeps pointing at the detached id; lowering reports it.
 
+use super::build::Built;
 use super::{FuncId, IrError, Meta, Module, Node, Ref};
 use crate::insn::{CallKind, Insn};
 
@@ -56,6 +57,27 @@ impl Module {
         let last = self.funcs[func].last;
         self.link(id, func, last, None);
         Ok(id)
+    }
+
+    /// Creates a built instruction (with its reference, see [`build`](super::build)) and
+    /// appends it to `func`.
+    pub fn append_built(
+        &mut self,
+        func: FuncId,
+        built: impl Into<Built>,
+    ) -> Result<InsnId, IrError> {
+        let b = built.into();
+        self.append(func, b.insn, Meta::new().with_ref_opt(b.reference))
+    }
+
+    /// Creates a built instruction (with its reference) and inserts it before `at`.
+    pub fn insert_built_before(
+        &mut self,
+        at: InsnId,
+        built: impl Into<Built>,
+    ) -> Result<InsnId, IrError> {
+        let b = built.into();
+        self.insert_before(at, b.insn, Meta::new().with_ref_opt(b.reference))
     }
 
     /// Creates an instruction and inserts it before `at`.

@@ -26,6 +26,9 @@
 //! assert_eq!(m.func_insns(f).collect::<Vec<_>>(), vec![first, exit]);
 //! ```
 
+pub mod build;
+mod cursor;
+pub use cursor::{CursorPosition, FuncCursor};
 mod dump;
 pub use dump::Dump;
 mod edit;
@@ -40,8 +43,8 @@ use std::collections::HashMap;
 use la_arena::{Arena, ArenaMap};
 
 pub use entities::{
-    CoreRelo, DataKind, DataSection, DataVar, Extern, ExternKind, Function, MapDef, MapOrigin,
-    Pinning, Ref, SourceLine, SymbolLinkage,
+    AnyEntity, CoreRelo, DataKind, DataSection, DataVar, Extern, ExternKind, Function, MapDef,
+    MapOrigin, Pinning, Ref, SourceLine, SymbolLinkage,
 };
 pub use error::IrError;
 
@@ -435,6 +438,87 @@ impl Module {
     /// All CO-RE relocation records.
     pub fn core_relos(&self) -> impl ExactSizeIterator<Item = (CoreId, &CoreRelo)> + '_ {
         self.core_relos.iter()
+    }
+}
+
+impl Module {
+    /// An error unless the module has instruction `id`.
+    pub fn check_insn(&self, id: InsnId) -> Result<(), IrError> {
+        self.check(&self.insns, id)
+    }
+
+    /// An error unless the module has function `id`.
+    pub fn check_func(&self, id: FuncId) -> Result<(), IrError> {
+        self.check(&self.funcs, id)
+    }
+
+    /// An error unless the module has map `id`.
+    pub fn check_map(&self, id: MapId) -> Result<(), IrError> {
+        self.check(&self.maps, id)
+    }
+
+    /// An error unless the module has data section `id`.
+    pub fn check_data(&self, id: DataId) -> Result<(), IrError> {
+        self.check(&self.data, id)
+    }
+
+    /// An error unless the module has extern `id`.
+    pub fn check_extern(&self, id: ExternId) -> Result<(), IrError> {
+        self.check(&self.externs, id)
+    }
+
+    /// An error unless the module has source line `id`.
+    pub fn check_line(&self, id: LineId) -> Result<(), IrError> {
+        self.check(&self.lines, id)
+    }
+
+    /// An error unless the module has CO-RE relocation `id`.
+    pub fn check_core(&self, id: CoreId) -> Result<(), IrError> {
+        self.check(&self.core_relos, id)
+    }
+
+    /// An error unless the module has origin `id`.
+    pub fn check_origin(&self, id: OriginId) -> Result<(), IrError> {
+        self.check(&self.origins, id)
+    }
+
+    /// An error unless every id `r` names is the module's.
+    pub fn check_ref(&self, r: Ref) -> Result<(), IrError> {
+        match r {
+            Ref::Jump(id) => self.check_insn(id),
+            Ref::Call(f) | Ref::FuncAddr(f) => self.check_func(f),
+            Ref::Map(m) => self.check_map(m),
+            Ref::Data { data, .. } => self.check_data(data),
+            Ref::Extern(e) => self.check_extern(e),
+        }
+    }
+
+    /// An error unless every id of `meta` is the module's.
+    pub fn check_meta(&self, meta: &Meta) -> Result<(), IrError> {
+        if let Some(r) = meta.reference {
+            self.check_ref(r)?;
+        }
+        if let Some(l) = meta.line {
+            self.check_line(l)?;
+        }
+        if let Some(c) = meta.core {
+            self.check_core(c)?;
+        }
+        if let Some(o) = meta.origin {
+            self.check_origin(o)?;
+        }
+        Ok(())
+    }
+
+    fn check<T>(&self, arena: &Arena<T>, id: la_arena::Idx<T>) -> Result<(), IrError>
+    where
+        la_arena::Idx<T>: Into<AnyEntity>,
+    {
+        if in_arena(arena, id) {
+            Ok(())
+        } else {
+            Err(IrError::NoSuchEntity { entity: id.into() })
+        }
     }
 }
 
