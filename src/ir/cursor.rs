@@ -52,7 +52,7 @@ pub enum CursorPosition {
 }
 
 /// A position in one function of a [`Module`], with the source line and origin it stamps on
-/// what it inserts. See the [module documentation](self).
+/// what it inserts. See the module documentation of `bpfir::ir::cursor`.
 #[derive(Debug)]
 pub struct FuncCursor<'m> {
     module: &'m mut Module,
@@ -354,7 +354,7 @@ mod tests {
             line: 7,
             col: 1,
         });
-        m.set_line(ids[0], Some(line));
+        m.set_line(ids[0], Some(line)).unwrap();
         let origin = m.add_origin("pass");
         let mut cur = FuncCursor::new(&mut m, f).unwrap().with_origin(origin);
         assert_eq!(cur.goto_first_insn(), Some(ids[0]));
