@@ -183,6 +183,11 @@ impl LoweredProgram {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LowerError {
+    /// The IR verifier found broken invariants in the functions the program links (a jump
+    /// to a removed instruction, a call to a function without a body, an id of another
+    /// module...); each error names its function and instruction.
+    #[error("{0}")]
+    Verify(#[from] crate::verify::VerifierErrors),
     /// The entry is not a program, or has no instructions.
     #[error("function {function}: {reason}")]
     BadEntry {
@@ -228,7 +233,9 @@ pub fn link_order(module: &Module, entry: FuncId) -> Vec<FuncId> {
     let mut placed: HashMap<FuncId, ()> = HashMap::from([(entry, ())]);
     // An explicit stack of (function, next instruction to scan) keeps deep call chains from
     // growing the native stack.
-    let mut stack = vec![module.function(entry).first_insn()];
+    // A function the module does not have has no body to scan (the verifier reports it).
+    let body = |f: FuncId| module.try_function(f).ok().and_then(|f| f.first_insn());
+    let mut stack = vec![body(entry)];
     while let Some(top) = stack.last_mut() {
         let Some(id) = *top else {
             stack.pop();
@@ -238,7 +245,7 @@ pub fn link_order(module: &Module, entry: FuncId) -> Vec<FuncId> {
         if let Some(Ref::Call(callee) | Ref::FuncAddr(callee)) = module.reference(id) {
             if placed.insert(callee, ()).is_none() {
                 order.push(callee);
-                stack.push(module.function(callee).first_insn());
+                stack.push(body(callee));
             }
         }
     }
@@ -287,27 +294,14 @@ impl Lowering<'_> {
             fd.copied()
                 .ok_or_else(|| self.insn_error(func, id, format!("{what} has no fd binding")))
         };
+        // `lower` verified the program first: references exist, fit their instructions,
+        // and jump targets are in the same function (so they have slots).
         match (module.reference(id), &mut insn) {
-            (None, i) if i.is_jump() => {
-                return Err(self.insn_error(func, id, "jump without a target".into()))
-            }
-            (
-                None,
-                Insn::Call {
-                    kind: CallKind::Local,
-                    ..
-                },
-            ) => return Err(self.insn_error(func, id, "bpf-to-bpf call without a callee".into())),
             (None, _) => {}
             (Some(Ref::Jump(target)), i) => {
-                if module.func_of(target) != Some(func) {
-                    let why = match module.func_of(target) {
-                        None => "jump target was removed",
-                        Some(_) => "jump target is in another function",
-                    };
-                    return Err(self.insn_error(func, id, why.into()));
-                }
-                let t = self.slots[&target];
+                let t = *self.slots.get(&target).ok_or_else(|| {
+                    self.insn_error(func, id, "jump target is not in the program".into())
+                })?;
                 let delta = i32::try_from(rel(t)).ok();
                 if !delta.is_some_and(|d| i.set_jump_offset(d)) {
                     return Err(self.insn_error(
@@ -424,6 +418,9 @@ pub fn lower(
     entry: FuncId,
     bindings: &Bindings,
 ) -> Result<LoweredProgram, LowerError> {
+    // The IR's invariants first, over every function the program links: what remains to
+    // check below is only what is specific to the kernel's input (fds, offsets that fit).
+    crate::verify::verify_program(module, entry)?;
     let program = module.function(entry);
     if program.first_insn().is_none() {
         return Err(LowerError::BadEntry {
