@@ -29,6 +29,9 @@ use crate::insn::{CallKind, Insn, PseudoKind};
 use crate::ir::{DataId, ExternId, FuncId, InsnId, MapId, Module, Ref};
 use crate::Endian;
 
+mod tag;
+pub use tag::{program_tag, sha1, sha256, tag_hex, tag_input, TagHash};
+
 /// How an extern is resolved for one load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -138,6 +141,19 @@ impl LoweredProgram {
     /// The bytecode in byte order `endian`.
     pub fn insn_bytes(&self, endian: Endian) -> Vec<u8> {
         crate::insn::encode_all(&self.insns, endian)
+    }
+
+    /// The program tag a current kernel (Linux 6.18 or later, SHA-256) on this machine
+    /// reports for these instructions: what `bpftool prog show` prints, computed without
+    /// loading. See [`program_tag`] for older kernels and other byte orders.
+    pub fn tag(&self) -> [u8; 8] {
+        program_tag(&self.insns, Endian::native(), TagHash::Sha256)
+    }
+
+    /// [`tag`](Self::tag) as 16 lowercase hex digits, as the kernel's program info and
+    /// `bpftool` print it.
+    pub fn tag_hex(&self) -> String {
+        tag_hex(self.tag())
     }
 
     /// The `bpf_func_info` array (8-byte records) in byte order `endian`.
