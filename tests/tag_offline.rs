@@ -107,11 +107,19 @@ fn offline_tags_equal_the_kernels_on_the_selftests() {
         let module = match Module::read(&bytes) {
             Ok(m) => m,
             Err(e) => {
-                not_lowered.push(format!("{object}: read: {e}"));
+                for name in want.keys() {
+                    not_lowered.push(format!("{object} {name}: read: {e}"));
+                }
                 continue;
             }
         };
-        for (name, got) in offline_tags(&module, object, want) {
+        let got = offline_tags(&module, object, want);
+        for name in want.keys() {
+            if !got.iter().any(|(n, _)| n == name) {
+                not_lowered.push(format!("{object} {name}: bpfir sees no such program"));
+            }
+        }
+        for (name, got) in got {
             match got {
                 Ok(tag) if tag == want[&name] => equal += 1,
                 Ok(tag) => differ.push((object.clone(), name, tag)),
