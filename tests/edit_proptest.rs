@@ -126,15 +126,14 @@ impl Model {
 
     fn meta(&self, sel: &MetaSel) -> Meta {
         let pick = |n: usize, k: Option<usize>| k.filter(|_| n > 0).map(|k| k % n);
-        Meta {
-            reference: match sel.reference {
+        Meta::new()
+            .with_ref_opt(match sel.reference {
                 RefSel::None => None,
                 RefSel::Jump(k) => Some(Ref::Jump(id(k % self.insns.len().max(1)))),
                 RefSel::Call(k) => Some(Ref::Call(func_id(k % self.funcs.len()))),
-            },
-            line: pick(self.lines.len(), sel.line).map(|k| self.lines[k]),
-            core: pick(self.cores.len(), sel.core).map(|k| self.cores[k]),
-        }
+            })
+            .with_line_opt(pick(self.lines.len(), sel.line).map(|k| self.lines[k]))
+            .with_core_opt(pick(self.cores.len(), sel.core).map(|k| self.cores[k]))
     }
 
     /// Compares the module with the model.

@@ -14,7 +14,7 @@ use super::InsnId;
 /// What [`Module::replace`] does with the replaced instruction's metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MetaChoice {
-    /// Keep the reference, line and CO-RE relocation.
+    /// Keep the reference, line, CO-RE relocation and origin.
     Keep,
     /// Replace them all with these.
     Replace(Meta),
@@ -124,6 +124,7 @@ impl Module {
             self.set_reference(id, m.reference);
             self.set_line(id, m.line);
             self.set_core(id, m.core);
+            self.set_insn_origin(id, m.origin);
         }
         Ok(())
     }

@@ -8,6 +8,9 @@
 //! id, and its metadata goes with it at no cost. Raw jump offsets, call immediates and map
 //! fds in the stored [`Insn`]s are meaningless until lowering writes them.
 //!
+//! The source line and an origin tag (the pass that inserted an instruction, see [`Origin`])
+//! are side tables too.
+//!
 //! Every instruction is created by one function ([`Module::create_insn`]), which fills all
 //! side tables at once, so no edit can forget one.
 //!
@@ -29,6 +32,10 @@ mod edit;
 pub use edit::MetaChoice;
 mod entities;
 mod error;
+mod meta;
+pub use meta::{Meta, Origin, OriginId};
+
+use std::collections::HashMap;
 
 use la_arena::{Arena, ArenaMap};
 
@@ -56,17 +63,6 @@ pub type ExternId = la_arena::Idx<Extern>;
 pub type LineId = la_arena::Idx<SourceLine>;
 /// Handle of a CO-RE relocation.
 pub type CoreId = la_arena::Idx<CoreRelo>;
-
-/// The metadata an instruction is created with.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Meta {
-    /// Symbolic reference (jump target, callee, map, ...).
-    pub reference: Option<Ref>,
-    /// Source line.
-    pub line: Option<LineId>,
-    /// CO-RE relocation.
-    pub core: Option<CoreId>,
-}
 
 /// Where an instruction sits: its neighbours and its function (`None` when detached).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -100,6 +96,10 @@ pub struct Module {
     externs: Arena<Extern>,
     lines: Arena<SourceLine>,
     core_relos: Arena<CoreRelo>,
+    origins: Arena<Origin>,
+    /// The origin of each pass name, so [`Module::add_origin`] interns.
+    origin_ids: HashMap<String, OriginId>,
+    insn_origins: ArenaMap<InsnId, OriginId>,
 }
 
 impl Module {
@@ -122,6 +122,9 @@ impl Module {
             externs: Arena::new(),
             lines: Arena::new(),
             core_relos: Arena::new(),
+            origins: Arena::new(),
+            origin_ids: HashMap::new(),
+            insn_origins: ArenaMap::default(),
         }
     }
 
@@ -144,6 +147,9 @@ impl Module {
         }
         if let Some(c) = meta.core {
             self.insn_core.insert(id, c);
+        }
+        if let Some(o) = meta.origin {
+            self.insn_origins.insert(id, o);
         }
         id
     }
@@ -216,11 +222,49 @@ impl Module {
 
     /// The metadata of `id`, as [`create_insn`](Self::create_insn) takes it.
     pub fn meta(&self, id: InsnId) -> Meta {
-        Meta {
-            reference: self.reference(id),
-            line: self.line_of(id),
-            core: self.core_of(id),
+        Meta::new()
+            .with_ref_opt(self.reference(id))
+            .with_line_opt(self.line_of(id))
+            .with_core_opt(self.core_of(id))
+            .with_origin_opt(self.insn_origin(id))
+    }
+
+    /// The origin tag of `id`: the pass that inserted it.
+    pub fn insn_origin(&self, id: InsnId) -> Option<OriginId> {
+        self.insn_origins.get(id).copied()
+    }
+
+    /// Sets or clears the origin tag of `id`.
+    pub fn set_insn_origin(&mut self, id: InsnId, origin: Option<OriginId>) {
+        match origin {
+            Some(o) => {
+                self.insn_origins.insert(id, o);
+            }
+            None => {
+                self.insn_origins.remove(id);
+            }
         }
+    }
+
+    /// The origin tag naming `pass`: created on first use, the same id for the same name
+    /// afterwards.
+    pub fn add_origin(&mut self, pass: &str) -> OriginId {
+        if let Some(&id) = self.origin_ids.get(pass) {
+            return id;
+        }
+        let id = self.origins.alloc(Origin::new(pass));
+        self.origin_ids.insert(pass.to_owned(), id);
+        id
+    }
+
+    /// The origin tag `id`, if this module has it.
+    pub fn origin(&self, id: OriginId) -> Option<&Origin> {
+        in_arena(&self.origins, id).then(|| &self.origins[id])
+    }
+
+    /// All origin tags, in the order they were added.
+    pub fn origins(&self) -> impl ExactSizeIterator<Item = (OriginId, &Origin)> + '_ {
+        self.origins.iter()
     }
 
     /// The function `id` belongs to, or `None` if it is detached (removed, or never attached).
@@ -392,6 +436,11 @@ impl Module {
     pub fn core_relos(&self) -> impl ExactSizeIterator<Item = (CoreId, &CoreRelo)> + '_ {
         self.core_relos.iter()
     }
+}
+
+/// Whether `id` is an index of `arena` (an id of another module may not be).
+pub(crate) fn in_arena<T>(arena: &Arena<T>, id: la_arena::Idx<T>) -> bool {
+    (id.into_raw().into_u32() as usize) < arena.len()
 }
 
 /// The instructions of a function, in order. Created by [`Module::func_insns`].

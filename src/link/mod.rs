@@ -1061,11 +1061,16 @@ impl Linker<'_> {
                     }
                     None => {}
                 }
-                let new_meta = Meta {
-                    reference,
-                    line: meta.line.and_then(|l| self.lines[i].get(l).copied()),
-                    core: meta.core.and_then(|c| self.cores[i].get(c).copied()),
-                };
+                // Origins are kept: re-interned by pass name in the linked module.
+                let origin = meta
+                    .origin
+                    .and_then(|o| m.origin(o))
+                    .map(|o| self.out.add_origin(&o.pass));
+                let new_meta = Meta::new()
+                    .with_ref_opt(reference)
+                    .with_line_opt(meta.line.and_then(|l| self.lines[i].get(l).copied()))
+                    .with_core_opt(meta.core.and_then(|c| self.cores[i].get(c).copied()))
+                    .with_origin_opt(origin);
                 let new = self
                     .out
                     .append(new_f, insn, new_meta)

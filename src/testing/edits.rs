@@ -208,10 +208,7 @@ fn insert(
         dst: regs[usize::from(reg) % regs.len()],
         src: Operand::Imm(imm),
     };
-    let meta = Meta {
-        line: if stamp_line { m.line_of(at) } else { None },
-        ..Meta::default()
-    };
+    let meta = Meta::new().with_line_opt(if stamp_line { m.line_of(at) } else { None });
     match m.insert_before(at, insn, meta) {
         Ok(id) => {
             log.created.push(id);

@@ -32,10 +32,7 @@ fn call() -> Insn {
 }
 
 fn with(r: Ref) -> Meta {
-    Meta {
-        reference: Some(r),
-        ..Meta::default()
-    }
+    Meta::new().with_ref(r)
 }
 
 struct Built {
