@@ -373,6 +373,7 @@ mod kernel_tests {
             ..LoadOptions::default()
         };
         let loaded = load(m, &opts).unwrap_or_else(|e| panic!("{object}: {e}"));
+        super::kernel::check_offline_tags(object, &loaded);
         let mut n = 0;
         for p in &loaded.programs {
             let want = super::common::EXPECTED_RUNS

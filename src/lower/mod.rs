@@ -29,6 +29,9 @@ use crate::insn::{CallKind, Insn, PseudoKind};
 use crate::ir::{DataId, ExternId, FuncId, InsnId, MapId, Module, Ref};
 use crate::Endian;
 
+mod tag;
+pub use tag::{program_tag, sha1, sha256, tag_hex, tag_input, TagHash};
+
 /// How an extern is resolved for one load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -121,6 +124,10 @@ pub struct LoweredProgram {
     pub functions: Vec<FuncId>,
     /// The instructions, patched; an `ld_imm64` is one entry of two slots.
     pub insns: Vec<Insn>,
+    /// The IR instruction each entry of `insns` was lowered from (same length): the way
+    /// back from a slot the verifier names to the function, source line, CO-RE record and
+    /// origin of the instruction (see [`LoweredProgram::insn_at_slot`]).
+    pub insn_ids: Vec<InsnId>,
     /// One record per function.
     pub func_info: Vec<FuncInfoRecord>,
     /// Line records in slot order.
@@ -135,9 +142,50 @@ impl LoweredProgram {
         self.insns.iter().map(Insn::n_slots).sum()
     }
 
+    /// The IR instruction at instruction slot `slot` (as the verifier numbers them), and
+    /// whether `slot` is the second half of an `ld_imm64`. `None` past the end. Costs a
+    /// binary search over the slot table.
+    pub fn insn_at_slot(&self, slot: usize) -> Option<(InsnId, bool)> {
+        let starts = self.slot_starts();
+        let i = match starts.binary_search(&slot) {
+            Ok(i) => return self.insn_ids.get(i).map(|&id| (id, false)),
+            Err(0) => return None,
+            Err(i) => i - 1,
+        };
+        (slot < starts[i] + self.insns[i].n_slots()).then(|| (self.insn_ids[i], true))
+    }
+
+    /// The first slot of every entry of `insns`.
+    pub fn slot_starts(&self) -> Vec<usize> {
+        let mut at = 0;
+        self.insns
+            .iter()
+            .map(|i| {
+                let s = at;
+                at += i.n_slots();
+                s
+            })
+            .collect()
+    }
+
     /// The bytecode in byte order `endian`.
     pub fn insn_bytes(&self, endian: Endian) -> Vec<u8> {
         crate::insn::encode_all(&self.insns, endian)
+    }
+
+    /// The program tag a current kernel (Linux 6.18 or later, SHA-256) on this machine
+    /// reports for these instructions: what `bpftool prog show` prints, computed without
+    /// loading. See [`program_tag`] for older kernels and other byte orders. A program that
+    /// leaves CO-RE records to the kernel ([`core_relos`](Self::core_relos) not empty) is
+    /// patched by the kernel before it is hashed, so its tag is known only after relocation.
+    pub fn tag(&self) -> [u8; 8] {
+        program_tag(&self.insns, Endian::native(), TagHash::Sha256)
+    }
+
+    /// [`tag`](Self::tag) as 16 lowercase hex digits, as the kernel's program info and
+    /// `bpftool` print it.
+    pub fn tag_hex(&self) -> String {
+        tag_hex(self.tag())
     }
 
     /// The `bpf_func_info` array (8-byte records) in byte order `endian`.
@@ -462,6 +510,7 @@ pub fn lower(
         section: program.section.clone(),
         functions: functions.clone(),
         insns: Vec::with_capacity(lowering.slots.len()),
+        insn_ids: Vec::with_capacity(lowering.slots.len()),
         func_info: Vec::new(),
         line_info: Vec::new(),
         core_relos: Vec::new(),
@@ -489,6 +538,7 @@ pub fn lower(
         for id in module.func_insns(f) {
             let slot = lowering.slots[&id];
             out.insns.push(lowering.patch(f, id, slot)?);
+            out.insn_ids.push(id);
             let line = module.line_of(id).or_else(|| {
                 // The kernel wants a line at every function start: an instruction inserted
                 // before the first one takes the first line the function has.
