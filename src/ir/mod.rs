@@ -29,6 +29,8 @@
 pub mod build;
 mod cursor;
 pub use cursor::{CursorPosition, FuncCursor};
+mod define;
+pub use define::{MapSlot, NewFunction, NewMap};
 mod dump;
 pub use dump::Dump;
 mod edit;
