@@ -248,6 +248,15 @@ impl<'m> FuncCursor<'m> {
         }
     }
 
+    /// Inserts every instruction of `built` in order (as repeated [`insert`](Self::insert)s)
+    /// and returns their ids. Stops at the first error; what was inserted stays.
+    pub fn insert_all<B: Into<Built>>(
+        &mut self,
+        built: impl IntoIterator<Item = B>,
+    ) -> Result<Vec<InsnId>, IrError> {
+        built.into_iter().map(|b| self.insert(b)).collect()
+    }
+
     /// Short for [`insert`](Self::insert).
     pub fn ins(&mut self, built: impl Into<Built>) -> Result<InsnId, IrError> {
         self.insert(built)
