@@ -2,6 +2,8 @@
 //! object; the results still verify, write, read back, load with bpfir (every program still
 //! returns what it returned, and the call counters match the call graph) and with libbpf 1.8
 //! (the same programs load and return the same values as the originals).
+//! `examples/splice.rs` makes globals.bpfel.o's program call calls.bpfel.o's `chain_a`; the
+//! result loads and runs with bpfir and libbpf, and a wrong expectation makes it fail.
 
 mod common;
 #[cfg(all(feature = "kernel", target_os = "linux"))]
@@ -11,6 +13,10 @@ mod kernel;
 #[allow(dead_code)]
 #[path = "../examples/instrument.rs"]
 mod instrument;
+
+#[allow(dead_code)]
+#[path = "../examples/splice.rs"]
+mod splice;
 
 use std::collections::HashMap;
 
@@ -76,6 +82,50 @@ fn instrumented_objects_verify_and_round_trip() {
             "{object}"
         );
     }
+}
+
+/// globals.bpfel.o's `check_globals` checking `chain_a(1) == expected`, chain_a being
+/// calls.bpfel.o's (0x15: see calls.bpf.c).
+fn spliced(expected: i32) -> Module {
+    splice::splice(
+        read("globals.bpfel.o"),
+        "check_globals",
+        read("calls.bpfel.o"),
+        "chain_a",
+        1,
+        expected,
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_spliced_call_is_in_the_program_and_round_trips() {
+    let m = spliced(0x15);
+    let prog = m.function_by_name("check_globals").unwrap();
+    let chain_a = m.function_by_name("chain_a").unwrap();
+    let calls: Vec<_> = m
+        .func_insns(prog)
+        .filter(|&i| m.reference(i) == Some(Ref::Call(chain_a)))
+        .collect();
+    assert!(!calls.is_empty());
+    let origin = m.origins().next().unwrap().0;
+    assert!(calls.iter().all(|&c| m.insn_origin(c) == Some(origin)));
+    // chain_a comes with its callees: they are in the program's link order.
+    let order = bpfir::lower::link_order(&m, prog);
+    for name in ["chain_a", "chain_b", "chain_c"] {
+        assert!(order.contains(&m.function_by_name(name).unwrap()), "{name}");
+    }
+    let back = Module::read(&write_object(&m).unwrap()).unwrap();
+    assert_eq!(back.verify(), Ok(()));
+    assert!(splice::splice(
+        read("globals.bpfel.o"),
+        "nope",
+        read("calls.bpfel.o"),
+        "chain_a",
+        1,
+        0
+    )
+    .is_err());
 }
 
 #[cfg(all(feature = "kernel", target_os = "linux"))]
@@ -152,6 +202,60 @@ mod kernel_tests {
             .filter(|e| e.2.is_some())
             .count();
         assert_eq!(runs, expected_runs);
+    }
+
+    fn run_all(m: &Module) -> HashMap<String, u32> {
+        let opts = LoadOptions {
+            object_name: "spliced".into(),
+            ..LoadOptions::default()
+        };
+        let loaded = load(m, &opts).unwrap();
+        loaded
+            .programs
+            .iter()
+            .map(|p| {
+                let lp = p
+                    .result
+                    .as_ref()
+                    .unwrap_or_else(|e| panic!("{}: {e}", p.name));
+                (p.name.clone(), lp.run_zero_packet(64).unwrap().retval)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_spliced_program_loads_and_runs_with_bpfir_and_libbpf() {
+        if !kernel::kernel_available("the_spliced_program_loads_and_runs_with_bpfir_and_libbpf") {
+            return;
+        }
+        let m = spliced(0x15);
+        let back = Module::read(&write_object(&m).unwrap()).unwrap();
+        for module in [&m, &back] {
+            let runs = run_all(module);
+            assert_eq!(runs.len(), 3, "{runs:?}");
+            assert!(runs.values().all(|&r| r == 0), "{runs:?}");
+        }
+        // The call really runs: expecting 0x16 makes the program return 0x15 ^ 0x16.
+        assert_eq!(run_all(&spliced(0x16))["check_globals"], 3);
+
+        let path = std::env::temp_dir().join(format!("bpfir-splice-{}.o", std::process::id()));
+        std::fs::write(&path, write_object(&m).unwrap()).unwrap();
+        let result = libbpf_runs(&path);
+        let _ = std::fs::remove_file(&path);
+        let Some((refused, lines)) = result else {
+            return;
+        };
+        assert!(!refused);
+        let mut lines = lines;
+        lines.sort();
+        assert_eq!(
+            lines,
+            [
+                "calls_first retval=0 err=0",
+                "calls_second retval=0 err=0",
+                "check_globals retval=0 err=0"
+            ]
+        );
     }
 
     /// `libbpf-1.8-load -r`'s lines without the tags: `NAME retval=R err=E`.
