@@ -2,7 +2,7 @@
 //!
 //! Two steps:
 //!
-//! 1. **Link** ([`link_order`]): the program is its entry function plus every function
+//! 1. **Link** ([`link_order`], in [`analysis::callgraph`](crate::analysis::callgraph)): the program is its entry function plus every function
 //!    reachable through calls and callbacks, in libbpf's order — depth-first by first call
 //!    site: scanning a function, the first reference to a function not yet placed appends
 //!    it, and its own body is scanned before the scan of the caller goes on. So bpfir and
@@ -18,11 +18,11 @@
 //! Lowering does no I/O: maps, data sections and externs are resolved through
 //! [`Bindings`] the caller fills (with fds from `MAP_CREATE`, kernel BTF ids, ...).
 
-use std::collections::HashMap;
 use std::fmt;
 
 use la_arena::ArenaMap;
 
+use crate::analysis::layout::SlotLayout;
 use crate::btf::{StrOffset, WireTypeId};
 use crate::btf_ext::CoreReloKind;
 use crate::insn::{CallKind, Insn, PseudoKind};
@@ -30,6 +30,7 @@ use crate::ir::{DataId, ExternId, FuncId, InsnId, MapId, Module, Ref};
 use crate::Endian;
 
 mod tag;
+pub use crate::analysis::callgraph::link_order;
 pub use tag::{program_tag, sha1, sha256, tag_hex, tag_input, TagHash};
 
 /// How an extern is resolved for one load.
@@ -269,37 +270,11 @@ pub enum LowerError {
     },
 }
 
-/// The functions of the program whose entry is `entry`, in layout order: the entry, then
-/// every function it reaches through calls and callbacks, depth-first by first call site.
-pub fn link_order(module: &Module, entry: FuncId) -> Vec<FuncId> {
-    let mut order = vec![entry];
-    let mut placed: HashMap<FuncId, ()> = HashMap::from([(entry, ())]);
-    // An explicit stack of (function, next instruction to scan) keeps deep call chains from
-    // growing the native stack.
-    let mut stack = vec![module.function(entry).first_insn()];
-    while let Some(top) = stack.last_mut() {
-        let Some(id) = *top else {
-            stack.pop();
-            continue;
-        };
-        *top = module.next_insn(id);
-        if let Some(Ref::Call(callee) | Ref::FuncAddr(callee)) = module.reference(id) {
-            if placed.insert(callee, ()).is_none() {
-                order.push(callee);
-                stack.push(module.function(callee).first_insn());
-            }
-        }
-    }
-    order
-}
-
 struct Lowering<'a> {
     module: &'a Module,
     bindings: &'a Bindings,
-    /// Slot of every instruction of the program.
-    slots: HashMap<InsnId, u32>,
-    /// First slot of every function of the program.
-    starts: HashMap<FuncId, u32>,
+    /// Slot of every instruction and first slot of every function of the program.
+    layout: SlotLayout,
 }
 
 impl Lowering<'_> {
@@ -314,7 +289,7 @@ impl Lowering<'_> {
     }
 
     fn callee_start(&self, func: FuncId, id: InsnId, callee: FuncId) -> Result<u32, LowerError> {
-        self.starts.get(&callee).copied().ok_or_else(|| {
+        self.layout.start(callee).map(|s| s as u32).ok_or_else(|| {
             self.insn_error(
                 func,
                 id,
@@ -355,7 +330,9 @@ impl Lowering<'_> {
                     };
                     return Err(self.insn_error(func, id, why.into()));
                 }
-                let t = self.slots[&target];
+                let t = self.layout.slot(target).ok_or_else(|| {
+                    self.insn_error(func, id, "jump target was not laid out".into())
+                })? as u32;
                 let delta = i32::try_from(rel(t)).ok();
                 if !delta.is_some_and(|d| i.set_jump_offset(d)) {
                     return Err(self.insn_error(
@@ -482,38 +459,30 @@ pub fn lower(
     let functions = link_order(module, entry);
 
     // Layout: one walk assigns every slot.
-    let mut lowering = Lowering {
+    let layout = SlotLayout::of(module, &functions);
+    if layout.n_slots() > MAX_SLOTS as u64 {
+        return Err(LowerError::TooLarge {
+            program: program.name.clone(),
+            reason: format!("more than {MAX_SLOTS} instruction slots"),
+        });
+    }
+    let n_insns: usize = functions
+        .iter()
+        .map(|&f| module.function(f).n_insns())
+        .sum();
+    let lowering = Lowering {
         module,
         bindings,
-        slots: HashMap::new(),
-        starts: HashMap::new(),
+        layout,
     };
-    let mut slot: usize = 0;
-    for &f in &functions {
-        let mut first = true;
-        for id in module.func_insns(f) {
-            if first {
-                lowering.starts.insert(f, slot as u32);
-                first = false;
-            }
-            lowering.slots.insert(id, slot as u32);
-            slot += module.insn(id).n_slots();
-            if slot > MAX_SLOTS {
-                return Err(LowerError::TooLarge {
-                    program: program.name.clone(),
-                    reason: format!("more than {MAX_SLOTS} instruction slots"),
-                });
-            }
-        }
-    }
 
     let has_btf = module.btf.is_some();
     let mut out = LoweredProgram {
         name: program.name.clone(),
         section: program.section.clone(),
         functions: functions.clone(),
-        insns: Vec::with_capacity(lowering.slots.len()),
-        insn_ids: Vec::with_capacity(lowering.slots.len()),
+        insns: Vec::with_capacity(n_insns),
+        insn_ids: Vec::with_capacity(n_insns),
         func_info: Vec::new(),
         line_info: Vec::new(),
         core_relos: Vec::new(),
@@ -521,7 +490,7 @@ pub fn lower(
     let btf = module.btf.as_ref();
     for &f in &functions {
         let func = module.function(f);
-        let Some(&start) = lowering.starts.get(&f) else {
+        let Some(start) = lowering.layout.start(f).map(|s| s as u32) else {
             return Err(LowerError::ExtInfo {
                 function: func.name.clone(),
                 reason: "the function is called but has no instructions".into(),
@@ -539,7 +508,9 @@ pub fn lower(
         }
         let mut at_start = true;
         for id in module.func_insns(f) {
-            let slot = lowering.slots[&id];
+            let Some(slot) = lowering.layout.slot(id).map(|s| s as u32) else {
+                return Err(lowering.insn_error(f, id, "instruction was not laid out".into()));
+            };
             out.insns.push(lowering.patch(f, id, slot)?);
             out.insn_ids.push(id);
             let line = module.line_of(id).or_else(|| {
