@@ -1117,8 +1117,8 @@ mod tests {
             .append(prog, load, meta(None, Some(l2), Some(core)))
             .unwrap();
         let exit = m.append(prog, Insn::Exit, Meta::default()).unwrap();
-        m.set_reference(jump, Some(Ref::Jump(exit)));
-        m.set_reference(ja, Some(Ref::Jump(target)));
+        m.set_reference(jump, Some(Ref::Jump(exit))).unwrap();
+        m.set_reference(ja, Some(Ref::Jump(target))).unwrap();
         m.append(callee, Insn::Exit, Meta::default()).unwrap();
         m.append(cb, Insn::Exit, Meta::default()).unwrap();
 

@@ -140,7 +140,7 @@ mod tests {
         m.replace(tagged, Insn::Exit, MetaChoice::Replace(replaced))
             .unwrap();
         assert_eq!(m.insn_origin(tagged), Some(b));
-        m.set_insn_origin(tagged, None);
+        m.set_insn_origin(tagged, None).unwrap();
         assert_eq!(m.insn_origin(tagged), None);
     }
 

@@ -71,7 +71,7 @@ fn data_concatenates_and_references_shift_or_follow_the_winner() {
         weak: false,
         btf: None,
     });
-    b.set_reference(call, Some(Ref::Extern(e)));
+    b.set_reference(call, Some(Ref::Extern(e))).unwrap();
     b.append(f, Insn::Exit, Meta::default()).unwrap();
 
     let out = link(&[a, b], &LinkOptions::default()).unwrap();

@@ -403,7 +403,9 @@ impl Builder<'_> {
         starts.push(ret);
         self.append(f, Insn::Exit, Meta::default());
         for (jump, target) in jumps {
-            self.m.set_reference(jump, Some(Ref::Jump(starts[target])));
+            self.m
+                .set_reference(jump, Some(Ref::Jump(starts[target])))
+                .expect("the builder's own ids");
         }
     }
 

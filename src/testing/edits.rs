@@ -343,7 +343,9 @@ fn inline(m: &mut Module, log: &mut EditLog, func: usize, call: usize) -> bool {
     for (&orig, &id) in &new_ids {
         if let Some(t) = jump_target(m, orig) {
             if let Some(&nt) = new_ids.get(&t) {
-                m.set_reference(id, Some(Ref::Jump(nt)));
+                if m.set_reference(id, Some(Ref::Jump(nt))).is_err() {
+                    return false;
+                }
             }
         }
     }
