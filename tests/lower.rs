@@ -201,11 +201,16 @@ fn bad_programs_fail_before_any_syscall_naming_function_and_instruction() {
     match &e {
         LowerError::BadInsn {
             function,
+            id,
             index,
             reason,
             ..
         } => {
             assert_eq!(function, "calls_first");
+            assert_eq!(*id, jump);
+            assert!(e
+                .to_string()
+                .contains(&format!("{}", bpfir::ir::AnyEntity::Insn(jump))));
             assert_eq!(
                 Some(*index),
                 edited.func_insns(entry).position(|i| i == jump)

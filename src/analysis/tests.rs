@@ -73,8 +73,8 @@ fn diamond() -> (Module, FuncId, Vec<InsnId>) {
     .into_iter()
     .map(|i| m.append(f, i, Meta::default()).unwrap())
     .collect();
-    m.set_reference(ids[1], Some(Ref::Jump(ids[4])));
-    m.set_reference(ids[3], Some(Ref::Jump(ids[5])));
+    m.set_reference(ids[1], Some(Ref::Jump(ids[4]))).unwrap();
+    m.set_reference(ids[3], Some(Ref::Jump(ids[5]))).unwrap();
     (m, f, ids)
 }
 
@@ -166,7 +166,7 @@ fn calls_read_arguments_and_clobber() {
 #[test]
 fn bad_jumps_are_errors() {
     let (mut m, f, ids) = diamond();
-    m.set_reference(ids[1], None);
+    m.set_reference(ids[1], None).unwrap();
     assert!(matches!(
         Cfg::compute(&m, f),
         Err(AnalysisError::BadJump { index: 1, .. })

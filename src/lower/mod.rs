@@ -29,8 +29,10 @@ use crate::insn::{CallKind, Insn, PseudoKind};
 use crate::ir::{DataId, ExternId, FuncId, InsnId, MapId, Module, Ref};
 use crate::Endian;
 
+mod provenance;
 mod tag;
 pub use crate::analysis::callgraph::link_order;
+pub use provenance::{explain_log, source_line_text, ExplainedLog, SlotOrigin, VerifierError};
 pub use tag::{program_tag, sha1, sha256, tag_hex, tag_input, TagHash};
 
 /// How an extern is resolved for one load.
@@ -228,7 +230,8 @@ impl LoweredProgram {
 }
 
 /// Why a program cannot be lowered. Every variant names the function and, where there is
-/// one, the instruction (by id and position in its function).
+/// one, the instruction (by its [`InsnId`], printed as the dump prints it, and its position
+/// in its function).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LowerError {
@@ -241,10 +244,12 @@ pub enum LowerError {
         reason: String,
     },
     /// An instruction's reference cannot be lowered.
-    #[error("function {function} instruction {index} ({insn}): {reason}")]
+    #[error("function {function} instruction {} (#{index}: {insn}): {reason}", crate::ir::AnyEntity::Insn(*.id))]
     BadInsn {
         /// The function holding the instruction.
         function: String,
+        /// The instruction.
+        id: InsnId,
         /// Position of the instruction in its function.
         index: usize,
         /// The instruction, disassembled.
@@ -282,6 +287,7 @@ impl Lowering<'_> {
         let (function, index, insn) = self.module.insn_context(func, id);
         LowerError::BadInsn {
             function,
+            id,
             index,
             insn,
             reason,
