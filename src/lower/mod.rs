@@ -32,7 +32,9 @@ use crate::Endian;
 mod provenance;
 mod tag;
 pub use crate::analysis::callgraph::link_order;
-pub use provenance::{explain_log, source_line_text, ExplainedLog, SlotOrigin, VerifierError};
+pub use provenance::{
+    explain_log, source_line_text, statement_line, ExplainedLog, SlotOrigin, VerifierError,
+};
 pub use tag::{program_tag, sha1, sha256, tag_hex, tag_input, TagHash};
 
 /// How an extern is resolved for one load.

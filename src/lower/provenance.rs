@@ -29,7 +29,7 @@ pub struct SlotOrigin {
     pub func: Option<FuncId>,
     /// Its position in the function.
     pub index: Option<usize>,
-    /// Its source line.
+    /// The source line of its statement (see [`statement_line`]).
     pub line: Option<LineId>,
     /// Its CO-RE relocation.
     pub core: Option<CoreId>,
@@ -49,11 +49,26 @@ impl LoweredProgram {
             second_half,
             func,
             index: func.and_then(|f| module.func_insns(f).position(|i| i == insn)),
-            line: module.line_of(insn),
+            line: statement_line(module, insn),
             core: module.core_of(insn),
             origin: module.insn_origin(insn),
         })
     }
+}
+
+/// The source line `id` belongs to: its own, else (as `line_info` records apply until the
+/// next one) the nearest one before it in its function, else the function's first line
+/// (the line lowering gives a function's start).
+pub fn statement_line(module: &Module, id: InsnId) -> Option<LineId> {
+    let mut at = Some(id);
+    while let Some(i) = at {
+        if let Some(l) = module.line_of(i) {
+            return Some(l);
+        }
+        at = module.prev_insn(i);
+    }
+    let f = module.func_of(id)?;
+    module.func_insns(f).find_map(|i| module.line_of(i))
 }
 
 /// A source line as `file:line:col: text`, its strings read from the module's BTF.
