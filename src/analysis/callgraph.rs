@@ -35,7 +35,9 @@ pub fn link_order(module: &Module, entry: FuncId) -> Vec<FuncId> {
     let mut placed = HashSet::from([entry]);
     // An explicit stack of (next instruction to scan) keeps deep call chains from growing
     // the native stack.
-    let mut stack = vec![module.function(entry).first_insn()];
+    // A function the module does not have has no body to scan (the IR verifier reports it).
+    let body = |f: FuncId| module.try_function(f).ok().and_then(|f| f.first_insn());
+    let mut stack = vec![body(entry)];
     while let Some(top) = stack.last_mut() {
         let Some(id) = *top else {
             stack.pop();
@@ -45,7 +47,7 @@ pub fn link_order(module: &Module, entry: FuncId) -> Vec<FuncId> {
         if let Some(Ref::Call(callee) | Ref::FuncAddr(callee)) = module.reference(id) {
             if placed.insert(callee) {
                 order.push(callee);
-                stack.push(module.function(callee).first_insn());
+                stack.push(body(callee));
             }
         }
     }
@@ -87,8 +89,8 @@ pub fn call_args(module: &Module, id: InsnId) -> CallArgs {
         return CallArgs::Unknown;
     };
     let ty = match module.reference(id) {
-        Some(Ref::Call(f)) => module.function(f).btf_func,
-        Some(Ref::Extern(e)) => module.extern_(e).btf,
+        Some(Ref::Call(f)) => module.try_function(f).ok().and_then(|f| f.btf_func),
+        Some(Ref::Extern(e)) => module.try_extern(e).ok().and_then(|e| e.btf),
         _ => None,
     };
     ty.and_then(|t| proto_params(btf, t))

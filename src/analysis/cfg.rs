@@ -57,9 +57,11 @@ pub struct Cfg {
 }
 
 impl Cfg {
-    /// The CFG of `func`. Errors on a jump without a target or with a target outside the
-    /// function, and on a last instruction that falls through past the end.
+    /// The CFG of `func`. Errors on a function the module does not have, a jump without a
+    /// target or with a target outside the function, and a last instruction that falls
+    /// through past the end.
     pub fn compute(module: &Module, func: FuncId) -> Result<Cfg, AnalysisError> {
+        module.try_function(func)?;
         let insns: Vec<InsnId> = module.func_insns(func).collect();
         let bad = |id: InsnId, reason: &str| {
             let (function, index, insn) = module.insn_context(func, id);

@@ -24,4 +24,7 @@ pub enum AnalysisError {
         /// The last instruction, disassembled.
         insn: String,
     },
+    /// An id the module does not have (a function of another module, say).
+    #[error(transparent)]
+    Ir(#[from] crate::ir::IrError),
 }

@@ -237,6 +237,11 @@ impl LoweredProgram {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LowerError {
+    /// The IR verifier found broken invariants in the functions the program links (a jump
+    /// to a removed instruction, a call to a function without a body, an id of another
+    /// module...); each error names its function and instruction.
+    #[error("{0}")]
+    Verify(#[from] crate::verify::VerifierErrors),
     /// The entry is not a program, or has no instructions.
     #[error("function {function}: {reason}")]
     BadEntry {
@@ -318,28 +323,13 @@ impl Lowering<'_> {
             fd.copied()
                 .ok_or_else(|| self.insn_error(func, id, format!("{what} has no fd binding")))
         };
+        // `lower` verified the program first: references exist, fit their instructions,
+        // and jump targets are in the same function (so they have slots).
         match (module.reference(id), &mut insn) {
-            (None, i) if i.is_jump() => {
-                return Err(self.insn_error(func, id, "jump without a target".into()))
-            }
-            (
-                None,
-                Insn::Call {
-                    kind: CallKind::Local,
-                    ..
-                },
-            ) => return Err(self.insn_error(func, id, "bpf-to-bpf call without a callee".into())),
             (None, _) => {}
             (Some(Ref::Jump(target)), i) => {
-                if module.func_of(target) != Some(func) {
-                    let why = match module.func_of(target) {
-                        None => "jump target was removed",
-                        Some(_) => "jump target is in another function",
-                    };
-                    return Err(self.insn_error(func, id, why.into()));
-                }
                 let t = self.layout.slot(target).ok_or_else(|| {
-                    self.insn_error(func, id, "jump target was not laid out".into())
+                    self.insn_error(func, id, "jump target is not in the program".into())
                 })? as u32;
                 let delta = i32::try_from(rel(t)).ok();
                 if !delta.is_some_and(|d| i.set_jump_offset(d)) {
@@ -457,6 +447,9 @@ pub fn lower(
     entry: FuncId,
     bindings: &Bindings,
 ) -> Result<LoweredProgram, LowerError> {
+    // The IR's invariants first, over every function the program links: what remains to
+    // check below is only what is specific to the kernel's input (fds, offsets that fit).
+    crate::verify::verify_program(module, entry)?;
     let program = module.function(entry);
     if program.first_insn().is_none() {
         return Err(LowerError::BadEntry {
