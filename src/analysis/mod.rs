@@ -4,7 +4,7 @@
 //! * [`callgraph`] — which functions a function calls (calls and callbacks), the layout
 //!   order of a program ([`link_order`](callgraph::link_order)), and the argument count of a
 //!   call from its BTF prototype.
-//! * [`cfg`] — basic blocks, successors and predecessors of one function.
+//! * [`cfg`](mod@cfg) — basic blocks, successors and predecessors of one function.
 //! * [`dominators`] — the dominator tree of a CFG.
 //! * [`liveness`] — registers live in and out of every instruction; dead registers.
 //! * [`stack`] — stack depth per function and across the call chain (the kernel's 512-byte

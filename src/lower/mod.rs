@@ -2,18 +2,22 @@
 //!
 //! Two steps:
 //!
-//! 1. **Link** ([`link_order`], in [`analysis::callgraph`](crate::analysis::callgraph)): the program is its entry function plus every function
-//!    reachable through calls and callbacks, in libbpf's order — depth-first by first call
-//!    site: scanning a function, the first reference to a function not yet placed appends
-//!    it, and its own body is scanned before the scan of the caller goes on. So bpfir and
-//!    libbpf hand the kernel the same instructions (and get the same program tag). A function
-//!    shared by several programs is emitted into each.
-//! 2. **Lower** ([`lower`]): one walk over the laid-out bodies assigns slots (an `ld_imm64`
-//!    takes two); from that one table come the bytecode with jumps, calls, callbacks, maps,
-//!    data and externs patched, `func_info` (one per function, at its first slot),
-//!    `line_info` (in slot order, one at every function start) and `core_relo` (byte offsets).
-//!    Everything the kernel checks about these is checked here first, and a violation names
-//!    the function and instruction.
+//! 1. **Link** ([`link_order`], from [`analysis::callgraph`](crate::analysis::callgraph)):
+//!    the program is its entry function plus every function reachable through calls and
+//!    callbacks, in libbpf's order, so bpfir and libbpf hand the kernel the same
+//!    instructions (and get the same program tag). A function shared by several programs is
+//!    emitted into each.
+//! 2. **Lower** ([`lower`]): the IR verifier first, then one slot layout
+//!    ([`SlotLayout`], an `ld_imm64` takes two slots);
+//!    from that one table come the bytecode with jumps, calls, callbacks, maps, data and
+//!    externs patched, `func_info` (one per function, at its first slot), `line_info` (in
+//!    slot order, one at every function start) and `core_relo` (byte offsets). Everything
+//!    the kernel checks about these is checked here first, and a violation names the
+//!    function and instruction.
+//!
+//! The result keeps the way back: [`LoweredProgram::insn_ids`] maps every slot to its IR
+//! instruction, so a verifier log can be read in terms of the IR ([`explain_log`]), and
+//! [`LoweredProgram::tag`] is the kernel's program tag computed offline.
 //!
 //! Lowering does no I/O: maps, data sections and externs are resolved through
 //! [`Bindings`] the caller fills (with fds from `MAP_CREATE`, kernel BTF ids, ...).
