@@ -105,17 +105,11 @@ fn btf_err(what: String) -> impl FnOnce(crate::btf::BtfError) -> IrError {
 
 impl Module {
     /// How many parameters function `func` takes, from its BTF `FUNC_PROTO` (`None` without
-    /// one): its arguments arrive in R1..=R(n).
+    /// one; a variadic tail is not counted, and more than five count as five): its arguments
+    /// arrive in R1..=R(n).
     pub fn n_params(&self, func: FuncId) -> Option<usize> {
         let ty = self.try_function(func).ok()?.btf_func?;
-        let btf = self.btf.as_ref()?;
-        match btf.kind_of(ty).ok()? {
-            TypeKind::Func { proto, .. } => match btf.kind_of(*proto).ok()? {
-                TypeKind::FuncProto { params, .. } => Some(params.len()),
-                _ => None,
-            },
-            _ => None,
-        }
+        crate::analysis::callgraph::proto_params(self.btf.as_ref()?, ty).map(usize::from)
     }
 
     /// The module's BTF, created empty if it has none.

@@ -42,7 +42,13 @@ pub use meta::{Meta, Origin, OriginId};
 
 use std::collections::HashMap;
 
-use la_arena::{Arena, ArenaMap};
+use la_arena::Arena;
+
+/// The arena types ids are made of, re-exported so users of the public API (ids are
+/// [`Idx`]; [`Bindings`](crate::lower::Bindings) and `bpfir::load::Loaded` hold
+/// [`ArenaMap`]s) need not depend on `la-arena` themselves. An [`ArenaMap`]'s `Index` panics
+/// on a missing key: use its `get`.
+pub use la_arena::{ArenaMap, Idx, RawIdx};
 
 pub use entities::{
     AnyEntity, CoreRelo, DataKind, DataSection, DataVar, Extern, ExternKind, Function, MapDef,
