@@ -52,7 +52,7 @@ pub enum CursorPosition {
 }
 
 /// A position in one function of a [`Module`], with the source line and origin it stamps on
-/// what it inserts. See the module documentation of `bpfir::ir::cursor`.
+/// what it inserts. See the [module documentation](self).
 #[derive(Debug)]
 pub struct FuncCursor<'m> {
     module: &'m mut Module,

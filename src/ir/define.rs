@@ -175,8 +175,8 @@ impl Module {
         }
     }
 
-    /// Adds a BTF-defined map with its BTF: see the module documentation of
-    /// `bpfir::ir::define`. A name already taken by a map is an error.
+    /// Adds a BTF-defined map with its BTF: see the [module documentation](self). A name
+    /// already taken by a map is an error.
     pub fn add_btf_map(&mut self, map: &NewMap) -> Result<MapId, IrError> {
         if self.maps().any(|(_, m)| m.name == map.name) {
             return Err(IrError::Invalid {

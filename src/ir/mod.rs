@@ -27,9 +27,9 @@
 //! ```
 
 pub mod build;
-mod cursor;
+pub mod cursor;
 pub use cursor::{CursorPosition, FuncCursor};
-mod define;
+pub mod define;
 pub use define::{MapSlot, NewFunction, NewMap};
 mod dump;
 pub use dump::Dump;
