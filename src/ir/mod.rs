@@ -11,6 +11,15 @@
 //! The source line and an origin tag (the pass that inserted an instruction, see [`Origin`])
 //! are side tables too.
 //!
+//! **Ids are checked.** Every operation that takes an id checks that the module has it: an
+//! id it does not have is an [`IrError::NoSuchEntity`] (printed as the dump prints ids:
+//! `i12`, `f3`), never a panic. The plain accessors ([`Module::insn`],
+//! [`Module::function`], ...) index directly and panic on such an id, as documented on
+//! each; their `try_*` twins return the error. Ids carry no module tag (they are plain
+//! `la_arena` indices, in debug and release builds alike): an id of another module is
+//! caught when it is out of this module's range, and otherwise names whatever this module
+//! has at that index. [`Module::verify`] reports every dangling id a module holds.
+//!
 //! Every instruction is created by one function ([`Module::create_insn`]), which fills all
 //! side tables at once, so no edit can forget one.
 //!
