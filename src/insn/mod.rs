@@ -25,7 +25,7 @@ mod error;
 mod opcode;
 
 pub use decode::{decode_all, Decoder};
-pub use display::{disassemble, Listing};
+pub use display::{disassemble, Hex, Listing, Operands, RawOperands, WithOperands};
 pub use encode::encode_all;
 pub use error::InsnError;
 pub use opcode::{

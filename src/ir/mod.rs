@@ -23,8 +23,9 @@
 //! assert_eq!(m.func_insns(f).collect::<Vec<_>>(), vec![first, exit]);
 //! ```
 
-mod dump;
-pub use dump::Dump;
+pub mod text;
+/// The printable text of a module (what `bpfir dump` prints); see [`text`].
+pub type Dump<'a> = text::ModuleText<'a>;
 mod edit;
 pub use edit::MetaChoice;
 mod entities;
@@ -245,7 +246,7 @@ impl Module {
         (
             self.function(func).name.clone(),
             index,
-            self.insn(id).to_string(),
+            self.display_insn(id).to_string(),
         )
     }
 
