@@ -27,6 +27,7 @@
 //!
 //! The layers, each in its own module:
 //!
+//! * [`abi`] — kernel numbers (helper functions) as typed values, without the kernel.
 //! * [`insn`] — the eBPF instruction set: typed decode/encode in both byte orders and an
 //!   `llvm-objdump`-style disassembly.
 //! * [`btf`] — BPF Type Format: a typed-arena model of `.BTF` blobs (object files, the
@@ -43,6 +44,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod abi;
 pub mod btf;
 pub mod btf_ext;
 pub mod co_re;

@@ -291,10 +291,7 @@ fn random_relocations_never_panic() {
                 imm: rng.below(64) as i64,
             },
         };
-        let meta = Meta {
-            core: Some(core),
-            ..Meta::default()
-        };
+        let meta = Meta::new().with_core(core);
         module.append(func, insn, meta).unwrap();
     }
     // Make the instructions hold what the local BTF says, so that most relocations get

@@ -286,7 +286,7 @@ fn edit(m: &mut Module) -> Module {
     for (insn, func) in [(at_entry, entry), (at_callee, callee)] {
         let line = m.func_insns(func).find_map(|i| m.line_of(i));
         assert!(line.is_some());
-        expected.set_line(insn, line);
+        expected.set_line(insn, line).unwrap();
     }
     expected
 }

@@ -18,6 +18,7 @@
 //! with no allocation beyond the output vector. [`decode_all`] allocates once, bounded by the
 //! input length.
 
+pub mod build;
 mod decode;
 mod display;
 mod encode;

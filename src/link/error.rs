@@ -8,6 +8,9 @@ use crate::btf::BtfError;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LinkError {
+    /// Building the linked module failed (an id the linker made is not the module's: a bug).
+    #[error("building the linked module: {0}")]
+    Ir(#[from] crate::ir::IrError),
     /// There is nothing to link.
     #[error("no input modules to link")]
     NoInputs,

@@ -39,6 +39,8 @@
 //!   from the side tables with byte offsets of the new layout: one func_info per function
 //!   that has a `FUNC` type, a line_info per instruction with a source line, a core_relo per
 //!   instruction with a CO-RE relocation.
+//! * **Origins.** Origin tags ([`Origin`](crate::ir::Origin)) are dropped: an object file has
+//!   no place for them, so a module read back has none.
 //!
 //! Costs: one pass over every function's instructions to lay them out and one to encode
 //! them, plus a clone of the module's BTF (to add strings without changing the module).

@@ -32,10 +32,7 @@ fn call() -> Insn {
 }
 
 fn with(r: Ref) -> Meta {
-    Meta {
-        reference: Some(r),
-        ..Meta::default()
-    }
+    Meta::new().with_ref(r)
 }
 
 struct Built {
@@ -280,7 +277,7 @@ fn a_reference_on_the_wrong_instruction_is_named() {
     let Built { mut module, prog } = build(Endian::Little);
     let map = module.maps().next().unwrap().0;
     let last = module.function(prog).last_insn().unwrap();
-    module.set_reference(last, Some(Ref::Map(map)));
+    module.set_reference(last, Some(Ref::Map(map))).unwrap();
     match write_object(&module) {
         Err(WriteError::BadInsn {
             function,

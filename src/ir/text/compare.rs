@@ -4,7 +4,7 @@
 //! externs and functions are equal in order, and each function's body is the same
 //! instruction by instruction: the instruction (with the raw fields lowering and the writer
 //! overwrite for a referenced instruction left out), its reference (a jump by the target's
-//! position in the function), its source line and its CO-RE relocation by content. Line and
+//! position in the function), its source line, CO-RE relocation and origin by content. Line and
 //! relocation ids, instruction ids and detached instructions do not count.
 //!
 //! Cost: one walk of every function.
@@ -121,6 +121,10 @@ pub fn same_module(a: &Module, b: &Module) -> Result<(), String> {
             let line = |m: &Module, i| m.line_of(i).map(|l| *m.line(l));
             if line(a, ia) != line(b, ib) {
                 return Err(format!("{}: source lines differ", here()));
+            }
+            let origin = |m: &Module, i| m.insn_origin(i).and_then(|o| m.origin(o)).cloned();
+            if origin(a, ia) != origin(b, ib) {
+                return Err(format!("{}: origins differ", here()));
             }
             let core = |m: &Module, i| m.core_of(i).map(|c| m.core_relo(c).clone());
             if core(a, ia) != core(b, ib) {

@@ -361,10 +361,8 @@ fn call(c: &mut Cur<'_>) -> Result<Parsed, ParseError> {
             ))
         }
         Some(Tok::Word(w)) => {
-            let id = w
-                .strip_prefix("bpf_")
-                .and_then(helper_id)
-                .ok_or_else(|| c.semantic_at(pos, format!("unknown helper `{w}`")))?;
+            let id =
+                helper_id(w).ok_or_else(|| c.semantic_at(pos, format!("unknown helper `{w}`")))?;
             c.bump();
             Ok((
                 Insn::Call {

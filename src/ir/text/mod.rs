@@ -55,8 +55,8 @@ pub(crate) fn insn_name(id: InsnId) -> String {
     format!("i{}", u32::from(id.into_raw()))
 }
 
-/// Whether an id is in range of its arena: arenas only grow, so an index below the length
-/// names an entity. The printer checks before it looks one up, so it never panics.
+/// Whether the module has an entity: the printer checks before it looks one up, so it never
+/// panics.
 pub(crate) trait Has {
     fn has_insn(&self, id: InsnId) -> bool;
     fn has_function(&self, id: FuncId) -> bool;
@@ -67,31 +67,27 @@ pub(crate) trait Has {
     fn has_core_relo(&self, id: CoreId) -> bool;
 }
 
-fn idx<T>(id: la_arena::Idx<T>) -> usize {
-    u32::from(id.into_raw()) as usize
-}
-
 impl Has for Module {
     fn has_insn(&self, id: InsnId) -> bool {
-        idx(id) < self.n_insns()
+        self.check_insn(id).is_ok()
     }
     fn has_function(&self, id: FuncId) -> bool {
-        idx(id) < self.functions().len()
+        self.check_func(id).is_ok()
     }
     fn has_map(&self, id: MapId) -> bool {
-        idx(id) < self.maps().len()
+        self.check_map(id).is_ok()
     }
     fn has_data(&self, id: DataId) -> bool {
-        idx(id) < self.data_sections().len()
+        self.check_data(id).is_ok()
     }
     fn has_extern(&self, id: ExternId) -> bool {
-        idx(id) < self.externs().len()
+        self.check_extern(id).is_ok()
     }
     fn has_line(&self, id: LineId) -> bool {
-        idx(id) < self.lines().len()
+        self.check_line(id).is_ok()
     }
     fn has_core_relo(&self, id: CoreId) -> bool {
-        idx(id) < self.core_relos().len()
+        self.check_core(id).is_ok()
     }
 }
 

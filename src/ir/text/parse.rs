@@ -45,6 +45,7 @@ struct PInsn {
     reference: Option<(PRef, Pos)>,
     line: Option<SourceLine>,
     core: Option<(CoreReloKind, u32, Pos, u32, CoreAccess)>,
+    origin: Option<String>,
     line_index: usize,
 }
 
@@ -509,6 +510,7 @@ impl<'a> Parser<'a> {
         let mut file: Option<u32> = None;
         let mut pending_line: Option<SourceLine> = None;
         let mut pending_core = None;
+        let mut pending_origin: Option<String> = None;
         loop {
             let l = self.block_line(line)?;
             if Self::is_close(l) {
@@ -612,16 +614,17 @@ impl<'a> Parser<'a> {
                         reference,
                         line: pending_line.take(),
                         core: pending_core.take(),
+                        origin: pending_origin.take(),
                         line_index: self.i - 1,
                     });
                 }
             }
         }
-        if pending_line.is_some() || pending_core.is_some() {
+        if pending_line.is_some() || pending_core.is_some() || pending_origin.is_some() {
             return Err(ParseError::syntax(
                 Pos::new(line.number, 1),
                 &line.text,
-                "a `.line` or `.core` at the end of the function, with no instruction after it"
+                "a `.line`, `.core` or `.origin` at the end of the function, with no instruction after it"
                     .into(),
             ));
         }
@@ -667,7 +670,8 @@ impl<'a> Parser<'a> {
             }
             let def = self.map_def(pm, &ty)?;
             let id = m.add_map(def);
-            m.set_map_linkage(id, pm.linkage);
+            m.set_map_linkage(id, pm.linkage)
+                .map_err(|e| internal(&e))?;
         }
         let mut data_names = HashMap::new();
         for (d, datasec, li, pos) in &self.data {
@@ -719,9 +723,13 @@ impl<'a> Parser<'a> {
                     )
                 })?;
                 insn_ids.push(id);
+                if let Some(pass) = &pi.origin {
+                    let o = m.add_origin(pass);
+                    m.set_insn_origin(id, Some(o)).map_err(|e| internal(&e))?;
+                }
                 if let Some(line) = pi.line {
                     let l = m.add_line(line);
-                    m.set_line(id, Some(l));
+                    m.set_line(id, Some(l)).map_err(|e| internal(&e))?;
                 }
                 if let Some((kind, t, tpos, off, access)) = &pi.core {
                     let local =
@@ -732,7 +740,7 @@ impl<'a> Parser<'a> {
                         access: access.clone(),
                         kind: *kind,
                     });
-                    m.set_core(id, Some(c));
+                    m.set_core(id, Some(c)).map_err(|e| internal(&e))?;
                 }
             }
             for (pi, &id) in pf.insns.iter().zip(&insn_ids) {
@@ -785,7 +793,8 @@ impl<'a> Parser<'a> {
                             .ok_or_else(|| unknown("extern", &format!("@{name}")))?,
                     ),
                 };
-                m.set_reference(id, Some(resolved));
+                m.set_reference(id, Some(resolved))
+                    .map_err(|e| internal(&e))?;
             }
         }
         Ok(m)
@@ -806,6 +815,14 @@ impl<'a> Parser<'a> {
 /// `ty` never returns `Ok(None)` for `Some` input; this keeps that assumption out of a panic.
 fn unreachable_type() -> TypeId {
     la_arena::Idx::from_raw(la_arena::RawIdx::from_u32(0))
+}
+
+/// An edit of the module being built failed: the ids come from this build, so this is a bug
+/// of the parser, reported instead of a panic.
+fn internal(e: &crate::ir::IrError) -> ParseError {
+    ParseError::Verify {
+        reason: format!("building the module: {e}"),
+    }
 }
 
 fn func_ref(name: &str, k: usize) -> String {

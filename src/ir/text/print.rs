@@ -199,7 +199,7 @@ impl Operands for IrOperands<'_> {
             }
             Some(r) => write!(f, "call <bad reference {r:?}>"),
             None => match (kind, helper_name(imm)) {
-                (CallKind::Helper, Some(name)) => write!(f, "call bpf_{name}"),
+                (CallKind::Helper, Some(name)) => write!(f, "call {name}"),
                 (CallKind::Helper, None) => write!(f, "call {}", Hex(imm.into())),
                 (CallKind::Local, _) => write!(f, "call local {}", Hex(imm.into())),
                 (CallKind::Kfunc, _) if off == 0 => write!(f, "call kfunc {}", Hex(imm.into())),
@@ -566,6 +566,9 @@ impl ModuleText<'_> {
                     Quoted(self.string(relo.access_str))
                 )?;
                 writeln!(f, "  ; {}", core_note(self.btf(), relo))?;
+            }
+            if let Some(origin) = m.insn_origin(insn).and_then(|o| m.origin(o)) {
+                writeln!(f, "    .origin {}", Quoted(origin.pass.as_bytes()))?;
             }
             f.write_str("    ")?;
             insn_line(f, m, insn, &labels)?;
