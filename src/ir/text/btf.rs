@@ -343,6 +343,8 @@ struct Record {
     n_items: u32,
     size_or_type: u32,
     tail: Vec<u32>,
+    /// The source line of the type, for errors.
+    line: u32,
 }
 
 /// The `btf` block as parsed: the records and the string table, assembled into a [`Btf`]
@@ -412,6 +414,7 @@ impl BtfText {
             n_items: 0,
             size_or_type: 0,
             tail: Vec::new(),
+            line: at.line,
         };
         let kind_flag = |a: &Attrs<'_>| -> Result<bool, ParseError> {
             Ok(a.opt_u64("kind_flag")?.unwrap_or(0) != 0)
@@ -595,8 +598,9 @@ impl BtfText {
             if let Some(vlen) = r.vlen {
                 if vlen != u64::from(r.n_items) {
                     return Err(bad(format!(
-                        "type [{}] says vlen={vlen} but has {} items",
+                        "type [{}] (line {}) says vlen={vlen} but has {} items",
                         i + 1,
+                        r.line,
                         r.n_items
                     )));
                 }

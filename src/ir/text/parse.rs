@@ -511,6 +511,8 @@ impl<'a> Parser<'a> {
         let mut pending_line: Option<SourceLine> = None;
         let mut pending_core = None;
         let mut pending_origin: Option<String> = None;
+        // Where the first directive waiting for an instruction is.
+        let mut pending_at: Option<(usize, Pos)> = None;
         loop {
             let l = self.block_line(line)?;
             if Self::is_close(l) {
@@ -530,6 +532,9 @@ impl<'a> Parser<'a> {
                 Some(Tok::Directive(d)) => {
                     let pos = c.pos();
                     c.bump();
+                    if d != "file" && pending_at.is_none() {
+                        pending_at = Some((self.i - 1, pos));
+                    }
                     match d.as_str() {
                         "file" => {
                             let s = c.string()?;
@@ -609,6 +614,7 @@ impl<'a> Parser<'a> {
                 _ => {
                     let (insn, reference) = parse_insn(&mut c)?;
                     c.end()?;
+                    pending_at = None;
                     f.insns.push(PInsn {
                         insn,
                         reference,
@@ -620,10 +626,10 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        if pending_line.is_some() || pending_core.is_some() || pending_origin.is_some() {
+        if let Some((li, pos)) = pending_at {
             return Err(ParseError::syntax(
-                Pos::new(line.number, 1),
-                &line.text,
+                pos,
+                &self.lines[li].text,
                 "a `.line`, `.core` or `.origin` at the end of the function, with no instruction after it"
                     .into(),
             ));
