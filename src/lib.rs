@@ -38,6 +38,7 @@
 //! * [`elf`] — sections, symbols and relocations of a BPF ELF object (the `object` crate).
 //! * [`ir`] — the `Module`: arenas, the linked instruction layout, side tables, editing.
 //! * [`read`] — ELF object → `Module`.
+//! * [`verify`] — the IR's invariants, checked all at once ([`Module::verify`](ir::Module::verify)).
 //! * [`lower`] — link and lower one program to bytecode, func_info, line_info, core_relo.
 //! * `sys` and `load` (feature `kernel`, Linux) — the `bpf(2)` system call (the only place
 //!   with `unsafe`) and a loader built on it.
@@ -61,6 +62,7 @@ pub mod read;
 pub mod sys;
 #[cfg(feature = "proptest")]
 pub mod testing;
+pub mod verify;
 pub mod write;
 
 pub use endian::Endian;

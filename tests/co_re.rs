@@ -405,6 +405,7 @@ fn relocate_load_run(
         ..Default::default()
     };
     let loaded = bpfir::load::load(&module, &opts).unwrap();
+    kernel::check_offline_tags(object_name, &loaded);
     let results = loaded
         .programs
         .iter()
@@ -505,6 +506,7 @@ fn kernel_loads_tracing_relocated_against_the_running_kernel() {
         ..Default::default()
     };
     let loaded = bpfir::load::load(&module, &opts).unwrap();
+    kernel::check_offline_tags("tracing", &loaded);
     for p in &loaded.programs {
         assert!(p.result.is_ok(), "{}: {:?}", p.name, p.result);
     }

@@ -23,9 +23,11 @@
 //! it parses as it stands). Each `; run: D` directive produces text that must equal, line for
 //! line, the `; ==== D` section of the file (each line behind `; `). Directives:
 //!
-//! * `parse-error` — the text must not parse; the output is the error (line, column, caret).
+//! * `parse-error` — the text must not parse (parsing includes the verifier's structure
+//!   checks); the output is the error (line, column, caret).
 //! * `print` — the canonical text of the parsed module.
-//! * `verify` — the IR's invariants: `ok`, or one line per broken invariant.
+//! * `verify` — the IR verifier (`Module::verify`) on the text parsed without verification:
+//!   `ok`, or one line per broken invariant.
 //! * `lower` — every program lowered with made-up fds (maps 100+, data 200+): the listing,
 //!   then func_info, line_info and core_relo records; or the error.
 //! * `co-re target=PATH` — CO-RE relocated against PATH's BTF (a `.bpfir` file or an object,
@@ -52,7 +54,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bpfir::co_re::{relocate, Targets};
-use bpfir::ir::text::parse;
+use bpfir::ir::text::{parse, parse_unverified};
 use bpfir::ir::{ExternKind, Module};
 use bpfir::lower::{lower, Bindings, ExternBinding};
 
@@ -179,7 +181,11 @@ fn run_lower(m: &Module) -> String {
             Ok(p) => {
                 out.push_str(&p.to_string());
                 for r in &p.func_info {
-                    let _ = writeln!(out, "func_info insn_off={} type_id={}", r.insn_off, r.type_id);
+                    let _ = writeln!(
+                        out,
+                        "func_info insn_off={} type_id={}",
+                        r.insn_off, r.type_id
+                    );
                 }
                 for r in &p.line_info {
                     let _ = writeln!(
@@ -204,22 +210,15 @@ fn run_lower(m: &Module) -> String {
     out
 }
 
-/// The IR's invariants, as lowering and the writer check them.
-fn run_verify(m: &Module) -> String {
-    let mut errors = Vec::new();
-    let bindings = fake_bindings(m);
-    for (f, func) in m.programs() {
-        if let Err(e) = lower(m, f, &bindings) {
-            errors.push(format!("program {}: {e}", func.name));
-        }
-    }
-    if let Err(e) = bpfir::write::write_object(m) {
-        errors.push(format!("write: {e}"));
-    }
-    if errors.is_empty() {
-        "ok\n".into()
-    } else {
-        errors.join("\n") + "\n"
+/// The IR verifier (`Module::verify`) on the module as parsed without verification.
+fn run_verify(input: &str) -> String {
+    let m = match parse_unverified(input) {
+        Ok(m) => m,
+        Err(e) => return format!("unexpected parse error: {e}\n"),
+    };
+    match m.verify() {
+        Ok(()) => "ok\n".into(),
+        Err(errors) => errors.iter().map(|e| format!("{e}\n")).collect(),
     }
 }
 
@@ -336,16 +335,22 @@ fn run_kernel(path: &Path, m: &Module, args: &str) -> Option<Result<String, Stri
     if let Some(want) = want {
         for (prog, got) in &bpfir_results {
             if *got != want {
-                return Some(Err(format!("{prog}: bpfir ran it to {got}, the directive wants {want}")));
+                return Some(Err(format!(
+                    "{prog}: bpfir ran it to {got}, the directive wants {want}"
+                )));
             }
         }
     }
     // The same object through libbpf, when the reference loader is here.
     let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/libbpf-1.8-load");
     if tool.is_file() {
-        let obj = std::env::temp_dir().join(format!("bpfir-filetest-{}-{stem}.o", std::process::id()));
+        let obj =
+            std::env::temp_dir().join(format!("bpfir-filetest-{}-{stem}.o", std::process::id()));
         fs::write(&obj, &bytes).expect("write temp object");
-        let run = std::process::Command::new(&tool).arg("-r").arg(&obj).output();
+        let run = std::process::Command::new(&tool)
+            .arg("-r")
+            .arg(&obj)
+            .output();
         let _ = fs::remove_file(&obj);
         match run {
             Ok(o) => {
@@ -357,7 +362,9 @@ fn run_kernel(path: &Path, m: &Module, args: &str) -> Option<Result<String, Stri
                     )));
                 }
                 for (prog, got) in &bpfir_results {
-                    let line = stdout.lines().find(|l| l.split_whitespace().next() == Some(prog));
+                    let line = stdout
+                        .lines()
+                        .find(|l| l.split_whitespace().next() == Some(prog));
                     let retval = line.and_then(|l| {
                         l.split_whitespace()
                             .find_map(|w| w.strip_prefix("retval="))
@@ -373,7 +380,11 @@ fn run_kernel(path: &Path, m: &Module, args: &str) -> Option<Result<String, Stri
             Err(e) => eprintln!("{}: libbpf loader not run ({e})", path.display()),
         }
     } else {
-        eprintln!("{}: no libbpf loader at {}; libbpf part skipped", path.display(), tool.display());
+        eprintln!(
+            "{}: no libbpf loader at {}; libbpf part skipped",
+            path.display(),
+            tool.display()
+        );
     }
     Some(Ok(out))
 }
@@ -404,9 +415,9 @@ fn run_file(path: &Path) -> Result<(), String> {
         let out = match (name, &parsed) {
             ("parse-error", Ok(_)) => "error: the text parsed\n".to_string(),
             ("parse-error", Err(e)) => format!("{e}\n"),
+            ("verify", _) => run_verify(&tf.input),
             (_, Err(e)) => format!("unexpected parse error: {e}\n"),
             ("print", Ok(m)) => m.text().to_string(),
-            ("verify", Ok(m)) => run_verify(m),
             ("lower", Ok(m)) => run_lower(m),
             ("co-re", Ok(m)) => run_co_re(dir, m, args),
             ("link", Ok(m)) => run_link(dir, m, args),
@@ -452,8 +463,12 @@ fn run_file(path: &Path) -> Result<(), String> {
         for (d, out) in &outputs {
             match tf.expected.iter().find(|(k, _)| k == d) {
                 Some((_, want)) if want == out => {}
-                Some((_, want)) => failures.push(format!("{d}: output differs:\n{}", diff(want, out))),
-                None => failures.push(format!("{d}: no `; ==== {d}` section (BPFIR_BLESS=1 writes it)")),
+                Some((_, want)) => {
+                    failures.push(format!("{d}: output differs:\n{}", diff(want, out)))
+                }
+                None => failures.push(format!(
+                    "{d}: no `; ==== {d}` section (BPFIR_BLESS=1 writes it)"
+                )),
             }
         }
     }
@@ -472,7 +487,10 @@ fn filetests() {
     let mut failures = Vec::new();
     let mut ran = 0;
     for p in &paths {
-        if only.as_ref().is_some_and(|o| !p.to_string_lossy().contains(o.as_str())) {
+        if only
+            .as_ref()
+            .is_some_and(|o| !p.to_string_lossy().contains(o.as_str()))
+        {
             continue;
         }
         ran += 1;
@@ -497,5 +515,8 @@ fn diff_marks_removed_and_added_lines() {
     assert_eq!(diff("a\nb\nc\n", "a\nx\nc\n"), "  a\n- b\n+ x\n  c\n");
     let tf = split("; run: print\nexit\n; ==== print\n; one\n;\n; two\n");
     assert_eq!(tf.directives, ["print"]);
-    assert_eq!(tf.expected, [("print".to_string(), "one\n\ntwo\n".to_string())]);
+    assert_eq!(
+        tf.expected,
+        [("print".to_string(), "one\n\ntwo\n".to_string())]
+    );
 }

@@ -363,6 +363,7 @@ mod with_kernel {
             ..LoadOptions::default()
         };
         let loaded = load(m, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+        super::kernel::check_offline_tags(name, &loaded);
         loaded
             .programs
             .iter()

@@ -140,6 +140,14 @@ pub fn link(modules: &[Module], opts: &LinkOptions) -> Result<Module, LinkError>
             });
         }
     }
+    // Each input's IR invariants (layout, references) first: the linker remaps ids and
+    // only checks what linking itself can break.
+    for (i, m) in modules.iter().enumerate() {
+        crate::verify::verify_structure(m).map_err(|errors| LinkError::Verify {
+            input: opts.name(i),
+            errors,
+        })?;
+    }
     let symbols = resolve_symbols(modules, opts)?;
     let layout = DataLayout::new(modules, opts)?;
     let btf = merge_btf(modules, &symbols, &layout, opts)?;
@@ -1081,16 +1089,16 @@ impl Linker<'_> {
             }
             let new_ids: Vec<_> = self.out.func_insns(new_f).collect();
             for (index, target) in jumps {
-                let new_target = ids
-                    .get(target)
-                    .copied()
-                    .filter(|_| m.func_of(target) == Some(fid))
-                    .ok_or_else(|| LinkError::BadReference {
-                        input: self.opts.name(i),
-                        function: f.name.clone(),
-                        index,
-                        reason: "jump target is not an instruction of this function".into(),
-                    })?;
+                // Verified: the target is an instruction of this function, copied above.
+                let new_target =
+                    ids.get(target)
+                        .copied()
+                        .ok_or_else(|| LinkError::BadReference {
+                            input: self.opts.name(i),
+                            function: f.name.clone(),
+                            index,
+                            reason: "jump target is not an instruction of this function".into(),
+                        })?;
                 self.out
                     .set_reference(new_ids[index], Some(Ref::Jump(new_target)))?;
             }

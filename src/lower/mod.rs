@@ -29,6 +29,9 @@ use crate::insn::{CallKind, Insn, PseudoKind};
 use crate::ir::{DataId, ExternId, FuncId, InsnId, MapId, Module, Ref};
 use crate::Endian;
 
+mod tag;
+pub use tag::{program_tag, sha1, sha256, tag_hex, tag_input, TagHash};
+
 /// How an extern is resolved for one load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -121,6 +124,10 @@ pub struct LoweredProgram {
     pub functions: Vec<FuncId>,
     /// The instructions, patched; an `ld_imm64` is one entry of two slots.
     pub insns: Vec<Insn>,
+    /// The IR instruction each entry of `insns` was lowered from (same length): the way
+    /// back from a slot the verifier names to the function, source line, CO-RE record and
+    /// origin of the instruction (see [`LoweredProgram::insn_at_slot`]).
+    pub insn_ids: Vec<InsnId>,
     /// One record per function.
     pub func_info: Vec<FuncInfoRecord>,
     /// Line records in slot order.
@@ -135,9 +142,50 @@ impl LoweredProgram {
         self.insns.iter().map(Insn::n_slots).sum()
     }
 
+    /// The IR instruction at instruction slot `slot` (as the verifier numbers them), and
+    /// whether `slot` is the second half of an `ld_imm64`. `None` past the end. Costs a
+    /// binary search over the slot table.
+    pub fn insn_at_slot(&self, slot: usize) -> Option<(InsnId, bool)> {
+        let starts = self.slot_starts();
+        let i = match starts.binary_search(&slot) {
+            Ok(i) => return self.insn_ids.get(i).map(|&id| (id, false)),
+            Err(0) => return None,
+            Err(i) => i - 1,
+        };
+        (slot < starts[i] + self.insns[i].n_slots()).then(|| (self.insn_ids[i], true))
+    }
+
+    /// The first slot of every entry of `insns`.
+    pub fn slot_starts(&self) -> Vec<usize> {
+        let mut at = 0;
+        self.insns
+            .iter()
+            .map(|i| {
+                let s = at;
+                at += i.n_slots();
+                s
+            })
+            .collect()
+    }
+
     /// The bytecode in byte order `endian`.
     pub fn insn_bytes(&self, endian: Endian) -> Vec<u8> {
         crate::insn::encode_all(&self.insns, endian)
+    }
+
+    /// The program tag a current kernel (Linux 6.18 or later, SHA-256) on this machine
+    /// reports for these instructions: what `bpftool prog show` prints, computed without
+    /// loading. See [`program_tag`] for older kernels and other byte orders. A program that
+    /// leaves CO-RE records to the kernel ([`core_relos`](Self::core_relos) not empty) is
+    /// patched by the kernel before it is hashed, so its tag is known only after relocation.
+    pub fn tag(&self) -> [u8; 8] {
+        program_tag(&self.insns, Endian::native(), TagHash::Sha256)
+    }
+
+    /// [`tag`](Self::tag) as 16 lowercase hex digits, as the kernel's program info and
+    /// `bpftool` print it.
+    pub fn tag_hex(&self) -> String {
+        tag_hex(self.tag())
     }
 
     /// The `bpf_func_info` array (8-byte records) in byte order `endian`.
@@ -183,6 +231,11 @@ impl LoweredProgram {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LowerError {
+    /// The IR verifier found broken invariants in the functions the program links (a jump
+    /// to a removed instruction, a call to a function without a body, an id of another
+    /// module...); each error names its function and instruction.
+    #[error("{0}")]
+    Verify(#[from] crate::verify::VerifierErrors),
     /// The entry is not a program, or has no instructions.
     #[error("function {function}: {reason}")]
     BadEntry {
@@ -228,7 +281,9 @@ pub fn link_order(module: &Module, entry: FuncId) -> Vec<FuncId> {
     let mut placed: HashMap<FuncId, ()> = HashMap::from([(entry, ())]);
     // An explicit stack of (function, next instruction to scan) keeps deep call chains from
     // growing the native stack.
-    let mut stack = vec![module.function(entry).first_insn()];
+    // A function the module does not have has no body to scan (the verifier reports it).
+    let body = |f: FuncId| module.try_function(f).ok().and_then(|f| f.first_insn());
+    let mut stack = vec![body(entry)];
     while let Some(top) = stack.last_mut() {
         let Some(id) = *top else {
             stack.pop();
@@ -238,7 +293,7 @@ pub fn link_order(module: &Module, entry: FuncId) -> Vec<FuncId> {
         if let Some(Ref::Call(callee) | Ref::FuncAddr(callee)) = module.reference(id) {
             if placed.insert(callee, ()).is_none() {
                 order.push(callee);
-                stack.push(module.function(callee).first_insn());
+                stack.push(body(callee));
             }
         }
     }
@@ -287,27 +342,14 @@ impl Lowering<'_> {
             fd.copied()
                 .ok_or_else(|| self.insn_error(func, id, format!("{what} has no fd binding")))
         };
+        // `lower` verified the program first: references exist, fit their instructions,
+        // and jump targets are in the same function (so they have slots).
         match (module.reference(id), &mut insn) {
-            (None, i) if i.is_jump() => {
-                return Err(self.insn_error(func, id, "jump without a target".into()))
-            }
-            (
-                None,
-                Insn::Call {
-                    kind: CallKind::Local,
-                    ..
-                },
-            ) => return Err(self.insn_error(func, id, "bpf-to-bpf call without a callee".into())),
             (None, _) => {}
             (Some(Ref::Jump(target)), i) => {
-                if module.func_of(target) != Some(func) {
-                    let why = match module.func_of(target) {
-                        None => "jump target was removed",
-                        Some(_) => "jump target is in another function",
-                    };
-                    return Err(self.insn_error(func, id, why.into()));
-                }
-                let t = self.slots[&target];
+                let t = *self.slots.get(&target).ok_or_else(|| {
+                    self.insn_error(func, id, "jump target is not in the program".into())
+                })?;
                 let delta = i32::try_from(rel(t)).ok();
                 if !delta.is_some_and(|d| i.set_jump_offset(d)) {
                     return Err(self.insn_error(
@@ -424,6 +466,9 @@ pub fn lower(
     entry: FuncId,
     bindings: &Bindings,
 ) -> Result<LoweredProgram, LowerError> {
+    // The IR's invariants first, over every function the program links: what remains to
+    // check below is only what is specific to the kernel's input (fds, offsets that fit).
+    crate::verify::verify_program(module, entry)?;
     let program = module.function(entry);
     if program.first_insn().is_none() {
         return Err(LowerError::BadEntry {
@@ -465,6 +510,7 @@ pub fn lower(
         section: program.section.clone(),
         functions: functions.clone(),
         insns: Vec::with_capacity(lowering.slots.len()),
+        insn_ids: Vec::with_capacity(lowering.slots.len()),
         func_info: Vec::new(),
         line_info: Vec::new(),
         core_relos: Vec::new(),
@@ -492,6 +538,7 @@ pub fn lower(
         for id in module.func_insns(f) {
             let slot = lowering.slots[&id];
             out.insns.push(lowering.patch(f, id, slot)?);
+            out.insn_ids.push(id);
             let line = module.line_of(id).or_else(|| {
                 // The kernel wants a line at every function start: an instruction inserted
                 // before the first one takes the first line the function has.

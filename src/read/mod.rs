@@ -452,12 +452,16 @@ impl<'a> Reader<'a> {
                 .iter()
                 .map(|v| btf.name(v.ty).map(str::to_string))
                 .collect::<Result<_, _>>()?;
-            let symbols = self.elf.symbols();
+            // The section's symbols by name, once: a lookup per variable is then O(1).
+            let mut symbols = std::collections::HashMap::new();
+            for s in self.elf.symbols() {
+                if s.section == Some(index) {
+                    symbols.entry(s.name).or_insert(s);
+                }
+            }
             let vars = btf.datasec_vars_mut(id)?;
             for (v, var_name) in vars.iter_mut().zip(var_names) {
-                let sym = symbols
-                    .iter()
-                    .find(|s| s.section == Some(index) && s.name == var_name);
+                let sym = symbols.get(var_name.as_str());
                 match sym {
                     Some(sym) => {
                         v.offset = u32::try_from(sym.value).map_err(|_| ReadError::BadSection {
@@ -476,6 +480,17 @@ impl<'a> Reader<'a> {
                             reason: format!("BTF variable {var_name} has no symbol in the section"),
                         })
                     }
+                }
+                // What the writer lays out comes from these numbers: a variable must lie in
+                // the real section (an 11 KB object once made the writer emit 4.3 GB).
+                if u64::from(v.offset) + u64::from(v.size) > u64::from(size) {
+                    return Err(ReadError::BadSection {
+                        section: name.clone(),
+                        reason: format!(
+                            "BTF variable {var_name} at [{:#x}, +{}) is outside the section of {size} bytes",
+                            v.offset, v.size
+                        ),
+                    });
                 }
             }
         }

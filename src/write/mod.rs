@@ -86,6 +86,9 @@ const SLOT: u64 = 8;
 /// assert_eq!(again.btf, module.btf);
 /// ```
 pub fn write_object(module: &Module) -> Result<Vec<u8>, WriteError> {
+    // The IR's invariants (layout, references) first; what remains below is what only an
+    // ELF object cannot express.
+    crate::verify::verify_structure(module)?;
     let mut w = Writer::new(module);
     w.layout_code()?;
     w.add_code_sections();
@@ -509,27 +512,12 @@ impl<'m> Writer<'m> {
         let reference = module.reference(id);
         let callee_place = |callee: FuncId| self.places.get(callee).copied();
         let mut reloc = None;
+        // `write_object` verified the module first: references exist, fit their
+        // instructions, jump targets are in the same function and data offsets in their
+        // sections.
         match (reference, &mut insn) {
-            (None, i) if i.is_jump() => {
-                return Err(self.insn_error(func, id, "jump without a target".into()))
-            }
-            (
-                None,
-                Insn::Call {
-                    kind: CallKind::Local,
-                    ..
-                },
-            ) => return Err(self.insn_error(func, id, "bpf-to-bpf call without a callee".into())),
             (None, _) => {}
             (Some(Ref::Jump(target)), i) if i.is_jump() => {
-                let why = match module.func_of(target) {
-                    Some(f) if f == func => None,
-                    Some(_) => Some("jump target is in another function"),
-                    None => Some("jump target was removed"),
-                };
-                if let Some(why) = why {
-                    return Err(self.insn_error(func, id, why.into()));
-                }
                 let delta = self.slots[target] as i64 - (slot as i64 + 1);
                 if !i32::try_from(delta).is_ok_and(|d| i.set_jump_offset(d)) {
                     return Err(self.insn_error(
@@ -580,17 +568,6 @@ impl<'m> Writer<'m> {
             }
             (Some(Ref::Data { data, offset }), Insn::LdImm64 { kind, imm, .. }) => {
                 let d = module.data(data);
-                if offset as usize > d.bytes.len() {
-                    return Err(self.insn_error(
-                        func,
-                        id,
-                        format!(
-                            "offset {offset} is outside the {}-byte data section {}",
-                            d.bytes.len(),
-                            d.name
-                        ),
-                    ));
-                }
                 let section = *self.data.get(data).ok_or_else(|| {
                     self.insn_error(func, id, format!("data section {} is not written", d.name))
                 })?;

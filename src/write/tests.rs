@@ -279,14 +279,11 @@ fn a_reference_on_the_wrong_instruction_is_named() {
     let last = module.function(prog).last_insn().unwrap();
     module.set_reference(last, Some(Ref::Map(map))).unwrap();
     match write_object(&module) {
-        Err(WriteError::BadInsn {
-            function,
-            index,
-            reason,
-            ..
-        }) => {
-            assert_eq!((function.as_str(), index), ("prog", 10));
-            assert!(reason.contains("does not fit"), "{reason}");
+        Err(WriteError::Verify(errors)) => {
+            assert_eq!(errors.len(), 1, "{errors}");
+            assert_eq!(errors.0[0].location, crate::ir::AnyEntity::Insn(last));
+            assert_eq!(errors.0[0].func, Some(prog));
+            assert!(errors.0[0].message.contains("does not fit"), "{errors}");
         }
         other => panic!("expected an instruction error, got {other:?}"),
     }

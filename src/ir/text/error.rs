@@ -58,11 +58,14 @@ pub enum ParseError {
         /// What the BTF parser said.
         reason: String,
     },
-    /// The module parsed but breaks an invariant of the IR (what the IR verifier reports).
-    #[error("the module does not verify: {reason}")]
+    /// The module parsed but breaks an invariant of the IR: what the IR verifier
+    /// ([`crate::verify::verify_structure`]) reports, each finding at the line of the
+    /// instruction or function it is about.
+    #[error("the module does not verify:{}", VerifyList(.errors))]
     Verify {
-        /// The verifier's findings.
-        reason: String,
+        /// The findings: where (when the finding is about an instruction or a function of the
+        /// text) and what.
+        errors: Vec<(Option<Pos>, String)>,
     },
 }
 
@@ -97,5 +100,19 @@ impl ParseError {
             ParseError::Syntax { pos, .. } | ParseError::Semantic { pos, .. } => Some(*pos),
             _ => None,
         }
+    }
+}
+
+struct VerifyList<'a>(&'a [(Option<Pos>, String)]);
+
+impl fmt::Display for VerifyList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (pos, message) in self.0 {
+            match pos {
+                Some(p) => write!(f, "\n{p}: {message}")?,
+                None => write!(f, "\n{message}")?,
+            }
+        }
+        Ok(())
     }
 }

@@ -37,7 +37,9 @@ fn reg_name(w: &str) -> Option<(Reg, bool)> {
 
 /// `r11`, `w12`: a register name out of range.
 fn looks_like_register(w: &str) -> bool {
-    w.len() > 1 && (w.starts_with('r') || w.starts_with('w')) && w[1..].bytes().all(|b| b.is_ascii_digit())
+    w.len() > 1
+        && (w.starts_with('r') || w.starts_with('w'))
+        && w[1..].bytes().all(|b| b.is_ascii_digit())
 }
 
 fn reg(c: &mut Cur<'_>) -> Result<(Reg, bool), ParseError> {
@@ -197,7 +199,10 @@ pub(crate) fn parse_insn(c: &mut Cur<'_>) -> Result<Parsed, ParseError> {
         return assignment(c, dst, w);
     }
     if looks_like_register(word) {
-        return Err(c.syntax_at(pos, format!("there is no register `{word}` (r0 to r10, w0 to w10)")));
+        return Err(c.syntax_at(
+            pos,
+            format!("there is no register `{word}` (r0 to r10, w0 to w10)"),
+        ));
     }
     c.bump();
     let plain = |i: Insn| Ok((i, None));

@@ -45,7 +45,7 @@ pub use cdecl::{c_decl, core_path};
 pub use compare::same_module;
 pub use error::{ParseError, Pos};
 pub use names::{helper_id, helper_name, map_type_id, map_type_name};
-pub use parse::parse;
+pub use parse::{parse, parse_unverified};
 pub use print::{InsnText, ModuleText};
 
 use super::{CoreId, DataId, ExternId, FuncId, InsnId, LineId, MapId, Module};

@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use crate::btf::{StrOffset, TypeId, WireTypeId};
 use crate::btf_ext::{CoreAccess, CoreReloKind};
 use crate::ir::{
-    CoreRelo, DataKind, DataSection, DataVar, Extern, ExternKind, FuncId, Function, MapDef,
-    MapOrigin, Meta, Module, Pinning, Ref, SourceLine, SymbolLinkage,
+    AnyEntity, CoreRelo, DataKind, DataSection, DataVar, Extern, ExternKind, FuncId, Function,
+    InsnId, MapDef, MapOrigin, Meta, Module, Pinning, Ref, SourceLine, SymbolLinkage,
 };
 use crate::Endian;
 
@@ -98,7 +98,43 @@ struct Parser<'a> {
 /// let prog = m.function_by_name("prog").unwrap();
 /// assert_eq!(m.function(prog).n_insns(), 2);
 /// ```
+///
+/// After parsing, the IR verifier checks the module's structure and references
+/// ([`crate::verify::verify_structure`]); its findings come back as [`ParseError::Verify`]
+/// at the lines they are about. [`parse_unverified`] skips that step, to look at a module
+/// that is broken on purpose.
 pub fn parse(text: &str) -> Result<Module, ParseError> {
+    let (m, places) = parse_with_places(text)?;
+    if let Err(errors) = crate::verify::verify_structure(&m) {
+        let errors = errors
+            .iter()
+            .map(|e| {
+                let pos = match e.location {
+                    AnyEntity::Insn(id) => places.insns.get(&id).copied(),
+                    AnyEntity::Func(f) => places.funcs.get(&f).copied(),
+                    _ => None,
+                };
+                (pos, e.to_string())
+            })
+            .collect();
+        return Err(ParseError::Verify { errors });
+    }
+    Ok(m)
+}
+
+/// Parses like [`parse`] without running the IR verifier.
+pub fn parse_unverified(text: &str) -> Result<Module, ParseError> {
+    parse_with_places(text).map(|(m, _)| m)
+}
+
+/// Where the parser created each instruction and function, to place verifier findings.
+#[derive(Default)]
+struct Places {
+    insns: HashMap<InsnId, Pos>,
+    funcs: HashMap<FuncId, Pos>,
+}
+
+fn parse_with_places(text: &str) -> Result<(Module, Places), ParseError> {
     let lines = lex(text)?;
     let mut p = Parser {
         lines: &lines,
@@ -642,7 +678,8 @@ impl<'a> Parser<'a> {
         ParseError::semantic(pos, &self.lines[line_index].text, message)
     }
 
-    fn build(self) -> Result<Module, ParseError> {
+    fn build(self) -> Result<(Module, Places), ParseError> {
+        let mut places = Places::default();
         let mut m = Module::new(self.endian);
         m.license = self.license.clone();
         m.kern_version = self.version;
@@ -712,6 +749,9 @@ impl<'a> Parser<'a> {
             func.btf_func = ty(pf.btf, pf.line_index)?;
             let name = func.name.clone();
             let id = m.add_function(func);
+            places
+                .funcs
+                .insert(id, Pos::new(self.lines[pf.line_index].number, 1));
             func_names.entry(name).or_default().push(id);
             ids.push(id);
         }
@@ -729,6 +769,9 @@ impl<'a> Parser<'a> {
                     )
                 })?;
                 insn_ids.push(id);
+                let l = &self.lines[pi.line_index];
+                let col = l.tokens.first().map_or(1, |t| t.col);
+                places.insns.insert(id, Pos::new(l.number, col));
                 if let Some(pass) = &pi.origin {
                     let o = m.add_origin(pass);
                     m.set_insn_origin(id, Some(o)).map_err(|e| internal(&e))?;
@@ -803,7 +846,7 @@ impl<'a> Parser<'a> {
                     .map_err(|e| internal(&e))?;
             }
         }
-        Ok(m)
+        Ok((m, places))
     }
 
     fn map_def(&self, pm: &PMap, ty: &TypeResolver<'_>) -> Result<MapDef, ParseError> {
@@ -827,7 +870,7 @@ fn unreachable_type() -> TypeId {
 /// of the parser, reported instead of a panic.
 fn internal(e: &crate::ir::IrError) -> ParseError {
     ParseError::Verify {
-        reason: format!("building the module: {e}"),
+        errors: vec![(None, format!("building the module: {e}"))],
     }
 }
 
