@@ -13,7 +13,7 @@
 //! }
 //! ; ==== lower
 //! ; program p
-//! ;        0:	r0 = 0x0
+//! ;        0:  r0 = 0x0
 //! ; ...
 //! ; ==== verify
 //! ; ok
@@ -33,7 +33,7 @@
 //! * `co-re target=PATH` — CO-RE relocated against PATH's BTF (a `.bpfir` file or an object,
 //!   relative to the test's directory): the report, then the functions as text.
 //! * `link PATH` — linked with the module of PATH (`.bpfir`, relative to the test): the text
-//!   of the result, or the error.
+//!   of the result and its programs lowered as `lower` does, or the error.
 //! * `kernel-test-run retval=N` — written with `write_object`, read back, loaded by bpfir and
 //!   run once on a zero packet: `NAME retval=R` per program, each R must be N; the same object
 //!   is also loaded and run by libbpf (`../shared/tools/libbpf-1.8-load -r`) when present.
@@ -279,7 +279,7 @@ fn run_link(dir: &Path, m: &Module, args: &str) -> String {
         ..Default::default()
     };
     match bpfir::link::link(&[m.clone(), other], &opts) {
-        Ok(linked) => linked.text().to_string(),
+        Ok(linked) => format!("{}{}", linked.text(), run_lower(&linked)),
         Err(e) => format!("error: {e}\n"),
     }
 }

@@ -639,10 +639,24 @@ impl<'a> Parser<'a> {
                             }
                             pending_core = Some((kind, ty, tpos, off, parsed));
                         }
+                        "origin" => {
+                            let at = c.pos();
+                            let pass = String::from_utf8(c.string()?).map_err(|_| {
+                                c.syntax_at(at, "a pass name must be valid UTF-8".into())
+                            })?;
+                            c.end()?;
+                            if pending_origin.replace(pass).is_some() {
+                                return Err(
+                                    c.syntax_at(pos, "two `.origin`s for one instruction".into())
+                                );
+                            }
+                        }
                         other => {
                             return Err(c.syntax_at(
                                 pos,
-                                format!("unknown directive `.{other}` (.file, .line or .core)"),
+                                format!(
+                                    "unknown directive `.{other}` (.file, .line, .core or .origin)"
+                                ),
                             ))
                         }
                     }
