@@ -197,7 +197,7 @@ impl Operands for IrOperands<'_> {
             Some(Ref::Extern(e)) if m.has_extern(e) => {
                 write!(f, "call {}", Sym(&m.extern_(e).name))
             }
-            Some(r) => write!(f, "call <bad reference {r:?}>"),
+            Some(r) => write!(f, "call <bad reference: {r}>"),
             None => match (kind, helper_name(imm)) {
                 (CallKind::Helper, Some(name)) => write!(f, "call {name}"),
                 (CallKind::Helper, None) => write!(f, "call {}", Hex(imm.into())),
@@ -235,7 +235,7 @@ impl Operands for IrOperands<'_> {
             Some(Ref::Extern(e)) if m.has_extern(e) => {
                 write!(f, "{dst} = extern {}", Sym(&m.extern_(e).name))
             }
-            Some(r) => write!(f, "{dst} = <bad reference {r:?}>"),
+            Some(r) => write!(f, "{dst} = <bad reference: {r}>"),
             None => crate::insn::RawOperands.ld_imm64(f, kind, dst, imm),
         }
     }
