@@ -155,13 +155,20 @@ impl LoweredProgram {
     /// whether `slot` is the second half of an `ld_imm64`. `None` past the end. Costs a
     /// binary search over the slot table.
     pub fn insn_at_slot(&self, slot: usize) -> Option<(InsnId, bool)> {
-        let starts = self.slot_starts();
+        let (i, second_half) = self.entry_at_slot(&self.slot_starts(), slot)?;
+        Some((self.insn_ids[i], second_half))
+    }
+
+    /// The index in `insns` of the entry covering `slot`, given [`slot_starts`](Self::slot_starts),
+    /// and whether `slot` is its second half.
+    fn entry_at_slot(&self, starts: &[usize], slot: usize) -> Option<(usize, bool)> {
         let i = match starts.binary_search(&slot) {
-            Ok(i) => return self.insn_ids.get(i).map(|&id| (id, false)),
+            Ok(i) => i,
             Err(0) => return None,
             Err(i) => i - 1,
         };
-        (slot < starts[i] + self.insns[i].n_slots()).then(|| (self.insn_ids[i], true))
+        let covered = slot < starts[i] + self.insns.get(i)?.n_slots();
+        (covered && i < self.insn_ids.len()).then_some((i, starts[i] != slot))
     }
 
     /// The first slot of every entry of `insns`.
