@@ -27,7 +27,7 @@ mod error;
 mod opcode;
 
 pub use decode::{decode_all, Decoder};
-pub use display::{disassemble, Listing};
+pub use display::{disassemble, Hex, Listing, Operands, RawOperands, WithOperands};
 pub use effects::{AccessKind, CallArgs, Flow, RegSet, StackAccess};
 pub use encode::encode_all;
 pub use error::InsnError;

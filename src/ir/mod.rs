@@ -29,8 +29,11 @@
 pub mod build;
 mod cursor;
 pub use cursor::{CursorPosition, FuncCursor};
-mod dump;
-pub use dump::Dump;
+mod define;
+pub use define::{MapSlot, NewFunction, NewMap};
+pub mod text;
+/// The printable text of a module (what `bpfir dump` prints); see [`text`].
+pub type Dump<'a> = text::ModuleText<'a>;
 mod edit;
 pub use edit::MetaChoice;
 mod entities;
@@ -332,8 +335,9 @@ impl Module {
             Ok(f) => f.name.clone(),
             Err(_) => AnyEntity::Func(func).to_string(),
         };
+        // In context: labels and names, never the stale raw offsets of the stored insn.
         let text = match self.try_insn(id) {
-            Ok(insn) => insn.to_string(),
+            Ok(_) => self.display_insn(id).to_string(),
             Err(_) => AnyEntity::Insn(id).to_string(),
         };
         (name, index, text)

@@ -168,8 +168,12 @@ impl<'a> Verifier<'a> {
                     .module
                     .try_function(f)
                     .map_or_else(|_| AnyEntity::Func(f).to_string(), |fu| fu.name.clone());
+                // In context (labels, names), never the stale raw operands.
                 match self.module.try_insn(id) {
-                    Ok(insn) => format!("function {name}: {location} ({insn})"),
+                    Ok(_) => format!(
+                        "function {name}: {location} ({})",
+                        self.module.display_insn(id)
+                    ),
                     Err(_) => format!("function {name}: {location}"),
                 }
             }
