@@ -104,6 +104,14 @@ fn btf_err(what: String) -> impl FnOnce(crate::btf::BtfError) -> IrError {
 }
 
 impl Module {
+    /// How many parameters function `func` takes, from its BTF `FUNC_PROTO` (`None` without
+    /// one; a variadic tail is not counted, and more than five count as five): its arguments
+    /// arrive in R1..=R(n).
+    pub fn n_params(&self, func: FuncId) -> Option<usize> {
+        let ty = self.try_function(func).ok()?.btf_func?;
+        crate::analysis::callgraph::proto_params(self.btf.as_ref()?, ty).map(usize::from)
+    }
+
     /// The module's BTF, created empty if it has none.
     pub fn btf_or_new(&mut self) -> &mut Btf {
         let endian = self.endian;
@@ -167,8 +175,8 @@ impl Module {
         }
     }
 
-    /// Adds a BTF-defined map with its BTF: see the module documentation of
-    /// `bpfir::ir::define`. A name already taken by a map is an error.
+    /// Adds a BTF-defined map with its BTF: see the [module documentation](self). A name
+    /// already taken by a map is an error.
     pub fn add_btf_map(&mut self, map: &NewMap) -> Result<MapId, IrError> {
         if self.maps().any(|(_, m)| m.name == map.name) {
             return Err(IrError::Invalid {
