@@ -209,6 +209,7 @@ mod tests {
             ..LoadOptions::default()
         };
         let loaded = load(&m, &opts).unwrap();
+        super::kernel::check_offline_tags("scribbled calls", &loaded);
         assert!(!loaded.programs.is_empty());
         for p in &loaded.programs {
             let lp = p

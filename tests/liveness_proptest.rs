@@ -261,6 +261,7 @@ fn the_kernel_agrees() {
         for (what, module) in [("original", &m), ("scribbled", &scribbled)] {
             let loaded = load(module, &opts)
                 .unwrap_or_else(|e| panic!("case {case} {what}: {e}\n{}", describe(module)));
+            kernel::check_offline_tags(what, &loaded);
             for p in &loaded.programs {
                 let lp = p.result.as_ref().unwrap_or_else(|e| {
                     panic!("case {case} {what} {}: {e}\n{}", p.name, describe(module))

@@ -50,6 +50,7 @@ fn fits_exactly_when_the_kernel_loads() {
                 ..LoadOptions::default()
             };
             let loaded = load(&m, &opts).unwrap();
+            kernel::check_offline_tags("two frames", &loaded);
             let result = &loaded.programs[0].result;
             assert_eq!(
                 s.fits(),
