@@ -46,6 +46,7 @@
 #![deny(unsafe_code)]
 
 pub mod abi;
+pub mod analysis;
 pub mod btf;
 pub mod btf_ext;
 pub mod co_re;

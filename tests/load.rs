@@ -354,6 +354,11 @@ fn cli_load_and_lower() {
         manifest.contains("\"program\": \"calls_second\""),
         "{manifest}"
     );
+    // The offline tag equals the one the kernel gave `bpfir load` above.
+    assert!(
+        manifest.contains("\"program\": \"calls_first\", \"section\": \"socket\", \"insns\": 60, \"tag\": \"c7618ca87ff9aa1c\""),
+        "{manifest}"
+    );
     assert!(dir.join("btf.bin").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -247,6 +247,14 @@ fn bad_programs_fail_before_any_syscall_naming_function_and_instruction() {
         matches!(&e, LowerError::BadInsn { reason, .. } if reason.contains("loop_states")),
         "{e}"
     );
+    // The error names the instruction by its id, as the dump prints it.
+    if let LowerError::BadInsn { id, .. } = &e {
+        assert!(matches!(m.reference(*id), Some(Ref::Map(_))));
+        assert!(
+            e.to_string().contains(&AnyEntity::Insn(*id).to_string()),
+            "{e}"
+        );
+    }
 
     // A jump that no longer fits: 40000 instructions between a jump and its target.
     let mut edited = m.clone();

@@ -255,6 +255,30 @@ impl Module {
         }
     }
 
+    /// Makes every jump of `from`'s function that targets `from` target `to` instead (an
+    /// instruction of the same function), and returns how many there were. Inserting before
+    /// a jump target leaves the jumps landing on the old instruction, after the insertion;
+    /// this makes them land on the inserted code. O(instructions of the function).
+    pub fn retarget_jumps(&mut self, from: InsnId, to: InsnId) -> Result<usize, IrError> {
+        let func = self.attached_func(from)?;
+        let to_func = self.attached_func(to)?;
+        if to_func != func {
+            return Err(IrError::OtherFunction {
+                insn: to,
+                func: to_func,
+                expected: func,
+            });
+        }
+        let jumps: Vec<InsnId> = self
+            .func_insns(func)
+            .filter(|&i| i != to && self.refs.get(i) == Some(&Ref::Jump(from)))
+            .collect();
+        for &j in &jumps {
+            self.refs.insert(j, Ref::Jump(to));
+        }
+        Ok(jumps.len())
+    }
+
     /// Makes bpf-to-bpf call instruction `id` call `callee`. Helper and kfunc calls are
     /// refused: giving them a callee would make lowering patch a helper id or BTF id.
     pub fn redirect_call(&mut self, id: InsnId, callee: FuncId) -> Result<(), IrError> {

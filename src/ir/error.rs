@@ -15,6 +15,22 @@ pub enum IrError {
         /// The id.
         entity: AnyEntity,
     },
+    /// A new entity's BTF could not be built.
+    #[error("{what}: {source}")]
+    Btf {
+        /// What was being built.
+        what: String,
+        /// The BTF error.
+        source: crate::btf::BtfError,
+    },
+    /// A definition asked for does not make sense.
+    #[error("{what}: {reason}")]
+    Invalid {
+        /// What was being defined.
+        what: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The instruction is not in any function (removed, or never attached).
     #[error("instruction {} is not in a function", AnyEntity::Insn(*insn))]
     Detached {

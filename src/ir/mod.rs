@@ -29,6 +29,8 @@
 pub mod build;
 mod cursor;
 pub use cursor::{CursorPosition, FuncCursor};
+mod define;
+pub use define::{MapSlot, NewFunction, NewMap};
 pub mod text;
 /// The printable text of a module (what `bpfir dump` prints); see [`text`].
 pub type Dump<'a> = text::ModuleText<'a>;

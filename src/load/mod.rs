@@ -8,7 +8,9 @@
 //! still load. Everything the kernel returns is an owned fd, closed when the [`Loaded`]
 //! object is dropped.
 
+mod explain;
 pub mod kconfig;
+pub use explain::{explain_refused, refusal};
 mod sanitize;
 
 pub use sanitize::sanitize_for_kernel;

@@ -2,34 +2,43 @@
 //!
 //! Two steps:
 //!
-//! 1. **Link** ([`link_order`]): the program is its entry function plus every function
-//!    reachable through calls and callbacks, in libbpf's order — depth-first by first call
-//!    site: scanning a function, the first reference to a function not yet placed appends
-//!    it, and its own body is scanned before the scan of the caller goes on. So bpfir and
-//!    libbpf hand the kernel the same instructions (and get the same program tag). A function
-//!    shared by several programs is emitted into each.
-//! 2. **Lower** ([`lower`]): one walk over the laid-out bodies assigns slots (an `ld_imm64`
-//!    takes two); from that one table come the bytecode with jumps, calls, callbacks, maps,
-//!    data and externs patched, `func_info` (one per function, at its first slot),
-//!    `line_info` (in slot order, one at every function start) and `core_relo` (byte offsets).
-//!    Everything the kernel checks about these is checked here first, and a violation names
-//!    the function and instruction.
+//! 1. **Link** ([`link_order`], from [`analysis::callgraph`](crate::analysis::callgraph)):
+//!    the program is its entry function plus every function reachable through calls and
+//!    callbacks, in libbpf's order, so bpfir and libbpf hand the kernel the same
+//!    instructions (and get the same program tag). A function shared by several programs is
+//!    emitted into each.
+//! 2. **Lower** ([`lower`]): the IR verifier first, then one slot layout
+//!    ([`SlotLayout`], an `ld_imm64` takes two slots);
+//!    from that one table come the bytecode with jumps, calls, callbacks, maps, data and
+//!    externs patched, `func_info` (one per function, at its first slot), `line_info` (in
+//!    slot order, one at every function start) and `core_relo` (byte offsets). Everything
+//!    the kernel checks about these is checked here first, and a violation names the
+//!    function and instruction.
+//!
+//! The result keeps the way back: [`LoweredProgram::insn_ids`] maps every slot to its IR
+//! instruction, so a verifier log can be read in terms of the IR ([`explain_log`]), and
+//! [`LoweredProgram::tag`] is the kernel's program tag computed offline.
 //!
 //! Lowering does no I/O: maps, data sections and externs are resolved through
 //! [`Bindings`] the caller fills (with fds from `MAP_CREATE`, kernel BTF ids, ...).
 
-use std::collections::HashMap;
 use std::fmt;
 
 use la_arena::ArenaMap;
 
+use crate::analysis::layout::SlotLayout;
 use crate::btf::{StrOffset, WireTypeId};
 use crate::btf_ext::CoreReloKind;
 use crate::insn::{CallKind, Insn, PseudoKind};
 use crate::ir::{DataId, ExternId, FuncId, InsnId, MapId, Module, Ref};
 use crate::Endian;
 
+mod provenance;
 mod tag;
+pub use crate::analysis::callgraph::link_order;
+pub use provenance::{
+    explain_log, source_line_text, statement_line, ExplainedLog, SlotOrigin, VerifierError,
+};
 pub use tag::{program_tag, sha1, sha256, tag_hex, tag_input, TagHash};
 
 /// How an extern is resolved for one load.
@@ -227,7 +236,8 @@ impl LoweredProgram {
 }
 
 /// Why a program cannot be lowered. Every variant names the function and, where there is
-/// one, the instruction (by id and position in its function).
+/// one, the instruction (by its [`InsnId`], printed as the dump prints it, and its position
+/// in its function).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LowerError {
@@ -245,10 +255,12 @@ pub enum LowerError {
         reason: String,
     },
     /// An instruction's reference cannot be lowered.
-    #[error("function {function} instruction {index} ({insn}): {reason}")]
+    #[error("function {function} instruction {} (#{index}: {insn}): {reason}", crate::ir::AnyEntity::Insn(*.id))]
     BadInsn {
         /// The function holding the instruction.
         function: String,
+        /// The instruction.
+        id: InsnId,
         /// Position of the instruction in its function.
         index: usize,
         /// The instruction, disassembled.
@@ -274,39 +286,11 @@ pub enum LowerError {
     },
 }
 
-/// The functions of the program whose entry is `entry`, in layout order: the entry, then
-/// every function it reaches through calls and callbacks, depth-first by first call site.
-pub fn link_order(module: &Module, entry: FuncId) -> Vec<FuncId> {
-    let mut order = vec![entry];
-    let mut placed: HashMap<FuncId, ()> = HashMap::from([(entry, ())]);
-    // An explicit stack of (function, next instruction to scan) keeps deep call chains from
-    // growing the native stack.
-    // A function the module does not have has no body to scan (the verifier reports it).
-    let body = |f: FuncId| module.try_function(f).ok().and_then(|f| f.first_insn());
-    let mut stack = vec![body(entry)];
-    while let Some(top) = stack.last_mut() {
-        let Some(id) = *top else {
-            stack.pop();
-            continue;
-        };
-        *top = module.next_insn(id);
-        if let Some(Ref::Call(callee) | Ref::FuncAddr(callee)) = module.reference(id) {
-            if placed.insert(callee, ()).is_none() {
-                order.push(callee);
-                stack.push(body(callee));
-            }
-        }
-    }
-    order
-}
-
 struct Lowering<'a> {
     module: &'a Module,
     bindings: &'a Bindings,
-    /// Slot of every instruction of the program.
-    slots: HashMap<InsnId, u32>,
-    /// First slot of every function of the program.
-    starts: HashMap<FuncId, u32>,
+    /// Slot of every instruction and first slot of every function of the program.
+    layout: SlotLayout,
 }
 
 impl Lowering<'_> {
@@ -314,6 +298,7 @@ impl Lowering<'_> {
         let (function, index, insn) = self.module.insn_context(func, id);
         LowerError::BadInsn {
             function,
+            id,
             index,
             insn,
             reason,
@@ -321,7 +306,7 @@ impl Lowering<'_> {
     }
 
     fn callee_start(&self, func: FuncId, id: InsnId, callee: FuncId) -> Result<u32, LowerError> {
-        self.starts.get(&callee).copied().ok_or_else(|| {
+        self.layout.start(callee).map(|s| s as u32).ok_or_else(|| {
             self.insn_error(
                 func,
                 id,
@@ -347,9 +332,9 @@ impl Lowering<'_> {
         match (module.reference(id), &mut insn) {
             (None, _) => {}
             (Some(Ref::Jump(target)), i) => {
-                let t = *self.slots.get(&target).ok_or_else(|| {
+                let t = self.layout.slot(target).ok_or_else(|| {
                     self.insn_error(func, id, "jump target is not in the program".into())
-                })?;
+                })? as u32;
                 let delta = i32::try_from(rel(t)).ok();
                 if !delta.is_some_and(|d| i.set_jump_offset(d)) {
                     return Err(self.insn_error(
@@ -479,38 +464,30 @@ pub fn lower(
     let functions = link_order(module, entry);
 
     // Layout: one walk assigns every slot.
-    let mut lowering = Lowering {
+    let layout = SlotLayout::of(module, &functions);
+    if layout.n_slots() > MAX_SLOTS as u64 {
+        return Err(LowerError::TooLarge {
+            program: program.name.clone(),
+            reason: format!("more than {MAX_SLOTS} instruction slots"),
+        });
+    }
+    let n_insns: usize = functions
+        .iter()
+        .map(|&f| module.function(f).n_insns())
+        .sum();
+    let lowering = Lowering {
         module,
         bindings,
-        slots: HashMap::new(),
-        starts: HashMap::new(),
+        layout,
     };
-    let mut slot: usize = 0;
-    for &f in &functions {
-        let mut first = true;
-        for id in module.func_insns(f) {
-            if first {
-                lowering.starts.insert(f, slot as u32);
-                first = false;
-            }
-            lowering.slots.insert(id, slot as u32);
-            slot += module.insn(id).n_slots();
-            if slot > MAX_SLOTS {
-                return Err(LowerError::TooLarge {
-                    program: program.name.clone(),
-                    reason: format!("more than {MAX_SLOTS} instruction slots"),
-                });
-            }
-        }
-    }
 
     let has_btf = module.btf.is_some();
     let mut out = LoweredProgram {
         name: program.name.clone(),
         section: program.section.clone(),
         functions: functions.clone(),
-        insns: Vec::with_capacity(lowering.slots.len()),
-        insn_ids: Vec::with_capacity(lowering.slots.len()),
+        insns: Vec::with_capacity(n_insns),
+        insn_ids: Vec::with_capacity(n_insns),
         func_info: Vec::new(),
         line_info: Vec::new(),
         core_relos: Vec::new(),
@@ -518,7 +495,7 @@ pub fn lower(
     let btf = module.btf.as_ref();
     for &f in &functions {
         let func = module.function(f);
-        let Some(&start) = lowering.starts.get(&f) else {
+        let Some(start) = lowering.layout.start(f).map(|s| s as u32) else {
             return Err(LowerError::ExtInfo {
                 function: func.name.clone(),
                 reason: "the function is called but has no instructions".into(),
@@ -536,7 +513,9 @@ pub fn lower(
         }
         let mut at_start = true;
         for id in module.func_insns(f) {
-            let slot = lowering.slots[&id];
+            let Some(slot) = lowering.layout.slot(id).map(|s| s as u32) else {
+                return Err(lowering.insn_error(f, id, "instruction was not laid out".into()));
+            };
             out.insns.push(lowering.patch(f, id, slot)?);
             out.insn_ids.push(id);
             let line = module.line_of(id).or_else(|| {

@@ -61,6 +61,7 @@ use object::{
 
 pub use error::WriteError;
 
+use crate::analysis::layout::SlotLayout;
 use crate::btf::Btf;
 use crate::elf::{R_BPF_64_32, R_BPF_64_64};
 use crate::insn::{CallKind, Insn, PseudoKind};
@@ -147,7 +148,8 @@ struct CodeSection {
     name: String,
     id: Option<SectionId>,
     funcs: Vec<FuncId>,
-    n_slots: u64,
+    /// Slot of every instruction in the section.
+    layout: SlotLayout,
 }
 
 /// Where a function was laid out.
@@ -167,8 +169,6 @@ struct Writer<'m> {
     obj: Object<'static>,
     code: Vec<CodeSection>,
     places: ArenaMap<FuncId, FuncPlace>,
-    /// Slot of every laid-out instruction in its section.
-    slots: ArenaMap<InsnId, u64>,
     data: ArenaMap<DataId, SectionId>,
     map_symbols: ArenaMap<MapId, SymbolId>,
     maps_section: Option<SectionId>,
@@ -205,7 +205,6 @@ impl<'m> Writer<'m> {
             obj: Object::new(BinaryFormat::Elf, Architecture::Bpf, e),
             code: Vec::new(),
             places: ArenaMap::default(),
-            slots: ArenaMap::default(),
             data: ArenaMap::default(),
             map_symbols: ArenaMap::default(),
             maps_section: None,
@@ -270,7 +269,7 @@ impl<'m> Writer<'m> {
                         name: func.section.clone(),
                         id: None,
                         funcs: Vec::new(),
-                        n_slots: 0,
+                        layout: SlotLayout::new(),
                     });
                     self.code.len() - 1
                 }
@@ -285,13 +284,10 @@ impl<'m> Writer<'m> {
                 });
             }
             let section = &mut self.code[code];
-            let start = section.n_slots;
-            for id in module.func_insns(f) {
-                self.slots.insert(id, section.n_slots);
-                section.n_slots += module.insn(id).n_slots() as u64;
-            }
+            let start = section.layout.n_slots();
+            section.layout.push(module, f);
             // Byte offsets must fit the u32 of .BTF.ext records and relocation math.
-            if section.n_slots * SLOT > u64::from(u32::MAX) {
+            if section.layout.n_slots() * SLOT > u64::from(u32::MAX) {
                 return Err(WriteError::BadFunction {
                     function: func.name.clone(),
                     section: func.section.clone(),
@@ -518,7 +514,10 @@ impl<'m> Writer<'m> {
         match (reference, &mut insn) {
             (None, _) => {}
             (Some(Ref::Jump(target)), i) if i.is_jump() => {
-                let delta = self.slots[target] as i64 - (slot as i64 + 1);
+                let target_slot = self.code[code].layout.slot(target).ok_or_else(|| {
+                    self.insn_error(func, id, "jump target is not in the section".into())
+                })?;
+                let delta = target_slot as i64 - (slot as i64 + 1);
                 if !i32::try_from(delta).is_ok_and(|d| i.set_jump_offset(d)) {
                     return Err(self.insn_error(
                         func,
@@ -617,13 +616,16 @@ impl<'m> Writer<'m> {
     fn encode_code(&mut self) -> Result<(), WriteError> {
         for code in 0..self.code.len() {
             let section = self.code[code].id.expect("code sections are added first");
-            let n_bytes = (self.code[code].n_slots * SLOT) as usize;
+            let n_bytes = (self.code[code].layout.n_slots() * SLOT) as usize;
             let mut bytes = Vec::with_capacity(n_bytes);
             let mut relocs = Vec::new();
             let funcs = self.code[code].funcs.clone();
             for f in funcs {
                 for id in self.module.func_insns(f) {
-                    let slot = self.slots[id];
+                    let slot = self.code[code]
+                        .layout
+                        .slot(id)
+                        .expect("every instruction of a section's function is laid out");
                     let (insn, reloc) = self.patch(code, f, id, slot)?;
                     insn.encode(self.endian, &mut bytes);
                     if let Some((r_type, symbol)) = reloc {

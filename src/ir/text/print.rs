@@ -197,7 +197,7 @@ impl Operands for IrOperands<'_> {
             Some(Ref::Extern(e)) if m.has_extern(e) => {
                 write!(f, "call {}", Sym(&m.extern_(e).name))
             }
-            Some(r) => write!(f, "call <bad reference {r:?}>"),
+            Some(r) => write!(f, "call {}", BadRef(r)),
             None => match (kind, helper_name(imm)) {
                 (CallKind::Helper, Some(name)) => write!(f, "call {name}"),
                 (CallKind::Helper, None) => write!(f, "call {}", Hex(imm.into())),
@@ -235,9 +235,27 @@ impl Operands for IrOperands<'_> {
             Some(Ref::Extern(e)) if m.has_extern(e) => {
                 write!(f, "{dst} = extern {}", Sym(&m.extern_(e).name))
             }
-            Some(r) => write!(f, "{dst} = <bad reference {r:?}>"),
+            Some(r) => write!(f, "{dst} = {}", BadRef(r)),
             None => crate::insn::RawOperands.ld_imm64(f, kind, dst, imm),
         }
+    }
+}
+
+/// A reference the printer cannot name: to an entity the module does not have, or of a kind
+/// that does not fit the instruction (`<f3, not in this module>`, `<map m0 on a call>`).
+struct BadRef(Ref);
+
+impl fmt::Display for BadRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::ir::AnyEntity;
+        let entity = match self.0 {
+            Ref::Jump(i) => AnyEntity::Insn(i),
+            Ref::Call(func) | Ref::FuncAddr(func) => AnyEntity::Func(func),
+            Ref::Map(m) => AnyEntity::Map(m),
+            Ref::Data { data, .. } => AnyEntity::Data(data),
+            Ref::Extern(e) => AnyEntity::Extern(e),
+        };
+        write!(f, "<reference to {entity}>")
     }
 }
 
