@@ -244,9 +244,9 @@ impl fmt::Display for Report {
         for r in &self.relocations {
             write!(
                 f,
-                "#{} insn {} {} {} \"{}\": ",
+                "#{} {} {} {} \"{}\": ",
                 r.index,
-                r.insn.into_raw().into_u32(),
+                crate::ir::AnyEntity::Insn(r.insn),
                 r.kind,
                 r.type_name,
                 r.access
