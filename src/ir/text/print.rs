@@ -411,8 +411,8 @@ impl ModuleText<'_> {
         let m = self.module;
         write!(f, "{indent}{what} {} type=", Sym(&map.name))?;
         match map_type_name(map.map_type) {
-            "unknown" => write!(f, "{}", map.map_type)?,
-            name => f.write_str(name)?,
+            Some(name) => f.write_str(&name)?,
+            None => write!(f, "{}", map.map_type)?,
         }
         write!(
             f,
