@@ -26,7 +26,7 @@ use super::lexer::{lex, Line, Tok};
 use super::names::map_type_id;
 
 /// The largest data section the parser allocates (its `size=` is untrusted).
-const MAX_DATA_BYTES: u64 = 1 << 28;
+const MAX_DATA_BYTES: u64 = 1 << 26;
 
 /// A symbolic operand as written, resolved after the whole text is read.
 #[derive(Clone, Debug)]
