@@ -281,3 +281,31 @@ fn dedup_identical_types_checks_share_one_budget() {
         assert_eq!(d.btf.ty(new).kind.kind(), t.kind.kind());
     }
 }
+
+/// Issue 11, bug 4 through CO-RE: a target BTF of a million structs named like a local
+/// type (once 23 s at 300k: the name index was quadratic). Indexing is linear, and a local
+/// type with more than `MAX_CANDIDATES` candidates fails its relocations with an error
+/// instead of costing relocations × candidates walks; the other relocations still apply.
+#[test]
+fn co_re_against_a_million_structs_of_one_name_is_bounded() {
+    use bpfir::btf::{IntEncoding, NewMember};
+    let mut target = Btf::new(bpfir::Endian::Little);
+    let int = target.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+    for _ in 0..1_000_000 {
+        target
+            .add_struct("core_outer", 4, &[NewMember::new("a", int, 0)])
+            .unwrap();
+    }
+    let targets = bpfir::co_re::Targets::single("many", std::sync::Arc::new(target));
+    let mut module = Module::read(&testdata("core.bpfel.o")).unwrap();
+    let report = bpfir::co_re::relocate(&mut module, &targets).unwrap();
+    let errors: Vec<String> = report.errors().map(|e| e.to_string()).collect();
+    assert!(!errors.is_empty());
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("more than 4096 target types named core_outer")),
+        "{errors:?}"
+    );
+    assert_eq!(bpfir::co_re::MAX_CANDIDATES, 4096);
+}
