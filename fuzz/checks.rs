@@ -251,7 +251,9 @@ pub fn kernel_rules(p: &LoweredProgram) -> Result<(), Finding> {
         target >= 0 && (target as usize) < n_slots && !second_halves.contains(&(target as usize))
     };
 
-    if p.func_info.len() != p.functions.len() {
+    // A module without BTF lowers to no func_info and no line_info, which the kernel takes.
+    let has_func_info = !p.func_info.is_empty();
+    if has_func_info && p.func_info.len() != p.functions.len() {
         return Err(format!(
             "{} func_info records for {} functions",
             p.func_info.len(),
@@ -325,7 +327,8 @@ pub fn kernel_rules(p: &LoweredProgram) -> Result<(), Finding> {
         };
         if let Some(imm) = local {
             let target = here + 1 + i64::from(imm);
-            if target < 0 || !func_starts.contains(&(target as usize)) {
+            let known = !has_func_info || func_starts.contains(&(target as usize));
+            if !lands(target) || !known {
                 return Err(format!(
                     "local call or callback at slot {here} to {target} is not a function start"
                 ));

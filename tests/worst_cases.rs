@@ -309,3 +309,43 @@ fn co_re_against_a_million_structs_of_one_name_is_bounded() {
     );
     assert_eq!(bpfir::co_re::MAX_CANDIDATES, 4096);
 }
+
+#[path = "../fuzz/checks.rs"]
+mod checks;
+
+/// Lowering a program of a million instructions (the kernel's limit; `lower::MAX_SLOTS`)
+/// with a forward jump every thousand instructions: one walk assigns slots, one emits, and
+/// the result obeys the kernel's rules. One slot more is refused, not attempted.
+#[test]
+fn lowering_a_million_instructions_is_linear() {
+    use bpfir::insn::{AluClass, AluOp, Insn, Operand, Reg};
+    use bpfir::ir::{Function, Meta, Ref};
+    let n = bpfir::lower::MAX_SLOTS;
+    let mut m = Module::new(bpfir::Endian::Little);
+    let f = m.add_function(Function::new("big", "socket", true));
+    let mov = Insn::Alu {
+        class: AluClass::Alu64,
+        op: AluOp::Mov,
+        dst: Reg::R0,
+        src: Operand::Imm(0),
+    };
+    let mut ids = Vec::with_capacity(n);
+    for _ in 0..n - 1 {
+        ids.push(m.append(f, mov, Meta::default()).unwrap());
+    }
+    ids.push(m.append(f, Insn::Exit, Meta::default()).unwrap());
+    for k in (0..n - 1000).step_by(1000) {
+        let ja = m.insert_before(ids[k], Insn::Ja { off: 0 }, Meta::default());
+        let ja = ja.unwrap();
+        m.set_reference(ja, Some(Ref::Jump(ids[k + 500])));
+        // Keep the total at n: drop the instruction after the jump.
+        m.remove(ids[k]).unwrap();
+    }
+    let p = bpfir::lower::lower(&m, f, &bpfir::lower::Bindings::default()).unwrap();
+    assert_eq!(p.n_slots(), n);
+    checks::kernel_rules(&p).unwrap();
+
+    m.append(f, Insn::Exit, Meta::default()).unwrap();
+    let err = bpfir::lower::lower(&m, f, &bpfir::lower::Bindings::default()).unwrap_err();
+    assert!(err.to_string().contains("instruction slots"), "{err}");
+}
