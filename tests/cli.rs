@@ -113,8 +113,11 @@ fn json_checker_rejects_what_is_not_json() {
     assert!(json_value(b"bpfir: error", 0).is_err());
 }
 
-const SUBCOMMANDS: [&str; 8] = [
+const SUBCOMMANDS: [&str; 11] = [
     "disasm",
+    "dis",
+    "asm",
+    "fmt",
     "btf",
     "ext",
     "dump",

@@ -337,7 +337,7 @@ fn lowering_a_million_instructions_is_linear() {
     for k in (0..n - 1000).step_by(1000) {
         let ja = m.insert_before(ids[k], Insn::Ja { off: 0 }, Meta::default());
         let ja = ja.unwrap();
-        m.set_reference(ja, Some(Ref::Jump(ids[k + 500])));
+        m.set_reference(ja, Some(Ref::Jump(ids[k + 500]))).unwrap();
         // Keep the total at n: drop the instruction after the jump.
         m.remove(ids[k]).unwrap();
     }

@@ -154,7 +154,11 @@ pub fn run_load(args: &Args, json: bool) -> Result<(String, bool), String> {
     for p in &loaded.programs {
         let (insns, tag, error) = match &p.result {
             Ok(lp) => (Some(lp.n_insns), Some(lp.tag.clone()), None),
-            Err(e) => (None, None, Some(e.to_string())),
+            // A refused program: the verifier's error at its source line and origin.
+            Err(e) => match bpfir::load::refusal(&module, p) {
+                Some(v) => (None, None, Some(format!("{e}\n{v}"))),
+                None => (None, None, Some(e.to_string())),
+            },
         };
         let mut retval = None;
         let mut error = error;

@@ -17,6 +17,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 pub mod json;
+pub mod text;
 
 /// Registers the subcommands: `Variant => module` (the module's `Args` and `run`), with
 /// optional `#[cfg]` attributes. Adding a subcommand is a new file and one line here.
@@ -46,6 +47,9 @@ subcommands! {
     Ext => ext,
     Dump => dump,
     Link => link,
+    Dis => dis,
+    Asm => asm,
+    Fmt => fmt,
     #[cfg(all(feature = "kernel", target_os = "linux"))]
     Load => load,
     #[cfg(all(feature = "kernel", target_os = "linux"))]

@@ -8,7 +8,9 @@
 //! still load. Everything the kernel returns is an owned fd, closed when the [`Loaded`]
 //! object is dropped.
 
+mod explain;
 pub mod kconfig;
+pub use explain::{explain_refused, refusal};
 mod sanitize;
 
 pub use sanitize::sanitize_for_kernel;
@@ -134,6 +136,9 @@ pub struct ProgramResult {
     pub section: String,
     /// The loaded program, or why it did not load.
     pub result: Result<LoadedProgram, LoadError>,
+    /// The program as it was lowered (and handed to the kernel), when lowering succeeded:
+    /// its slot table maps a refused program's verifier log back to the IR.
+    pub lowered: Option<crate::lower::LoweredProgram>,
 }
 
 /// Everything a load created.
@@ -817,12 +822,14 @@ fn load_prepared(
         if !opts.programs.is_empty() && !opts.programs.iter().any(|p| p == &f.name) {
             continue;
         }
-        let result = load_program(&mut loader, func, &bindings, btf_fd.as_ref());
+        let mut lowered = None;
+        let result = load_program(&mut loader, func, &bindings, btf_fd.as_ref(), &mut lowered);
         programs.push(ProgramResult {
             func,
             name: f.name.clone(),
             section: f.section.clone(),
             result,
+            lowered,
         });
     }
     // Program-array initial slots, now that the programs exist.
@@ -857,6 +864,7 @@ fn load_program(
     func: FuncId,
     bindings: &Bindings,
     btf_fd: Option<&BtfFd>,
+    lowered_out: &mut Option<crate::lower::LoweredProgram>,
 ) -> Result<LoadedProgram, LoadError> {
     let module = loader.module;
     let f = module.function(func);
@@ -899,7 +907,7 @@ fn load_program(
             return Err(e.into());
         }
     }
-    let lowered = lower(module, func, bindings)?;
+    let lowered = &*lowered_out.insert(lower(module, func, bindings)?);
     let endian = crate::Endian::native();
     if module.endian() != endian {
         return Err(LoadError::Unsupported {

@@ -248,7 +248,7 @@ impl<'a> Reader<'a> {
             });
             let id = self.module.add_map(m.def);
             if weak {
-                self.module.set_map_linkage(id, SymbolLinkage::Weak);
+                self.module.set_map_linkage(id, SymbolLinkage::Weak)?;
             }
             self.maps_by_place
                 .entry(m.section)
@@ -582,11 +582,11 @@ impl<'a> Reader<'a> {
         }
         for (insn, line) in lines {
             let id = self.module.add_line(line);
-            self.module.set_line(insn, Some(id));
+            self.module.set_line(insn, Some(id))?;
         }
         for (insn, relo) in relos {
             let id = self.module.add_core_relo(relo);
-            self.module.set_core(insn, Some(id));
+            self.module.set_core(insn, Some(id))?;
         }
         self.ext = Some(ext);
         Ok(())
@@ -696,7 +696,7 @@ impl<'a> Reader<'a> {
                 }
                 _ => return Err(bad("unsupported relocation type in code".into())),
             };
-            self.module.set_reference(insn_id, Some(reference));
+            self.module.set_reference(insn_id, Some(reference))?;
         }
         Ok(())
     }
@@ -765,7 +765,7 @@ impl<'a> Reader<'a> {
             }
         }
         for (id, r) in refs {
-            self.module.set_reference(id, Some(r));
+            self.module.set_reference(id, Some(r))?;
         }
         Ok(())
     }
