@@ -79,7 +79,8 @@ pub enum LoadError {
 /// What to load and how.
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
-    /// Names of the programs to load; empty means all.
+    /// Names of the programs to load; empty means every program whose autoload is on (all
+    /// but those in `?` sections, see [`sys::autoload`]).
     pub programs: Vec<String>,
     /// The kernel's BTF, for `attach_btf_id`, ksyms and kfuncs (read from
     /// `/sys/kernel/btf/vmlinux` when needed and not given).
@@ -149,7 +150,7 @@ pub struct Loaded {
     pub data: ArenaMap<DataId, MapFd>,
     /// The `.kconfig` map, when the object has kconfig externs.
     pub kconfig: Option<MapFd>,
-    /// Programs, in module order.
+    /// The programs tried (those selected, see [`LoadOptions::programs`]), in module order.
     pub programs: Vec<ProgramResult>,
 }
 
@@ -331,7 +332,12 @@ fn load_prepared(
     };
     let mut programs = Vec::new();
     for (func, f) in module.programs() {
-        if !opts.programs.is_empty() && !opts.programs.iter().any(|p| p == &f.name) {
+        let wanted = if opts.programs.is_empty() {
+            sys::autoload(&f.section)
+        } else {
+            opts.programs.iter().any(|p| p == &f.name)
+        };
+        if !wanted {
             continue;
         }
         let result = program::load_program(&mut loader, func, &bindings, btf_fd.as_ref());

@@ -48,7 +48,7 @@ pub use map::{
 };
 pub use pin::{get_pinned_map, pin_map};
 pub use prog::{load_prog, ProgLoad, BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS};
-pub use progtype::{program_kind, AttachTarget, BtfTarget, BtfTargetKind, ProgramKind};
+pub use progtype::{autoload, program_kind, AttachTarget, BtfTarget, BtfTargetKind, ProgramKind};
 pub use test_run::{test_run, TestRun, TestRunResult};
 
 /// An error number returned by the kernel.
