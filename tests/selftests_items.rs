@@ -80,3 +80,122 @@ fn question_mark_sections_stay_off_unless_asked_for() {
     let err = loaded.programs[0].result.as_ref().unwrap_err().to_string();
     assert!(err.contains("EACCES") || err.contains("EINVAL"), "{err}");
 }
+
+/// Runs a struct_ops program of `bpf_dummy_ops` with its arguments as the context.
+fn run_dummy_op(lp: &bpfir::load::LoadedProgram, args: &[u64]) -> u32 {
+    let ctx: Vec<u8> = args.iter().flat_map(|a| a.to_ne_bytes()).collect();
+    let r = bpfir::sys::test_run(
+        &lp.fd,
+        &mut bpfir::sys::TestRun {
+            ctx_in: &ctx,
+            ..bpfir::sys::TestRun::default()
+        },
+    )
+    .unwrap();
+    r.retval
+}
+
+/// A struct_ops map as names and bytes: (map, value bytes, (offset, program)).
+type StructOpsSummary = (String, Vec<u8>, Vec<(u32, String)>);
+
+#[test]
+fn struct_ops_maps_and_their_programs() {
+    for name in ["struct_ops.bpfel.o", "struct_ops.bpfeb.o"] {
+        let m = read(name);
+        let maps: Vec<_> = m
+            .maps()
+            .filter_map(|(id, d)| m.struct_ops(id).map(|v| (d, v)))
+            .collect();
+        assert_eq!(maps.len(), 2, "{name}");
+        let (dummy, value) = maps.iter().find(|(d, _)| d.name == "dummy").unwrap();
+        assert_eq!(dummy.map_type, 26, "{name}: BPF_MAP_TYPE_STRUCT_OPS");
+        assert_eq!(dummy.flags, 0);
+        assert!(!value.is_link());
+        let members: Vec<_> = value
+            .funcs
+            .iter()
+            .map(|&(off, f)| (off, m.function(f).name.as_str()))
+            .collect();
+        assert_eq!(members, [(0, "test_1"), (8, "test_2")], "{name}");
+        assert!(
+            value.data.iter().all(|&b| b == 0),
+            "function pointers read as zero"
+        );
+        let (link, value) = maps.iter().find(|(d, _)| d.name == "dummy_link").unwrap();
+        assert!(value.is_link());
+        assert_eq!(link.flags, 1 << 13, "BPF_F_LINK");
+    }
+    // Written back and linked, the values and their programs survive.
+    for name in ["struct_ops.bpfel.o", "struct_ops.bpfeb.o"] {
+        let m = read(name);
+        let written = bpfir::write::write_object(&m).unwrap();
+        let again = Module::read(&written).unwrap_or_else(|e| panic!("{name} written: {e}"));
+        let linked = bpfir::link::link(
+            &[m.clone(), read(&name.replace("struct_ops", "autoload"))],
+            &bpfir::link::LinkOptions::default(),
+        )
+        .unwrap();
+        let linked = Module::read(&bpfir::write::write_object(&linked).unwrap()).unwrap();
+        for other in [&again, &linked] {
+            let summary = |m: &Module| -> Vec<StructOpsSummary> {
+                m.maps()
+                    .filter_map(|(id, d)| {
+                        let v = m.struct_ops(id)?;
+                        let funcs = v
+                            .funcs
+                            .iter()
+                            .map(|&(o, f)| (o, m.function(f).name.clone()))
+                            .collect();
+                        Some((d.name.clone(), v.data.clone(), funcs))
+                    })
+                    .collect()
+            };
+            assert_eq!(summary(other), summary(&m), "{name}");
+        }
+    }
+    if !kernel::kernel_available("struct_ops_maps_and_their_programs") {
+        return;
+    }
+    let m = read(&native("struct_ops"));
+    let loaded = load(&m, &options("struct_ops")).unwrap();
+    let names: Vec<_> = loaded.programs.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["test_1", "test_2"],
+        "a map names test_2 despite its `?`"
+    );
+    let prog = |n: &str| {
+        let p = loaded.programs.iter().find(|p| p.name == n).unwrap();
+        p.result.as_ref().unwrap_or_else(|e| panic!("{n}: {e}"))
+    };
+    // test_1 runs (BPF_PROG_TEST_RUN of bpf_dummy_ops; this kernel refuses runs of test_2).
+    assert_eq!(run_dummy_op(prog("test_1"), &[0]), 0);
+    // Each map's value (the kernel's bpf_struct_ops_bpf_dummy_ops) holds the programs' fds.
+    for (id, d) in m.maps() {
+        let value = loaded.struct_ops.get(id).unwrap();
+        let fds: Vec<u64> = value
+            .chunks_exact(8)
+            .map(|c| u64::from_ne_bytes(c.try_into().unwrap()))
+            .filter(|&v| v != 0)
+            .collect();
+        let want: Vec<u64> = m
+            .struct_ops(id)
+            .unwrap()
+            .funcs
+            .iter()
+            .map(|&(_, f)| {
+                let n = &m.function(f).name;
+                std::os::fd::AsRawFd::as_raw_fd(&prog(n).fd) as u64
+            })
+            .collect();
+        assert_eq!(fds, want, "{}", d.name);
+    }
+    // A struct_ops program no map names has no attach point.
+    let opts = LoadOptions {
+        programs: vec!["unused".into()],
+        ..options("struct_ops")
+    };
+    let loaded = load(&m, &opts).unwrap();
+    let err = loaded.programs[0].result.as_ref().unwrap_err().to_string();
+    assert!(err.contains("no struct_ops map names it"), "{err}");
+}

@@ -617,6 +617,7 @@ impl Dump<'_> {
         let origin = match map.origin {
             MapOrigin::Legacy => "legacy",
             MapOrigin::Btf => "btf",
+            MapOrigin::StructOps => "struct_ops",
         };
         write!(
             f,

@@ -114,6 +114,9 @@ pub enum MapOrigin {
     Legacy,
     /// A BTF-defined map in `.maps`.
     Btf,
+    /// A struct_ops variable of `.struct_ops` / `.struct_ops.link` (its value in
+    /// [`Module::struct_ops`](super::Module::struct_ops)).
+    StructOps,
 }
 
 /// How a map is pinned (the `pinning` attribute of a BTF-defined map).

@@ -29,6 +29,8 @@ mod edit;
 pub use edit::MetaChoice;
 mod entities;
 mod error;
+mod struct_ops;
+pub use struct_ops::StructOps;
 
 use la_arena::{Arena, ArenaMap};
 
@@ -96,6 +98,8 @@ pub struct Module {
     maps: Arena<MapDef>,
     /// Linkage of map symbols that are not global (a weak `SEC(".maps")` definition).
     map_linkage: ArenaMap<MapId, SymbolLinkage>,
+    /// The values of struct_ops maps.
+    struct_ops: ArenaMap<MapId, StructOps>,
     data: Arena<DataSection>,
     externs: Arena<Extern>,
     lines: Arena<SourceLine>,
@@ -118,6 +122,7 @@ impl Module {
             funcs: Arena::new(),
             maps: Arena::new(),
             map_linkage: ArenaMap::default(),
+            struct_ops: ArenaMap::default(),
             data: Arena::new(),
             externs: Arena::new(),
             lines: Arena::new(),
@@ -326,6 +331,16 @@ impl Module {
         } else {
             self.map_linkage.insert(id, linkage);
         }
+    }
+
+    /// Sets the value of struct_ops map `id` (see [`StructOps`]).
+    pub fn set_struct_ops(&mut self, id: MapId, value: StructOps) {
+        self.struct_ops.insert(id, value);
+    }
+
+    /// The value of map `id` when it is a struct_ops map read from the object.
+    pub fn struct_ops(&self, id: MapId) -> Option<&StructOps> {
+        self.struct_ops.get(id)
     }
 
     /// Adds a data section.

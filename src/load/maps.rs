@@ -204,6 +204,9 @@ pub(super) fn create_maps(
             None => None,
         };
         let fd = match def.pinning {
+            _ if module.struct_ops(id).is_some() => {
+                loader.create_struct_ops_map(&loader.struct_ops, id, def, btf_fd)?
+            }
             Pinning::ByName => {
                 let path = opts
                     .pin_root

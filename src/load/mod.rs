@@ -14,6 +14,7 @@ pub mod kconfig;
 mod maps;
 mod program;
 mod sanitize;
+mod struct_ops;
 
 pub use externs::KconfigMap;
 pub use maps::possible_cpus;
@@ -150,6 +151,9 @@ pub struct Loaded {
     pub data: ArenaMap<DataId, MapFd>,
     /// The `.kconfig` map, when the object has kconfig externs.
     pub kconfig: Option<MapFd>,
+    /// The value each struct_ops map is to be updated with (the fds of its programs filled
+    /// in), for maps whose programs all loaded; see [`Loaded::register_struct_ops`].
+    pub struct_ops: ArenaMap<MapId, Vec<u8>>,
     /// The programs tried (those selected, see [`LoadOptions::programs`]), in module order.
     pub programs: Vec<ProgramResult>,
 }
@@ -191,6 +195,8 @@ struct Loader<'a> {
     co_re: Option<Report>,
     btf: Option<Btf>,
     kernel_btf: Option<Arc<Btf>>,
+    /// The struct_ops maps laid out against the kernel, and their programs' attach points.
+    struct_ops: struct_ops::Plan,
 }
 
 impl Loader<'_> {
@@ -258,6 +264,7 @@ fn start<'a>(
         co_re: None,
         btf: module.btf.clone(),
         kernel_btf: opts.kernel_btf.clone(),
+        struct_ops: struct_ops::Plan::default(),
     };
     let mut bindings = Bindings::default();
     let kconfig = loader.kconfig()?;
@@ -319,6 +326,7 @@ fn load_prepared(
         }
         None => None,
     };
+    loader.struct_ops = loader.struct_ops_plan()?;
     let maps = maps::create_maps(&loader, btf_fd.as_ref(), &mut bindings)?;
     let data = data::create_data_maps(&loader, btf_fd.as_ref(), &mut bindings)?;
     let kconfig_fd = match kconfig {
@@ -333,7 +341,8 @@ fn load_prepared(
     let mut programs = Vec::new();
     for (func, f) in module.programs() {
         let wanted = if opts.programs.is_empty() {
-            sys::autoload(&f.section)
+            // As libbpf: a struct_ops map naming a program turns it on, `?` or not.
+            sys::autoload(&f.section) || loader.struct_ops.progs.contains_key(&func)
         } else {
             opts.programs.iter().any(|p| p == &f.name)
         };
@@ -349,11 +358,13 @@ fn load_prepared(
         });
     }
     maps::fill_prog_arrays(module, &maps, &programs)?;
+    let struct_ops = struct_ops::values(std::mem::take(&mut loader.struct_ops), &programs);
     Ok(Loaded {
         btf_fd,
         maps,
         data,
         kconfig: kconfig_fd,
+        struct_ops,
         programs,
     })
 }

@@ -83,6 +83,20 @@ pub(super) fn load_program(
             .unwrap_or(0)
     });
     attr.attach_btf_id = attach_btf_id;
+    if kind.prog_type == sys::ProgType::STRUCT_OPS {
+        let &(btf_id, member) =
+            loader
+                .struct_ops
+                .progs
+                .get(&func)
+                .ok_or_else(|| LoadError::Unsupported {
+                    what: format!("program {}", f.name),
+                    reason: "no struct_ops map names it (its attach point is the member that does)"
+                        .into(),
+                })?;
+        attr.attach_btf_id = btf_id;
+        attr.expected_attach_type = sys::AttachType(member);
+    }
     if let Some(fd) = btf_fd {
         attr.prog_btf_fd = Some(fd.as_fd());
         attr.func_info = &func_info;

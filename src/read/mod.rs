@@ -18,6 +18,7 @@
 
 mod error;
 mod maps;
+mod struct_ops;
 
 use std::collections::HashMap;
 
@@ -152,6 +153,7 @@ impl<'a> Reader<'a> {
             self.resolve_relocations(i)?;
             self.resolve_local_targets(i)?;
         }
+        self.read_struct_ops()?;
         self.fixup_btf()?;
         Ok(self.module)
     }
