@@ -199,3 +199,50 @@ fn struct_ops_maps_and_their_programs() {
     let err = loaded.programs[0].result.as_ref().unwrap_err().to_string();
     assert!(err.contains("no struct_ops map names it"), "{err}");
 }
+
+#[test]
+fn arena_globals_live_in_the_arena() {
+    for name in ["arena.bpfel.o", "arena.bpfeb.o"] {
+        let m = read(name);
+        let (_, sec) = m
+            .data_sections()
+            .find(|(_, d)| d.name == ".addr_space.1")
+            .unwrap_or_else(|| panic!("{name}: no .addr_space.1"));
+        assert_eq!(sec.kind, bpfir::ir::DataKind::Arena);
+        let names: Vec<_> = sec.vars.iter().map(|v| v.name.as_str()).collect();
+        assert!(
+            names.contains(&"counter") && names.contains(&"zeroed"),
+            "{names:?}"
+        );
+        let again = Module::read(&bpfir::write::write_object(&m).unwrap()).unwrap();
+        assert!(again
+            .data_sections()
+            .any(|(_, d)| d.kind == bpfir::ir::DataKind::Arena && d.bytes == sec.bytes));
+    }
+    if !kernel::kernel_available("arena_globals_live_in_the_arena") {
+        return;
+    }
+    let m = read(&native("arena"));
+    let loaded = load(&m, &options("arena")).unwrap();
+    let lp = loaded.programs[0].result.as_ref().unwrap();
+    // A syscall program runs without a packet.
+    let r = bpfir::sys::test_run(&lp.fd, &mut bpfir::sys::TestRun::default()).unwrap();
+    assert_eq!(r.retval, 0, "check failed at line {}", r.retval);
+    let (arena, _) = m.maps().find(|(_, d)| d.name == "arena").unwrap();
+    let mapping = loaded.arenas.get(arena).expect("the arena is mapped");
+    assert!(mapping.addr() != 0);
+    let (_, sec) = m
+        .data_sections()
+        .find(|(_, d)| d.name == ".addr_space.1")
+        .unwrap();
+    let at = |var: &str| {
+        let v = sec.vars.iter().find(|v| v.name == var).unwrap();
+        let b = mapping.read(v.offset as usize, 4).unwrap();
+        i32::from_ne_bytes(b.try_into().unwrap())
+    };
+    assert_eq!(
+        (at("counter"), at("zeroed")),
+        (8, 3),
+        "the program's writes"
+    );
+}

@@ -662,6 +662,7 @@ impl Dump<'_> {
             DataKind::Data => "data",
             DataKind::Rodata => "rodata",
             DataKind::Bss => "bss",
+            DataKind::Arena => "arena",
         };
         writeln!(
             f,

@@ -177,6 +177,9 @@ pub enum DataKind {
     Rodata,
     /// `.bss*`: zero-initialized.
     Bss,
+    /// `.addr_space.1`: `__arena` globals, which live at the start of the object's arena
+    /// map (`BPF_MAP_TYPE_ARENA`) rather than in a map of their own.
+    Arena,
 }
 
 /// A global variable in a data section.

@@ -12,20 +12,47 @@ use super::maps::{internal_map_name, value_map};
 use super::KconfigMap;
 use super::{sys_err, LoadError, Loader, BPF_F_MMAPABLE, BPF_F_RDONLY_PROG};
 use crate::btf::Kind;
-use crate::ir::{DataId, DataKind};
+use crate::ir::{DataId, DataKind, MapId};
 use crate::lower::{Bindings, ExternBinding};
-use crate::sys::{self, BtfFd, MapFd};
+use crate::sys::{self, BtfFd, MapFd, MapMmap, MapType};
 
 /// Creates the map of every non-empty data section, fills it, freezes `.rodata`, and binds
 /// each section to its fd.
+///
+/// Arena globals (`.addr_space.1`) have no map of their own: they are the start of the
+/// object's arena, bound to its fd, their initial bytes copied into its mapping.
 pub(super) fn create_data_maps(
     loader: &Loader<'_>,
     btf_fd: Option<&BtfFd>,
     bindings: &mut Bindings,
+    maps: &ArenaMap<MapId, MapFd>,
+    arenas: &mut ArenaMap<MapId, MapMmap>,
 ) -> Result<ArenaMap<DataId, MapFd>, LoadError> {
     let (module, opts) = (loader.module, loader.opts);
     let mut data = ArenaMap::default();
     for (id, sec) in module.data_sections() {
+        if sec.kind == DataKind::Arena {
+            let arena = module
+                .maps()
+                .find(|(_, m)| MapType(m.map_type) == MapType::ARENA)
+                .map(|(a, _)| a)
+                .ok_or_else(|| LoadError::Unsupported {
+                    what: format!("data section {}", sec.name),
+                    reason: "arena globals need an arena map (BPF_MAP_TYPE_ARENA) in the object"
+                        .into(),
+                })?;
+            let (Some(fd), Some(mapping)) = (maps.get(arena), arenas.get_mut(arena)) else {
+                return Err(LoadError::Unsupported {
+                    what: format!("data section {}", sec.name),
+                    reason: "its arena map was not created".into(),
+                });
+            };
+            mapping
+                .write_at_start(&sec.bytes)
+                .map_err(sys_err(format!("data section {}", sec.name)))?;
+            bindings.data.insert(id, fd.as_raw_fd());
+            continue;
+        }
         if sec.bytes.is_empty() {
             continue;
         }

@@ -14,7 +14,7 @@ use super::{sys_err, LoadError, Loader, ProgramResult, DEFAULT_PIN_ROOT};
 use crate::btf::TypeId;
 use crate::ir::{MapDef, MapId, MapOrigin, Module, Pinning};
 use crate::lower::Bindings;
-use crate::sys::{self, BtfFd, MapCreate, MapFd, MapType};
+use crate::sys::{self, BtfFd, MapCreate, MapFd, MapMmap, MapType};
 
 /// The map of a `LIBBPF_PIN_BY_NAME` definition: the one pinned at `path` if there is one and
 /// it matches the definition (type, sizes, entries, flags), else a new one, pinned there.
@@ -189,15 +189,20 @@ impl Loader<'_> {
     }
 }
 
+/// The maps of a load by id, and the mappings of its arenas.
+pub(super) type CreatedMaps = (ArenaMap<MapId, MapFd>, ArenaMap<MapId, MapMmap>);
+
 /// Creates every map of `module` (inner templates first; pinned ones reused or pinned),
-/// binds each to its fd in `bindings`, and fills the map-in-map initial slots.
+/// binds each to its fd in `bindings`, maps each arena into this process (which sets its
+/// user address, as libbpf does), and fills the map-in-map initial slots.
 pub(super) fn create_maps(
     loader: &Loader<'_>,
     btf_fd: Option<&BtfFd>,
     bindings: &mut Bindings,
-) -> Result<ArenaMap<MapId, MapFd>, LoadError> {
+) -> Result<CreatedMaps, LoadError> {
     let (module, opts) = (loader.module, loader.opts);
     let mut maps = ArenaMap::default();
+    let mut arenas = ArenaMap::default();
     for (id, def) in module.maps() {
         let inner = match &def.inner {
             Some(inner) => Some(loader.create_map(inner, btf_fd, None)?),
@@ -218,11 +223,17 @@ pub(super) fn create_maps(
             // iproute2's numbering (Other) pins under tc's own directories; not done here.
             _ => loader.create_map(def, btf_fd, inner.as_ref())?,
         };
+        if MapType(def.map_type) == MapType::ARENA {
+            let len = (def.max_entries as usize).saturating_mul(sys::page_size());
+            let mapping = sys::mmap_map(&fd, len, def.map_extra)
+                .map_err(sys_err(format!("arena {}", def.name)))?;
+            arenas.insert(id, mapping);
+        }
         bindings.maps.insert(id, fd.as_raw_fd());
         maps.insert(id, fd);
     }
     fill_map_slots(module, &maps)?;
-    Ok(maps)
+    Ok((maps, arenas))
 }
 
 /// Map-in-map initial slots: each slot gets the fd of the map it names.

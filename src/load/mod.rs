@@ -151,6 +151,9 @@ pub struct Loaded {
     pub data: ArenaMap<DataId, MapFd>,
     /// The `.kconfig` map, when the object has kconfig externs.
     pub kconfig: Option<MapFd>,
+    /// The mapping of each arena map into this process (its user address; the arena
+    /// globals at its start).
+    pub arenas: ArenaMap<MapId, sys::MapMmap>,
     /// The value each struct_ops map is to be updated with (the fds of its programs filled
     /// in), for maps whose programs all loaded; see [`Loaded::register_struct_ops`].
     pub struct_ops: ArenaMap<MapId, Vec<u8>>,
@@ -327,8 +330,8 @@ fn load_prepared(
         None => None,
     };
     loader.struct_ops = loader.struct_ops_plan()?;
-    let maps = maps::create_maps(&loader, btf_fd.as_ref(), &mut bindings)?;
-    let data = data::create_data_maps(&loader, btf_fd.as_ref(), &mut bindings)?;
+    let (maps, mut arenas) = maps::create_maps(&loader, btf_fd.as_ref(), &mut bindings)?;
+    let data = data::create_data_maps(&loader, btf_fd.as_ref(), &mut bindings, &maps, &mut arenas)?;
     let kconfig_fd = match kconfig {
         Some(k) => Some(data::create_kconfig_map(
             &loader,
@@ -364,6 +367,7 @@ fn load_prepared(
         maps,
         data,
         kconfig: kconfig_fd,
+        arenas,
         struct_ops,
         programs,
     })

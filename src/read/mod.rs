@@ -108,6 +108,8 @@ fn data_kind(name: &str) -> Option<DataKind> {
         Some(DataKind::Data)
     } else if name.starts_with(".bss") {
         Some(DataKind::Bss)
+    } else if name == ".addr_space.1" {
+        Some(DataKind::Arena)
     } else {
         None
     }

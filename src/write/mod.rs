@@ -358,7 +358,7 @@ impl<'m> Writer<'m> {
             return Err(bad(format!("alignment {align} is not a power of two")));
         }
         let kind = match data.kind {
-            DataKind::Data => SectionKind::Data,
+            DataKind::Data | DataKind::Arena => SectionKind::Data,
             DataKind::Rodata => SectionKind::ReadOnlyData,
             DataKind::Bss => SectionKind::UninitializedData,
         };
