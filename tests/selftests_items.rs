@@ -246,3 +246,31 @@ fn arena_globals_live_in_the_arena() {
         "the program's writes"
     );
 }
+
+#[test]
+fn maps_the_kernel_wants_adjusted() {
+    for name in ["map_fixups.bpfel.o", "map_fixups.bpfeb.o"] {
+        let m = read(name);
+        let events = m.maps().find(|(_, d)| d.name == "events").unwrap().1;
+        assert_eq!(
+            events.max_entries, 1000,
+            "{name}: the object keeps its size"
+        );
+    }
+    if !kernel::kernel_available("maps_the_kernel_wants_adjusted") {
+        return;
+    }
+    let m = read(&native("map_fixups"));
+    let loaded = load(&m, &options("map_fixups")).unwrap();
+    run_all(&loaded);
+    let (events, _) = m.maps().find(|(_, d)| d.name == "events").unwrap();
+    let info = bpfir::sys::map_info(loaded.maps.get(events).unwrap()).unwrap();
+    assert_eq!(
+        info.max_entries as usize,
+        bpfir::sys::page_size(),
+        "rounded up"
+    );
+    let (typed, _) = m.maps().find(|(_, d)| d.name == "typed_key").unwrap();
+    let info = bpfir::sys::map_info(loaded.maps.get(typed).unwrap()).unwrap();
+    assert_eq!(info.value_size, 32, "created again without BTF");
+}

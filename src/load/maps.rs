@@ -152,6 +152,10 @@ impl Loader<'_> {
             (def.key_size, def.value_size)
         };
         let mut max_entries = def.max_entries;
+        if ringbuf {
+            let page = u32::try_from(sys::page_size()).unwrap_or(4096);
+            max_entries = ringbuf_size(max_entries, page);
+        }
         let (mut key_size, mut value_size) = (key_size, value_size);
         if map_type == MapType::PERF_EVENT_ARRAY {
             // Declared with neither sizes nor entries, as tools do: one u32 fd per possible
@@ -185,8 +189,44 @@ impl Loader<'_> {
                 attr.btf_value_type_id = def.value_type.map_or(0, |t| btf.wire_id(t).0);
             }
         }
-        sys::create_map(&attr).map_err(sys_err(format!("map {}", def.name)))
+        match sys::create_map(&attr) {
+            Err(first) if attr.btf_fd.is_some() => {
+                // As libbpf: a map whose key or value BTF this kernel refuses is created
+                // without BTF (the programs still load; only introspection loses types).
+                attr.btf_fd = None;
+                attr.btf_key_type_id = 0;
+                attr.btf_value_type_id = 0;
+                sys::create_map(&attr).map_err(|_| LoadError::Sys {
+                    what: format!("map {}", def.name),
+                    source: first,
+                })
+            }
+            r => r.map_err(sys_err(format!("map {}", def.name))),
+        }
     }
+}
+
+/// The size the kernel accepts for a ring buffer of at least `size` bytes: a power-of-2
+/// number of pages (libbpf rounds up the same way); 0, and sizes with no such multiple
+/// below 4 GiB, pass through for the kernel to refuse.
+fn ringbuf_size(size: u32, page: u32) -> u32 {
+    if size == 0 || page == 0 {
+        return size;
+    }
+    if size.is_multiple_of(page) && (size / page).is_power_of_two() {
+        return size;
+    }
+    let mut mul: u32 = 1;
+    while let Some(total) = mul.checked_mul(page) {
+        if total > size {
+            return total;
+        }
+        match mul.checked_mul(2) {
+            Some(m) => mul = m,
+            None => break,
+        }
+    }
+    size
 }
 
 /// The maps of a load by id, and the mappings of its arenas.
@@ -296,6 +336,17 @@ mod tests {
         assert_eq!(parse_cpu_list(""), None);
         assert_eq!(parse_cpu_list("x"), None);
         assert!(possible_cpus().unwrap() >= 1);
+    }
+
+    #[test]
+    fn ring_buffers_round_up_to_a_power_of_two_pages() {
+        assert_eq!(ringbuf_size(0, 4096), 0);
+        assert_eq!(ringbuf_size(4096, 4096), 4096);
+        assert_eq!(ringbuf_size(1000, 4096), 4096);
+        assert_eq!(ringbuf_size(4097, 4096), 8192);
+        assert_eq!(ringbuf_size(3 * 4096, 4096), 4 * 4096);
+        assert_eq!(ringbuf_size(16 * 4096, 4096), 16 * 4096);
+        assert_eq!(ringbuf_size(u32::MAX - 5, 4096), u32::MAX - 5);
     }
 
     #[test]
