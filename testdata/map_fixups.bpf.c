@@ -4,7 +4,9 @@
  * number of pages, so the loader rounds it up (to one page). `typed_key`
  * gives its key as a BTF type but only a value size: the kernel refuses that
  * BTF, and the loader creates the map again without BTF. `check` uses both
- * and returns 0.
+ * and returns 0. `pinned_devmap` is pinned by name: the kernel adds
+ * BPF_F_RDONLY_PROG to a devmap's flags, and a second load must still reuse
+ * the pinned map.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -21,6 +23,14 @@ struct {
 	__uint(value_size, 32);
 	__uint(max_entries, 1);
 } typed_key SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pinned_devmap SEC(".maps");
 
 SEC("socket")
 int check(struct __sk_buff *skb)

@@ -261,7 +261,33 @@ fn maps_the_kernel_wants_adjusted() {
         return;
     }
     let m = read(&native("map_fixups"));
-    let loaded = load(&m, &options("map_fixups")).unwrap();
+    let pins = std::path::PathBuf::from(format!(
+        "/sys/fs/bpf/bpfir-items-{}-map_fixups",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&pins).unwrap();
+    let opts = LoadOptions {
+        pin_root: Some(pins.clone()),
+        ..options("map_fixups")
+    };
+    let first = load(&m, &opts);
+    // Loaded again, the pinned devmap (its flags now with BPF_F_RDONLY_PROG) is reused.
+    let second = load(&m, &opts);
+    let _ = std::fs::remove_dir_all(&pins);
+    let (first, second) = (first.unwrap(), second.unwrap());
+    let (devmap, _) = m.maps().find(|(_, d)| d.name == "pinned_devmap").unwrap();
+    let id = |l: &bpfir::load::Loaded| {
+        bpfir::sys::map_info(l.maps.get(devmap).unwrap())
+            .unwrap()
+            .id
+    };
+    assert_eq!(
+        id(&first),
+        id(&second),
+        "the second load reuses the pinned map"
+    );
+    drop(first);
+    let loaded = second;
     run_all(&loaded);
     let (events, _) = m.maps().find(|(_, d)| d.name == "events").unwrap();
     let info = bpfir::sys::map_info(loaded.maps.get(events).unwrap()).unwrap();

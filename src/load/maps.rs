@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use la_arena::ArenaMap;
 
-use super::{sys_err, LoadError, Loader, ProgramResult, DEFAULT_PIN_ROOT};
+use super::{sys_err, LoadError, Loader, ProgramResult, BPF_F_RDONLY_PROG, DEFAULT_PIN_ROOT};
 use crate::btf::TypeId;
 use crate::ir::{MapDef, MapId, MapOrigin, Module, Pinning};
 use crate::lower::Bindings;
@@ -28,11 +28,16 @@ fn pinned_map(
     let what = || format!("map {} pinned at {}", def.name, path.display());
     if let Some(fd) = sys::get_pinned_map(path).map_err(sys_err(what()))? {
         let info = sys::map_info(&fd).map_err(sys_err(what()))?;
+        // The kernel adds BPF_F_RDONLY_PROG to devmaps' flags itself.
+        let mut flags = info.map_flags;
+        if matches!(info.map_type, MapType::DEVMAP | MapType::DEVMAP_HASH) {
+            flags &= !BPF_F_RDONLY_PROG;
+        }
         let same = info.map_type == MapType(def.map_type)
             && info.key_size == def.key_size
             && info.value_size == def.value_size
             && info.max_entries == def.max_entries
-            && info.map_flags == def.flags;
+            && flags == def.flags;
         if !same {
             return Err(LoadError::Unsupported {
                 what: what(),
