@@ -300,3 +300,25 @@ fn maps_the_kernel_wants_adjusted() {
     let info = bpfir::sys::map_info(loaded.maps.get(typed).unwrap()).unwrap();
     assert_eq!(info.value_size, 32, "created again without BTF");
 }
+
+#[test]
+fn btf_the_kernel_refuses_is_left_out() {
+    for name in ["btf_refused.bpfel.o", "btf_refused.bpfeb.o"] {
+        assert!(read(name).btf.is_some(), "{name}: the object has BTF");
+    }
+    if !kernel::kernel_available("btf_the_kernel_refuses_is_left_out") {
+        return;
+    }
+    let m = read(&native("btf_refused"));
+    let loaded = load(&m, &options("btf_refused")).unwrap();
+    let why = loaded
+        .btf_refused
+        .as_ref()
+        .expect("the kernel refuses this BTF");
+    assert!(
+        why.log().contains("fwd_only") || why.errno().is_some(),
+        "{why}"
+    );
+    assert!(loaded.btf_fd.is_none());
+    run_all(&loaded);
+}

@@ -151,6 +151,9 @@ pub struct Loaded {
     pub data: ArenaMap<DataId, MapFd>,
     /// The `.kconfig` map, when the object has kconfig externs.
     pub kconfig: Option<MapFd>,
+    /// Why the kernel refused the object's BTF, when it did and the load went on without
+    /// it (no func_info, line_info or map BTF then).
+    pub btf_refused: Option<SysError>,
     /// The mapping of each arena map into this process (its user address; the arena
     /// globals at its start).
     pub arenas: ArenaMap<MapId, sys::MapMmap>,
@@ -323,10 +326,18 @@ fn load_prepared(
     kconfig: Option<KconfigMap>,
 ) -> Result<Loaded, LoadError> {
     let (module, opts) = (loader.module, loader.opts);
+    // As libbpf: BTF the kernel refuses is left out (maps and programs load without it)
+    // unless something needs it in the kernel (struct_ops maps).
+    let mut btf_refused = None;
     let btf_fd = match &loader.btf {
-        Some(btf) => {
-            Some(sys::load_btf(&btf.to_bytes(), LogLevel::Basic).map_err(sys_err("object BTF"))?)
-        }
+        Some(btf) => match sys::load_btf(&btf.to_bytes(), LogLevel::Basic) {
+            Ok(fd) => Some(fd),
+            Err(e) if module.maps().all(|(id, _)| module.struct_ops(id).is_none()) => {
+                btf_refused = Some(e);
+                None
+            }
+            Err(e) => return Err(sys_err("object BTF (struct_ops maps need it)")(e)),
+        },
         None => None,
     };
     loader.struct_ops = loader.struct_ops_plan()?;
@@ -367,6 +378,7 @@ fn load_prepared(
         maps,
         data,
         kconfig: kconfig_fd,
+        btf_refused,
         arenas,
         struct_ops,
         programs,
