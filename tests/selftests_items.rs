@@ -224,10 +224,9 @@ fn arena_globals_live_in_the_arena() {
     }
     let m = read(&native("arena"));
     let loaded = load(&m, &options("arena")).unwrap();
-    let lp = loaded.programs[0].result.as_ref().unwrap();
     // A syscall program runs without a packet.
-    let r = bpfir::sys::test_run(&lp.fd, &mut bpfir::sys::TestRun::default()).unwrap();
-    assert_eq!(r.retval, 0, "check failed at line {}", r.retval);
+    let r = run_syscall(&loaded, "check");
+    assert_eq!(r, 0, "check failed at line {r}");
     let (arena, _) = m.maps().find(|(_, d)| d.name == "arena").unwrap();
     let mapping = loaded.arenas.get(arena).expect("the arena is mapped");
     assert!(mapping.addr() != 0);
@@ -321,4 +320,35 @@ fn btf_the_kernel_refuses_is_left_out() {
     );
     assert!(loaded.btf_fd.is_none());
     run_all(&loaded);
+}
+
+/// Runs a `syscall` program (no packet) and returns its return value.
+fn run_syscall(loaded: &Loaded, name: &str) -> u32 {
+    let p = loaded.programs.iter().find(|p| p.name == name).unwrap();
+    let lp = p.result.as_ref().unwrap_or_else(|e| panic!("{name}: {e}"));
+    bpfir::sys::test_run(&lp.fd, &mut bpfir::sys::TestRun::default())
+        .unwrap()
+        .retval
+}
+
+#[test]
+fn externs_resolve_as_libbpf_resolves_them() {
+    for name in ["externs.bpfel.o", "externs.bpfeb.o"] {
+        let m = read(name);
+        let names: Vec<_> = m.externs().map(|(_, e)| e.name.as_str()).collect();
+        for want in [
+            "schedule",
+            "bpf_rcu_read_lock___flav",
+            "bpf_rcu_read_lock___wrong",
+        ] {
+            assert!(names.contains(&want), "{name}: {names:?}");
+        }
+    }
+    if !kernel::kernel_available("externs_resolve_as_libbpf_resolves_them") {
+        return;
+    }
+    let m = read(&native("externs"));
+    let loaded = load(&m, &options("externs")).unwrap();
+    let r = run_syscall(&loaded, "check");
+    assert_eq!(r, 0, "check failed at line {r}");
 }

@@ -9,6 +9,7 @@
 use super::kconfig::{self, KconfigValue, KernelConfig};
 use super::{LoadError, Loader};
 use crate::btf::{Btf, Kind, TypeKind};
+use crate::co_re::types_are_compat;
 use crate::ir::ExternKind;
 use crate::lower::{Bindings, ExternBinding};
 
@@ -137,16 +138,24 @@ impl Loader<'_> {
         let kbtf = self.kernel_btf()?;
         let mut kallsyms: Option<std::collections::HashMap<String, u64>> = None;
         for (id, e) in wanted {
-            // An untyped ksym (`extern const void x __ksym`) is an address from kallsyms.
+            // The kernel's name: without a `___flavour` suffix (`bpf_task_acquire___one`
+            // is `bpf_task_acquire`), which lets an object declare one kfunc or ksym under
+            // several prototypes.
+            let name = essential_name(&e.name);
+            // An untyped ksym (`extern const void x __ksym`, the `const` optional) is an
+            // address from kallsyms, whether the symbol is a variable or a function.
             let untyped = e.kind == ExternKind::Ksym
                 && e.btf.is_some_and(|v| {
-                    self.btf.as_ref().is_some_and(|btf| {
-                        matches!(btf.ty(v).kind, TypeKind::Var { ty, .. } if btf.wire_id(ty).0 == 0)
+                    self.btf.as_ref().is_some_and(|btf| match btf.ty(v).kind {
+                        TypeKind::Var { ty, .. } => {
+                            btf.resolve(ty).is_ok_and(|t| btf.wire_id(t).0 == 0)
+                        }
+                        _ => false,
                     })
                 });
             if untyped {
                 let syms = kallsyms.get_or_insert_with(read_kallsyms);
-                let binding = match syms.get(&e.name) {
+                let binding = match syms.get(name) {
                     Some(&addr) => ExternBinding::Const(addr),
                     None if e.weak => ExternBinding::Const(0),
                     None => {
@@ -165,8 +174,21 @@ impl Loader<'_> {
             } else {
                 Kind::Var
             };
-            let found = kbtf.type_by_name_kind(&e.name, kind);
-            let binding = match (found, e.kind) {
+            let found = kbtf.type_by_name_kind(name, kind);
+            // As libbpf: the local declaration must be compatible with the kernel's (a
+            // flavour with another prototype is another function, absent here).
+            let compatible = match (found, e.btf, self.btf.as_ref()) {
+                (Some(t), Some(local), Some(btf)) => {
+                    let (l, k) = match (btf.ty(local).kind, kbtf.ty(t).kind) {
+                        (TypeKind::Func { proto: l, .. }, TypeKind::Func { proto: k, .. })
+                        | (TypeKind::Var { ty: l, .. }, TypeKind::Var { ty: k, .. }) => (l, k),
+                        _ => (local, t),
+                    };
+                    types_are_compat(btf, l, &kbtf, k).unwrap_or(false)
+                }
+                _ => true,
+            };
+            let binding = match (found.filter(|_| compatible), e.kind) {
                 (Some(t), ExternKind::Func) => ExternBinding::Kfunc {
                     btf_id: kbtf.wire_id(t).0,
                     btf_fd_idx: 0,
@@ -176,20 +198,56 @@ impl Loader<'_> {
                     btf_id: kbtf.wire_id(t).0,
                     btf_obj_fd: 0,
                 },
-                (None, _) if e.weak => ExternBinding::Const(0),
+                (None, _) if e.weak => ExternBinding::Absent {
+                    index: libbpf_extern_index(module, id),
+                },
                 (None, _) => {
                     return Err(LoadError::Extern {
                         name: e.name.clone(),
-                        reason: format!(
-                            "no {} of that name in the kernel's BTF (declare it __weak if it may be absent)",
-                            if kind == Kind::Func { "function" } else { "variable" }
-                        ),
+                        reason: if found.is_some() {
+                            format!(
+                                "its declaration does not match the kernel's {name} (declare it __weak if it may differ)"
+                            )
+                        } else {
+                            format!(
+                                "no {} of that name in the kernel's BTF (declare it __weak if it may be absent)",
+                                if kind == Kind::Func { "function" } else { "variable" }
+                            )
+                        },
                     })
                 }
             };
             bindings.externs.insert(id, binding);
         }
         Ok(())
+    }
+}
+
+/// The index libbpf gives extern `id` (in the poison of an absent kfunc's call): its
+/// externs sorted kconfig first, then by name (kconfig ones by alignment and size first,
+/// which does not move ksyms).
+fn libbpf_extern_index(module: &crate::ir::Module, id: crate::ir::ExternId) -> u32 {
+    let me = module.extern_(id);
+    let is_kcfg = |k: ExternKind| k == ExternKind::Kconfig;
+    module
+        .externs()
+        .filter(|&(other, e)| {
+            other != id
+                && match (is_kcfg(e.kind), is_kcfg(me.kind)) {
+                    (true, false) => true,
+                    (false, true) => false,
+                    _ => e.name < me.name,
+                }
+        })
+        .count() as u32
+}
+
+/// A name without its `___flavour` suffix, as CO-RE and libbpf's extern resolution read
+/// names (`bpf_task_acquire___one` → `bpf_task_acquire`).
+fn essential_name(name: &str) -> &str {
+    match name.find("___") {
+        Some(i) if i > 0 => &name[..i],
+        _ => name,
     }
 }
 
@@ -244,6 +302,13 @@ fn read_kallsyms() -> std::collections::HashMap<String, u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flavours_are_dropped() {
+        assert_eq!(essential_name("bpf_task_acquire___one"), "bpf_task_acquire");
+        assert_eq!(essential_name("bpf_task_acquire"), "bpf_task_acquire");
+        assert_eq!(essential_name("___x"), "___x");
+    }
 
     #[test]
     fn probes_read_the_kernel_btf() {
