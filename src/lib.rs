@@ -27,6 +27,7 @@
 //!
 //! The layers, each in its own module:
 //!
+//! * [`abi`] — kernel numbers (helper functions) as typed values, without the kernel.
 //! * [`insn`] — the eBPF instruction set: typed decode/encode in both byte orders and an
 //!   `llvm-objdump`-style disassembly.
 //! * [`btf`] — BPF Type Format: a typed-arena model of `.BTF` blobs (object files, the
@@ -37,12 +38,15 @@
 //! * [`elf`] — sections, symbols and relocations of a BPF ELF object (the `object` crate).
 //! * [`ir`] — the `Module`: arenas, the linked instruction layout, side tables, editing.
 //! * [`read`] — ELF object → `Module`.
+//! * [`verify`] — the IR's invariants, checked all at once ([`Module::verify`](ir::Module::verify)).
 //! * [`lower`] — link and lower one program to bytecode, func_info, line_info, core_relo.
 //! * `sys` and `load` (feature `kernel`, Linux) — the `bpf(2)` system call (the only place
 //!   with `unsafe`) and a loader built on it.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod abi;
+pub mod analysis;
 pub mod btf;
 pub mod btf_ext;
 pub mod co_re;
@@ -59,6 +63,7 @@ pub mod read;
 pub mod sys;
 #[cfg(feature = "proptest")]
 pub mod testing;
+pub mod verify;
 pub mod write;
 
 pub use endian::Endian;

@@ -11,13 +11,17 @@
 //! bpfir load OBJ [--target-btf FILE] [--kernel-co-re] [--program NAME]... [--run] [--json]
 //!                             create the maps and load every program into the kernel
 //! bpfir link A.o B.o ... -o OUT.o    statically link objects into one (like bpftool gen object)
+//! bpfir dis OBJ               the object in the text form (docs/text-format.md)
+//! bpfir asm FILE -o OUT.o     assemble a text file into an ELF object
+//! bpfir fmt FILE              print a text file in canonical form
 //! bpfir lower OBJ --out DIR [--target-btf FILE] [--program NAME]...
 //!                             write what BPF_PROG_LOAD would get, as raw kernel records
 //! ```
 
-#[cfg(all(feature = "kernel", target_os = "linux"))]
 mod cli {
+    #[cfg(all(feature = "kernel", target_os = "linux"))]
     pub mod load;
+    pub mod text;
 }
 
 use std::fmt::Write as _;
@@ -38,6 +42,9 @@ const USAGE: &str = "usage:
                              create the maps, load every program, optionally run each once;
                              CO-RE against FILE (raw BTF or object) or the running kernel,
                              or by the kernel itself with --kernel-co-re
+  bpfir dis OBJ              print the object in the text form (docs/text-format.md)
+  bpfir asm FILE -o OUT.o    assemble a text file into an ELF object
+  bpfir fmt FILE             print a text file in canonical form
   bpfir link A.o B.o ... -o OUT.o [--allow-unresolved]
                              statically link objects into one (like bpftool gen object)
   bpfir lower OBJ --out DIR [--target-btf FILE] [--program NAME]...
@@ -53,6 +60,9 @@ fn main() -> ExitCode {
         ["ext", path] => ext(path),
         ["dump", path] => dump(path),
         ["link", ..] => link(&args[1..]),
+        ["dis", path] => cli::text::dis(path),
+        ["asm", ..] => cli::text::asm(&args[1..]),
+        ["fmt", path] => cli::text::fmt(path),
         ["dump", path, "--target-btf", target] | ["dump", "--target-btf", target, path] => {
             dump_relocated(path, target)
         }

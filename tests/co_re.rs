@@ -291,10 +291,7 @@ fn random_relocations_never_panic() {
                 imm: rng.below(64) as i64,
             },
         };
-        let meta = Meta {
-            core: Some(core),
-            ..Meta::default()
-        };
+        let meta = Meta::new().with_core(core);
         module.append(func, insn, meta).unwrap();
     }
     // Make the instructions hold what the local BTF says, so that most relocations get
@@ -408,6 +405,7 @@ fn relocate_load_run(
         ..Default::default()
     };
     let loaded = bpfir::load::load(&module, &opts).unwrap();
+    kernel::check_offline_tags(object_name, &loaded);
     let results = loaded
         .programs
         .iter()
@@ -508,6 +506,7 @@ fn kernel_loads_tracing_relocated_against_the_running_kernel() {
         ..Default::default()
     };
     let loaded = bpfir::load::load(&module, &opts).unwrap();
+    kernel::check_offline_tags("tracing", &loaded);
     for p in &loaded.programs {
         assert!(p.result.is_ok(), "{}: {:?}", p.name, p.result);
     }

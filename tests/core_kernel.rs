@@ -210,6 +210,14 @@ mod with_kernel {
             ..LoadOptions::default()
         };
         let loaded = load(&m, &opts).unwrap_or_else(|e| panic!("core_kernel.bpfel.o: {e}"));
+        let offline = kernel::check_offline_tags(test, &loaded);
+        if matches!(opts.co_re, CoReMode::RunningKernel) {
+            assert_eq!(
+                offline,
+                loaded.programs.len(),
+                "{test}: offline tags compared"
+            );
+        }
         assert_eq!(
             loaded.programs.len(),
             want.len(),

@@ -190,14 +190,19 @@ fn every_readable_object_dumps_each_instruction_once() {
             .functions()
             .map(|(id, _)| module.func_insns(id).count())
             .sum();
-        let insn_lines = text
-            .lines()
-            .filter(|l| {
-                l.strip_prefix("    i")
-                    .and_then(|rest| rest.split_whitespace().next())
-                    .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
-            })
-            .count();
+        // In a function block, every indented line that is not a directive is one
+        // instruction (labels sit at column 0).
+        let mut in_function = false;
+        let mut insn_lines = 0;
+        for l in text.lines() {
+            if l.starts_with("program @") || l.starts_with("subprogram @") {
+                in_function = true;
+            } else if l == "}" {
+                in_function = false;
+            } else if in_function && l.starts_with("    ") && !l.starts_with("    .") {
+                insn_lines += 1;
+            }
+        }
         assert_eq!(insn_lines, insns, "{}", path.display());
         dumped += 1;
     }

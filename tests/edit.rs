@@ -204,10 +204,7 @@ fn edit_program(name: &str, mut m: Module) -> usize {
 
     // 1. Insert at the start of the function.
     let first = ex.body(prog)[0];
-    let meta = Meta {
-        line: Some(new_line),
-        ..Meta::default()
-    };
+    let meta = Meta::new().with_line(new_line);
     let id = m.insert_before(first, mov(1), meta.clone()).unwrap();
     ex.created(id, mov(1), meta, prog, 0);
     check(&m, &ex, "insert at the start");
@@ -334,11 +331,7 @@ fn edit_program(name: &str, mut m: Module) -> usize {
         .copied()
         .find(|&i| matches!(m.reference(i), Some(Ref::Jump(_))))
         .unwrap_or(rich);
-    let meta = Meta {
-        reference: None,
-        line: Some(new_line),
-        core: None,
-    };
+    let meta = Meta::new().with_line(new_line);
     m.replace(target, mov(7), MetaChoice::Replace(meta.clone()))
         .unwrap();
     ex.insns.insert(target, (mov(7), meta));
@@ -390,10 +383,7 @@ fn edit_program(name: &str, mut m: Module) -> usize {
     let call = match call {
         Some((c, _)) if m.func_of(c).is_some() => c,
         _ => {
-            let meta = Meta {
-                reference: Some(Ref::Call(prog)),
-                ..Meta::default()
-            };
+            let meta = Meta::new().with_ref(Ref::Call(prog));
             let len = ex.body(moved).len();
             let id = m.append(moved, local_call(), meta.clone()).unwrap();
             ex.created(id, local_call(), meta, moved, len);
@@ -601,14 +591,7 @@ fn redirect_call_refuses_helper_and_kfunc_calls() {
         off: 0,
     };
     let k = m
-        .append(
-            f,
-            k,
-            Meta {
-                reference: Some(Ref::Extern(kfunc)),
-                ..Meta::default()
-            },
-        )
+        .append(f, k, Meta::new().with_ref(Ref::Extern(kfunc)))
         .unwrap();
     assert_eq!(
         m.redirect_call(k, g),

@@ -126,15 +126,17 @@ impl Model {
 
     fn meta(&self, sel: &MetaSel) -> Meta {
         let pick = |n: usize, k: Option<usize>| k.filter(|_| n > 0).map(|k| k % n);
-        Meta {
-            reference: match sel.reference {
+        Meta::new()
+            .with_ref_opt(match sel.reference {
                 RefSel::None => None,
-                RefSel::Jump(k) => Some(Ref::Jump(id(k % self.insns.len().max(1)))),
+                // An instruction cannot refer to one that does not exist yet.
+                RefSel::Jump(k) => {
+                    (!self.insns.is_empty()).then(|| Ref::Jump(id(k % self.insns.len())))
+                }
                 RefSel::Call(k) => Some(Ref::Call(func_id(k % self.funcs.len()))),
-            },
-            line: pick(self.lines.len(), sel.line).map(|k| self.lines[k]),
-            core: pick(self.cores.len(), sel.core).map(|k| self.cores[k]),
-        }
+            })
+            .with_line_opt(pick(self.lines.len(), sel.line).map(|k| self.lines[k]))
+            .with_core_opt(pick(self.cores.len(), sel.core).map(|k| self.cores[k]))
     }
 
     /// Compares the module with the model.
@@ -379,9 +381,9 @@ fn build(spec: &Spec) -> (Module, Model) {
         }
     }
     for (i, mi) in model.insns.iter().enumerate() {
-        m.set_reference(id(i), mi.meta.reference);
-        m.set_line(id(i), mi.meta.line);
-        m.set_core(id(i), mi.meta.core);
+        m.set_reference(id(i), mi.meta.reference).unwrap();
+        m.set_line(id(i), mi.meta.line).unwrap();
+        m.set_core(id(i), mi.meta.core).unwrap();
     }
     (m, model)
 }

@@ -220,7 +220,7 @@ fn conflicting_map_definitions_are_an_error_naming_both() {
     let mut m = hash_map("counts", 1);
     m.key_size = 8;
     let id = a.add_map(m);
-    a.set_map_linkage(id, SymbolLinkage::Weak);
+    a.set_map_linkage(id, SymbolLinkage::Weak).unwrap();
     let mut b = Module::new(bpfir::Endian::Little);
     b.add_map(hash_map("counts", 1));
     let err = link(&[a.clone(), b.clone()], &opts(&["a.o", "b.o"])).unwrap_err();
@@ -243,7 +243,7 @@ fn conflicting_map_definitions_are_an_error_naming_both() {
     // A compatible weak one yields to the strong one.
     let mut c = Module::new(bpfir::Endian::Little);
     let id = c.add_map(hash_map("counts", 1));
-    c.set_map_linkage(id, SymbolLinkage::Weak);
+    c.set_map_linkage(id, SymbolLinkage::Weak).unwrap();
     let out = link(&[c, b], &LinkOptions::default()).unwrap();
     assert_eq!(out.maps().len(), 1);
     assert_eq!(
@@ -363,6 +363,7 @@ mod with_kernel {
             ..LoadOptions::default()
         };
         let loaded = load(m, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+        super::kernel::check_offline_tags(name, &loaded);
         loaded
             .programs
             .iter()

@@ -159,6 +159,7 @@ fn load_and_run(m: &Module, what: &str) -> Vec<Run> {
         ..LoadOptions::default()
     };
     let loaded = load(m, &opts).unwrap_or_else(|e| panic!("{what}: load: {e}"));
+    kernel::check_offline_tags(what, &loaded);
     let mut out = Vec::new();
     for p in &loaded.programs {
         let lp = p

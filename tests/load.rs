@@ -49,7 +49,9 @@ fn load_pinned(name: &str, m: &Module, pins: &PinDir) -> Loaded {
         pin_root: Some(pins.0.clone()),
         ..LoadOptions::default()
     };
-    load(m, &opts).unwrap_or_else(|e| panic!("{name}: {e}"))
+    let loaded = load(m, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+    kernel::check_offline_tags(name, &loaded);
+    loaded
 }
 
 fn load_module(name: &str, m: &Module) -> Loaded {
@@ -168,7 +170,7 @@ fn tags_equal_libbpfs() {
             compared += 1;
         }
     }
-    eprintln!("{compared} program tags equal libbpf's");
+    eprintln!("{compared} program tags equal libbpf's (and bpfir's offline tags)");
     assert_eq!(compared, want.len());
 }
 
@@ -352,6 +354,11 @@ fn cli_load_and_lower() {
         manifest.contains("\"program\": \"calls_second\""),
         "{manifest}"
     );
+    // The offline tag equals the one the kernel gave `bpfir load` above.
+    assert!(
+        manifest.contains("\"program\": \"calls_first\", \"section\": \"socket\", \"insns\": 60, \"tag\": \"c7618ca87ff9aa1c\""),
+        "{manifest}"
+    );
     assert!(dir.join("btf.bin").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -365,6 +372,7 @@ fn load_corpus(rel: &str) -> Option<Vec<(String, Outcome)>> {
     let data = std::fs::read(dir.join("cilium").join(rel)).unwrap();
     let m = Module::read(&data).unwrap_or_else(|e| panic!("{rel}: {e}"));
     let loaded = load(&m, &LoadOptions::default()).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    kernel::check_offline_tags(rel, &loaded);
     Some(
         loaded
             .programs
@@ -438,6 +446,7 @@ fn load_against(object: &std::path::Path, target: &std::path::Path) -> Vec<(Stri
         ..LoadOptions::default()
     };
     let loaded = load(&m, &opts).unwrap_or_else(|e| panic!("{}: {e}", object.display()));
+    kernel::check_offline_tags(&object.display().to_string(), &loaded);
     loaded
         .programs
         .iter()

@@ -8,7 +8,7 @@ mod common;
 use std::collections::HashMap;
 
 use bpfir::insn::{decode_all, AluClass, AluOp, CallKind, Insn, Operand, PseudoKind, Reg};
-use bpfir::ir::{ExternKind, FuncId, Meta, Module, Ref};
+use bpfir::ir::{AnyEntity, ExternKind, FuncId, Meta, Module, Ref};
 use bpfir::lower::{link_order, lower, Bindings, ExternBinding, LowerError};
 
 /// Bindings with a distinct fake fd per map and data section, and every extern resolved.
@@ -198,19 +198,25 @@ fn bad_programs_fail_before_any_syscall_naming_function_and_instruction() {
         .unwrap();
     edited.remove(target).unwrap();
     let e = lower(&edited, entry, &fake_bindings(&edited)).unwrap_err();
+    // The verifier reports it, at the jump, in its function.
     match &e {
-        LowerError::BadInsn {
-            function,
-            index,
-            reason,
-            ..
-        } => {
-            assert_eq!(function, "calls_first");
-            assert_eq!(
-                Some(*index),
-                edited.func_insns(entry).position(|i| i == jump)
-            );
-            assert!(reason.contains("removed"), "{reason}");
+        LowerError::Verify(errors) => {
+            // Every jump to the removed instruction is reported, the first one first.
+            let jumps_to_target = edited
+                .func_insns(entry)
+                .filter(|&i| edited.reference(i) == Some(Ref::Jump(target)))
+                .count();
+            assert_eq!(errors.len(), jumps_to_target, "{errors}");
+            assert_eq!(errors.0[0].location, AnyEntity::Insn(jump));
+            for err in errors.iter() {
+                assert_eq!(err.func, Some(entry));
+                assert!(err.context.starts_with("function calls_first: i"), "{err}");
+                assert!(
+                    err.message
+                        .ends_with(&format!("i{} was removed", target.into_raw().into_u32())),
+                    "{err}"
+                );
+            }
         }
         other => panic!("{other}"),
     }
@@ -241,6 +247,14 @@ fn bad_programs_fail_before_any_syscall_naming_function_and_instruction() {
         matches!(&e, LowerError::BadInsn { reason, .. } if reason.contains("loop_states")),
         "{e}"
     );
+    // The error names the instruction by its id, as the dump prints it.
+    if let LowerError::BadInsn { id, .. } = &e {
+        assert!(matches!(m.reference(*id), Some(Ref::Map(_))));
+        assert!(
+            e.to_string().contains(&AnyEntity::Insn(*id).to_string()),
+            "{e}"
+        );
+    }
 
     // A jump that no longer fits: 40000 instructions between a jump and its target.
     let mut edited = m.clone();

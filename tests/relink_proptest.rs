@@ -20,14 +20,18 @@
 //! Replay: the RNG seed is fixed (`SEED`) and printed; `PROPTEST_RNG_SEED=<n>` explores
 //! others. Failure persistence is off, so a run never writes a regressions file.
 
+#[path = "common/interp.rs"]
+mod interp;
 #[path = "common/kernel.rs"]
 mod kernel;
 
-use std::collections::{HashMap, HashSet};
+use interp::interpret;
+
+use std::collections::HashSet;
 
 use bpfir::btf::TypeKind;
-use bpfir::insn::{AluClass, AluOp, Insn, JmpClass, JmpOp, Operand};
-use bpfir::ir::{FuncId, InsnId, Module, Ref};
+use bpfir::insn::Insn;
+use bpfir::ir::{FuncId, InsnId, Module};
 use bpfir::link::{link, LinkOptions};
 use bpfir::lower::{lower, Bindings, LoweredProgram};
 use bpfir::testing::{arb_edits, arb_module, describe, Edit, EditLog, EditSequence, ModuleConfig};
@@ -355,130 +359,6 @@ fn edits_keep_untouched_instructions_and_the_kernel_rules() {
         c.applied.iter().all(|&n| n > 0),
         "some kind of edit never applied"
     );
-}
-
-/// A reference interpreter of the generated subset: ALU with immediates and registers,
-/// conditional jumps, `ja`, bpf-to-bpf calls, `ld_imm64` (maps as an opaque value) and
-/// `exit`. Returns r0 of `f` entered with `regs`.
-fn interpret(m: &Module, f: FuncId, mut regs: [u64; 11]) -> u64 {
-    let body: Vec<InsnId> = m.func_insns(f).collect();
-    let pos: HashMap<InsnId, usize> = body.iter().enumerate().map(|(k, &i)| (i, k)).collect();
-    let mut pc = 0;
-    loop {
-        let id = body[pc];
-        pc += 1;
-        match *m.insn(id) {
-            Insn::Alu {
-                class,
-                op,
-                dst,
-                src,
-            } => {
-                let wide = class == AluClass::Alu64;
-                let s = match src {
-                    Operand::Imm(i) => i64::from(i) as u64,
-                    Operand::Reg(r) => regs[r as usize],
-                };
-                let d = regs[dst as usize];
-                regs[dst as usize] = if wide {
-                    alu64(op, d, s)
-                } else {
-                    u64::from(alu32(op, d as u32, s as u32))
-                };
-            }
-            Insn::JmpCond {
-                class,
-                op,
-                dst,
-                src,
-                ..
-            } => {
-                let Operand::Imm(imm) = src else {
-                    panic!("generated jumps compare with immediates")
-                };
-                let d = regs[dst as usize];
-                let taken = if class == JmpClass::Jmp {
-                    cond(op, d, i64::from(imm) as u64, d as i64, i64::from(imm))
-                } else {
-                    let (d, s) = (d as u32, imm as u32);
-                    cond(op, d.into(), s.into(), (d as i32).into(), imm.into())
-                };
-                if taken {
-                    let Some(Ref::Jump(t)) = m.reference(id) else {
-                        panic!("jump without target")
-                    };
-                    pc = pos[&t];
-                }
-            }
-            Insn::Ja { .. } => {
-                let Some(Ref::Jump(t)) = m.reference(id) else {
-                    panic!("jump without target")
-                };
-                pc = pos[&t];
-            }
-            Insn::Call { .. } => {
-                let Some(Ref::Call(callee)) = m.reference(id) else {
-                    panic!("generated calls are bpf-to-bpf calls")
-                };
-                regs[0] = interpret(m, callee, regs);
-            }
-            Insn::LdImm64 { dst, .. } => regs[dst as usize] = 0xdead_beef,
-            Insn::Exit => return regs[0],
-            other => panic!("not generated: {other}"),
-        }
-    }
-}
-
-fn alu64(op: AluOp, d: u64, s: u64) -> u64 {
-    match op {
-        AluOp::Add => d.wrapping_add(s),
-        AluOp::Sub => d.wrapping_sub(s),
-        AluOp::Mul => d.wrapping_mul(s),
-        AluOp::Or => d | s,
-        AluOp::And => d & s,
-        AluOp::Xor => d ^ s,
-        AluOp::Mov => s,
-        AluOp::Lsh => d << (s & 63),
-        AluOp::Rsh => d >> (s & 63),
-        AluOp::Arsh => ((d as i64) >> (s & 63)) as u64,
-        AluOp::Div => d.checked_div(s).unwrap_or(0),
-        AluOp::Mod => d.checked_rem(s).unwrap_or(d),
-        other => panic!("not generated: {other:?}"),
-    }
-}
-
-fn alu32(op: AluOp, d: u32, s: u32) -> u32 {
-    match op {
-        AluOp::Add => d.wrapping_add(s),
-        AluOp::Sub => d.wrapping_sub(s),
-        AluOp::Mul => d.wrapping_mul(s),
-        AluOp::Or => d | s,
-        AluOp::And => d & s,
-        AluOp::Xor => d ^ s,
-        AluOp::Mov => s,
-        AluOp::Lsh => d << (s & 31),
-        AluOp::Rsh => d >> (s & 31),
-        AluOp::Arsh => ((d as i32) >> (s & 31)) as u32,
-        AluOp::Div => d.checked_div(s).unwrap_or(0),
-        AluOp::Mod => d.checked_rem(s).unwrap_or(d),
-        other => panic!("not generated: {other:?}"),
-    }
-}
-
-fn cond(op: JmpOp, d: u64, s: u64, sd: i64, ss: i64) -> bool {
-    match op {
-        JmpOp::Eq => d == s,
-        JmpOp::Ne => d != s,
-        JmpOp::Gt => d > s,
-        JmpOp::Ge => d >= s,
-        JmpOp::Lt => d < s,
-        JmpOp::Le => d <= s,
-        JmpOp::Set => d & s != 0,
-        JmpOp::SGt => sd > ss,
-        JmpOp::SGe => sd >= ss,
-        JmpOp::SLt => sd < ss,
-        JmpOp::SLe => sd <= ss,
-    }
 }
 
 #[test]

@@ -286,7 +286,7 @@ fn edit(m: &mut Module) -> Module {
     for (insn, func) in [(at_entry, entry), (at_callee, callee)] {
         let line = m.func_insns(func).find_map(|i| m.line_of(i));
         assert!(line.is_some());
-        expected.set_line(insn, line);
+        expected.set_line(insn, line).unwrap();
     }
     expected
 }
@@ -324,24 +324,21 @@ fn edited_modules_keep_their_edits_lines_and_jump_targets() {
 fn a_jump_to_a_removed_instruction_is_named() {
     let mut m = Module::read(&testdata("calls.bpfel.o")).unwrap();
     let body = m.function_by_name("loop_body").unwrap();
-    let (index, target) = m
+    let (jump, target) = m
         .func_insns(body)
-        .enumerate()
-        .find_map(|(k, i)| match m.reference(i) {
-            Some(Ref::Jump(t)) => Some((k, t)),
+        .find_map(|i| match m.reference(i) {
+            Some(Ref::Jump(t)) => Some((i, t)),
             _ => None,
         })
         .unwrap();
     m.remove(target).unwrap();
     match write_object(&m) {
-        Err(WriteError::BadInsn {
-            function,
-            index: i,
-            reason,
-            ..
-        }) => {
-            assert_eq!((function.as_str(), i), ("loop_body", index));
-            assert!(reason.contains("removed"), "{reason}");
+        Err(WriteError::Verify(errors)) => {
+            let err = &errors.0[0];
+            assert_eq!(err.location, bpfir::ir::AnyEntity::Insn(jump));
+            assert_eq!(err.func, Some(body));
+            assert!(err.context.starts_with("function loop_body: i"), "{err}");
+            assert!(err.message.contains("removed"), "{err}");
         }
         other => panic!("expected a jump error, got {other:?}"),
     }
@@ -376,6 +373,7 @@ mod kernel_tests {
             ..LoadOptions::default()
         };
         let loaded = load(m, &opts).unwrap_or_else(|e| panic!("{object}: {e}"));
+        super::kernel::check_offline_tags(object, &loaded);
         let mut n = 0;
         for p in &loaded.programs {
             let want = super::common::EXPECTED_RUNS

@@ -341,6 +341,40 @@ impl Btf {
         }
     }
 
+    /// Appends variable `var` to data section `id` (of this BTF) and grows the section to
+    /// cover it. The section's variables are copied to the end of the variable arena (items
+    /// of a type are contiguous), so this costs O(variables of the section).
+    pub fn push_datasec_var(&mut self, id: TypeId, var: VarSecinfo) -> Result<()> {
+        let local = self.own_index(id)?;
+        self.check_ref(raw_id(id), var.ty)?;
+        let (size, vars) = match self.types[local].kind {
+            TypeKind::Datasec { size, vars } => (size, vars),
+            k => {
+                return Err(BtfError::WrongKind {
+                    type_id: raw_id(id),
+                    found: k.kind(),
+                    expected: "DATASEC",
+                })
+            }
+        };
+        let vlen = u16::try_from(vars.len() + 1).map_err(|_| BtfError::TooMany {
+            what: "section variables",
+            limit: u16::MAX as u64,
+        })?;
+        let old: Vec<VarSecinfo> = self.vars.as_mut()[vars.range()].to_vec();
+        let start = self.vars.len() as u32;
+        for v in old.into_iter().chain([var]) {
+            self.vars.alloc(v);
+        }
+        let end = var.offset.saturating_add(var.size);
+        self.types[local].kind = TypeKind::Datasec {
+            size: size.max(end),
+            vars: Items::new(start, u32::from(vlen)),
+        };
+        self.names.take();
+        Ok(())
+    }
+
     /// Type `id` of this BTF (not of its base), to change in place. Its items (members,
     /// parameters, ...) stay where they are; changing a kind to one with items it did not
     /// have is not possible, since [`Items`] cannot be made outside this crate.

@@ -50,37 +50,84 @@ pub fn essential_name(name: &str) -> &str {
 }
 
 /// Essential name → type ids of one [`Btf`]'s own types.
+///
+/// One hash table entry per *distinct* essential name (never one per type: a hash table
+/// holding many equal keys probes past all of them on every insert, which made 320k
+/// typedefs of one name take seconds to index). Each entry is the number of a group; the
+/// ids of a group are a range of `ids`, in id order (a counting sort by group).
 #[derive(Clone, Default)]
 pub(super) struct NameIndex {
+    /// Group numbers, hashed by the essential name of the group's first type.
     table: HashTable<u32>,
     hasher: DefaultHashBuilder,
+    /// Per group: the start of its ids in `ids` (one more entry at the end).
+    starts: Vec<u32>,
+    /// Raw ids of every named type, grouped by essential name, in id order in each group.
+    ids: Vec<u32>,
 }
 
 impl NameIndex {
     fn build(btf: &Btf) -> NameIndex {
         let hasher = DefaultHashBuilder::default();
-        let named = btf.types.values().filter(|t| t.name.0 != 0).count();
-        let mut table = HashTable::with_capacity(named);
-        for (id, t) in btf.own_types() {
-            if t.name.0 == 0 {
-                continue;
+        let essential_of = |raw: u32| -> Option<&str> {
+            let local = raw.checked_sub(btf.start_id)?;
+            if local as usize >= btf.types.len() {
+                return None;
             }
-            let Some(name) = btf.strings.get(t.name) else {
+            let t = &btf.types[type_id(local)];
+            if t.name.0 == 0 {
+                return None;
+            }
+            let name = std::str::from_utf8(btf.strings.get(t.name)?).ok()?;
+            Some(essential_name(name))
+        };
+        let mut table: HashTable<u32> = HashTable::new();
+        // The group of each own type (u32::MAX: unnamed), and the first type of each group.
+        let mut group_of = Vec::with_capacity(btf.types.len());
+        let mut firsts: Vec<u32> = Vec::new();
+        for (id, _) in btf.own_types() {
+            let raw = raw_id(id);
+            let Some(name) = essential_of(raw) else {
+                group_of.push(u32::MAX);
                 continue;
             };
-            let Ok(name) = std::str::from_utf8(name) else {
-                continue;
+            let hash = hasher.hash_one(name.as_bytes());
+            let eq = |&g: &u32| essential_of(firsts[g as usize]) == Some(name);
+            let group = match table.find(hash, eq) {
+                Some(&g) => g,
+                None => {
+                    let g = firsts.len() as u32;
+                    firsts.push(raw);
+                    table.insert_unique(hash, g, |&g| {
+                        hasher.hash_one(essential_of(firsts[g as usize]).unwrap_or("").as_bytes())
+                    });
+                    g
+                }
             };
-            let hash = hasher.hash_one(essential_name(name).as_bytes());
-            // Duplicate keys are fine: lookups walk every entry with the hash.
-            table.insert_unique(hash, raw_id(id), |&other| {
-                let t = &btf.types[type_id(other - btf.start_id)];
-                let n = btf.strings.get(t.name).unwrap_or_default();
-                let n = std::str::from_utf8(n).unwrap_or_default();
-                hasher.hash_one(essential_name(n).as_bytes())
-            });
+            group_of.push(group);
         }
-        NameIndex { table, hasher }
+        // Counting sort of the ids by group; a stable pass keeps id order within a group.
+        let mut starts = vec![0u32; firsts.len() + 1];
+        for &g in group_of.iter().filter(|&&g| g != u32::MAX) {
+            starts[g as usize + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut next = starts.clone();
+        let mut ids = vec![0u32; *starts.last().unwrap_or(&0) as usize];
+        for (k, &g) in group_of.iter().enumerate() {
+            if g != u32::MAX {
+                ids[next[g as usize] as usize] = btf.start_id + k as u32;
+                next[g as usize] += 1;
+            }
+        }
+        NameIndex {
+            table,
+            hasher,
+            starts,
+            ids,
+        }
     }
 }
 
@@ -95,15 +142,26 @@ impl Btf {
         self.name_index();
     }
 
-    /// The ids of this BTF's own types (not the base's) whose essential name is `essential`.
-    fn own_by_essential<'a>(&'a self, essential: &'a str) -> impl Iterator<Item = TypeId> + 'a {
+    /// The ids of this BTF's own types (not the base's) whose essential name is
+    /// `essential`, in id order: one hash lookup, then a slice.
+    fn own_by_essential(&self, essential: &str) -> &[u32] {
         let index = self.name_index();
         let hash = index.hasher.hash_one(essential.as_bytes());
-        index.table.iter_hash(hash).filter_map(move |&raw| {
-            let t = &self.types[type_id(raw - self.start_id)];
-            let n = self.strings.get(t.name)?;
-            (essential_name(std::str::from_utf8(n).ok()?) == essential).then_some(type_id(raw))
-        })
+        let found = index.table.find(hash, |&g| {
+            let first = index.ids[index.starts[g as usize] as usize];
+            let t = &self.types[type_id(first - self.start_id)];
+            self.strings
+                .get(t.name)
+                .and_then(|n| std::str::from_utf8(n).ok())
+                .is_some_and(|n| essential_name(n) == essential)
+        });
+        match found {
+            Some(&g) => {
+                let (a, b) = (index.starts[g as usize], index.starts[g as usize + 1]);
+                &index.ids[a as usize..b as usize]
+            }
+            None => &[],
+        }
     }
 
     /// Every type (base first, in id order within each BTF) whose essential name is
@@ -119,9 +177,9 @@ impl Btf {
             b = btf.base.as_deref();
         }
         chain.into_iter().rev().flat_map(move |btf| {
-            let mut ids: Vec<TypeId> = btf.own_by_essential(essential).collect();
-            ids.sort_unstable();
-            ids
+            btf.own_by_essential(essential)
+                .iter()
+                .map(|&raw| type_id(raw))
         })
     }
 
@@ -301,5 +359,30 @@ mod tests {
         assert_eq!(essential_name("___foo"), "___foo");
         assert_eq!(essential_name("a___b"), "a");
         assert_eq!(essential_name(""), "");
+    }
+
+    /// Issue 11, bug 4: a million types of one name (and flavours of it) index in linear
+    /// time; every lookup of that name gets them all, in id order, without sorting again.
+    #[test]
+    fn a_million_types_of_one_name_index_in_linear_time() {
+        use crate::btf::IntEncoding;
+        use crate::Endian;
+        const N: u32 = 1_000_000;
+        let mut btf = Btf::new(Endian::Little);
+        let int = btf.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+        for i in 0..N {
+            let name = if i % 2 == 0 { "t" } else { "t___v2" };
+            btf.add_typedef(name, int).unwrap();
+        }
+        let ids: Vec<TypeId> = btf.types_by_essential_name("t").collect();
+        assert_eq!(ids.len(), N as usize);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(btf.types_by_name("t___v2").count(), N as usize / 2);
+        assert_eq!(btf.type_by_name_kind("t", Kind::Typedef), Some(ids[0]));
+        // `size_of` of a pointer asks for `long`: one lookup, not a walk over the index.
+        let ptr = btf.add_ptr(int).unwrap();
+        assert_eq!(btf.size_of(ptr).unwrap(), 8);
+        assert_eq!(btf.types_by_name("int").count(), 1);
+        assert_eq!(btf.types_by_name("absent").count(), 0);
     }
 }

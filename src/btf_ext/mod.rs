@@ -417,6 +417,21 @@ pub enum BtfExtError {
         /// Bytes after the header.
         data_len: usize,
     },
+    /// A subsection that starts inside another one: its records would be bytes of the other.
+    #[error(
+        ".BTF.ext {subsection} at offset {off:#x} (from header end) overlaps {other}, which \
+         ends at {other_end:#x}"
+    )]
+    OverlappingSubsections {
+        /// The subsection that starts inside the other.
+        subsection: Subsection,
+        /// Its offset from the end of the header.
+        off: u32,
+        /// The subsection it overlaps.
+        other: Subsection,
+        /// Where that one ends, from the end of the header.
+        other_end: usize,
+    },
     /// A non-empty subsection too short to hold its `u32` record size.
     #[error(".BTF.ext {subsection} at offset {offset:#x} has length {len}, too short for its record size")]
     MissingRecordSize {

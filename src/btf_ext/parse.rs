@@ -8,8 +8,8 @@
 //! kernel needs separately.
 
 use super::{
-    BtfExt, BtfExtError, ExtRecord, InfoGroup, InfoSection, SubsectionLayout, WireLayout,
-    BTF_EXT_MAGIC, BTF_EXT_VERSION, HEADER_LEN_CORE, HEADER_LEN_V1, MAX_REC_SIZE,
+    BtfExt, BtfExtError, ExtRecord, InfoGroup, InfoSection, Subsection, SubsectionLayout,
+    WireLayout, BTF_EXT_MAGIC, BTF_EXT_VERSION, HEADER_LEN_CORE, HEADER_LEN_V1, MAX_REC_SIZE,
 };
 use crate::btf::StrOffset;
 use crate::Endian;
@@ -97,12 +97,31 @@ pub(super) fn parse(bytes: &[u8], endian: Endian) -> Result<BtfExt, BtfExtError>
     let ends = [func.end, line.end, core.end];
     let mut order = [0usize, 1, 2];
     order.sort_by_key(|&i| (subsections[i].off, i));
+    // Subsections may not overlap: records read twice from the same bytes could not be
+    // written back to the same place (and no compiler emits that).
+    let names = [
+        Subsection::FuncInfo,
+        Subsection::LineInfo,
+        Subsection::CoreRelo,
+    ];
     let mut cursor = 0usize;
+    let mut last: Option<usize> = None;
     for i in order {
         if let Some(end) = ends[i] {
             let off = subsections[i].off as usize;
+            if let Some(prev) = last.filter(|_| off < cursor) {
+                return Err(BtfExtError::OverlappingSubsections {
+                    subsection: names[i],
+                    off: subsections[i].off,
+                    other: names[prev],
+                    other_end: cursor,
+                });
+            }
             subsections[i].gap = u32::try_from(off.saturating_sub(cursor)).unwrap_or(0);
-            cursor = cursor.max(end);
+            if end > cursor {
+                cursor = end;
+                last = Some(i);
+            }
         }
     }
 

@@ -134,7 +134,11 @@ pub fn run_load(args: &Args) -> Result<(String, bool), String> {
     for p in &loaded.programs {
         let (insns, tag, error) = match &p.result {
             Ok(lp) => (Some(lp.n_insns), Some(lp.tag.clone()), None),
-            Err(e) => (None, None, Some(e.to_string())),
+            // A refused program: the verifier's error at its source line and origin.
+            Err(e) => match bpfir::load::refusal(&module, p) {
+                Some(v) => (None, None, Some(format!("{e}\n{v}"))),
+                None => (None, None, Some(e.to_string())),
+            },
         };
         let mut retval = None;
         let mut error = error;
@@ -234,10 +238,16 @@ pub fn run_lower(args: &Args) -> Result<String, String> {
         write(&format!("{}.line_info", p.name), &p.line_info_bytes(endian))?;
         write(&format!("{}.core_relo", p.name), &p.core_relo_bytes(endian))?;
         programs.push(format!(
-            "{{\"program\": {}, \"section\": {}, \"insns\": {}, \"func_info\": {}, \"line_info\": {}, \"core_relo\": {}}}",
+            "{{\"program\": {}, \"section\": {}, \"insns\": {}, \"tag\": {}, \"func_info\": {}, \"line_info\": {}, \"core_relo\": {}}}",
             json_str(&p.name),
             json_str(&p.section),
             p.n_slots(),
+            // The tag a current kernel of the object's byte order computes (SHA-256).
+            json_str(&bpfir::lower::tag_hex(bpfir::lower::program_tag(
+                &p.insns,
+                endian,
+                bpfir::lower::TagHash::Sha256
+            ))),
             p.func_info.len(),
             p.line_info.len(),
             p.core_relos.len()

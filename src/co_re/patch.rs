@@ -86,7 +86,8 @@ fn size_of_bytes(n: u64) -> Option<Size> {
 pub(crate) fn poison(module: &mut Module, id: InsnId, reason: String) -> Patched {
     let was_wide = matches!(module.insn(id), Insn::LdImm64 { .. });
     *module.insn_mut(id) = POISON_INSN;
-    module.set_reference(id, None);
+    // `id` was found by walking the module's functions: clearing its reference cannot fail.
+    let _ = module.set_reference(id, None);
     if was_wide {
         // Cannot fail: relocated instructions are attached (they were found by walking
         // the functions).

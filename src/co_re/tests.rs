@@ -36,14 +36,7 @@ impl Fixture {
             kind,
         });
         self.module
-            .append(
-                self.func,
-                insn,
-                Meta {
-                    core: Some(core),
-                    ..Meta::default()
-                },
-            )
+            .append(self.func, insn, Meta::new().with_core(core))
             .unwrap()
     }
 

@@ -20,17 +20,24 @@
 //! Still lossy, exactly as llvm-objdump: a kfunc call's `off` and an `LD_IND`'s `imm` are not
 //! printed, and the three call kinds all print as `call imm`. `Debug` is lossless.
 //!
+//! The operands that carry a program-relative meaning (jump targets, call immediates, the
+//! value of an `ld_imm64`) go through an [`Operands`] hook, as cranelift's `FuncWriter` lets a
+//! caller decide how entities print: [`RawOperands`] (what `Display` uses) prints the raw
+//! numbers, and the IR printer (`ir::text`) prints labels, callee, map and data names with
+//! the same code for everything else.
+//!
 //! Cost: formatting writes straight into the formatter, no allocation.
 
 use core::fmt;
 
 use super::opcode::{
-    AluClass, AtomicOp, ByteOrder, ExtBits, JmpClass, Operand, PseudoKind, Reg, Size, SwapBits,
+    AluClass, AtomicOp, ByteOrder, CallKind, ExtBits, JmpClass, Operand, PseudoKind, Reg, Size,
+    SwapBits,
 };
 use super::Insn;
 
 /// A signed hex number as llvm-objdump prints immediates: `0x1f`, `-0x8`.
-struct Hex(i64);
+pub struct Hex(pub i64);
 
 impl fmt::Display for Hex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -86,6 +93,80 @@ fn swap_bits(bits: SwapBits) -> u8 {
     }
 }
 
+/// How the operands with a program-relative meaning print. Each method writes only its
+/// part; the rest of the instruction's text is the same for every implementation.
+pub trait Operands {
+    /// The target of a jump (`ja`, `gotol`, `may_goto`, a conditional jump): `insn` is the
+    /// whole instruction, `rel` its raw relative offset in slots. Default: `+0x3`.
+    fn jump_target(&self, f: &mut fmt::Formatter<'_>, insn: &Insn, rel: i32) -> fmt::Result {
+        let _ = insn;
+        write!(f, "{}", Rel(rel.into()))
+    }
+
+    /// A whole `call` instruction (`BPF_CALL`, source `K`). Default: `call 0x5`.
+    fn call(&self, f: &mut fmt::Formatter<'_>, kind: CallKind, imm: i32, off: i16) -> fmt::Result {
+        let _ = (kind, off);
+        write!(f, "call {}", Hex(imm.into()))
+    }
+
+    /// A whole `ld_imm64`. Default: `r1 = 0x5 ll`, or `ld_pseudo\tr1, 0x1, 0x5` with a pseudo
+    /// source register.
+    fn ld_imm64(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        kind: PseudoKind,
+        dst: Reg,
+        imm: i64,
+    ) -> fmt::Result {
+        match kind {
+            PseudoKind::None => write!(f, "{dst} = {} ll", Hex(imm)),
+            _ => write!(
+                f,
+                "ld_pseudo\t{dst}, {}, {}",
+                Hex(kind.src_reg().into()),
+                Hex(imm)
+            ),
+        }
+    }
+}
+
+/// The operands as the raw numbers llvm-objdump prints: what [`Insn`]'s `Display` uses.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RawOperands;
+
+impl Operands for RawOperands {}
+
+/// An instruction printed with an [`Operands`] hook; created by [`Insn::display_with`].
+pub struct WithOperands<'a, O: ?Sized> {
+    insn: &'a Insn,
+    operands: &'a O,
+}
+
+impl Insn {
+    /// The instruction's text with its program-relative operands printed by `operands`.
+    ///
+    /// ```
+    /// use std::fmt;
+    /// use bpfir::insn::{Insn, Operands};
+    /// struct Labels;
+    /// impl Operands for Labels {
+    ///     fn jump_target(&self, f: &mut fmt::Formatter<'_>, _: &Insn, rel: i32) -> fmt::Result {
+    ///         write!(f, ".L{rel}")
+    ///     }
+    /// }
+    /// assert_eq!(Insn::Ja { off: 3 }.display_with(&Labels).to_string(), "goto .L3");
+    /// ```
+    pub fn display_with<'a, O: Operands + ?Sized>(
+        &'a self,
+        operands: &'a O,
+    ) -> WithOperands<'a, O> {
+        WithOperands {
+            insn: self,
+            operands,
+        }
+    }
+}
+
 impl fmt::Display for Insn {
     /// Prints the instruction as llvm-objdump 19 does (see the module docs for the few
     /// instructions it cannot print).
@@ -97,7 +178,15 @@ impl fmt::Display for Insn {
     /// assert_eq!(add.to_string(), "w0 += -0x1");
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
+        self.display_with(&RawOperands).fmt(f)
+    }
+}
+
+impl<O: Operands + ?Sized> fmt::Display for WithOperands<'_, O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ops = self.operands;
+        let insn = self.insn;
+        match *insn {
             Insn::Alu {
                 class,
                 op,
@@ -148,10 +237,19 @@ impl fmt::Display for Insn {
                 write!(f, "{dst} = {name}{} {dst}", swap_bits(bits))
             }
             Insn::Bswap { bits, dst } => write!(f, "{dst} = bswap{} {dst}", swap_bits(bits)),
-            Insn::Ja { off } => write!(f, "goto {}", Rel(off.into())),
-            Insn::Gotol { imm } => write!(f, "gotol {}", Rel(imm.into())),
+            Insn::Ja { off } => {
+                f.write_str("goto ")?;
+                ops.jump_target(f, insn, off.into())
+            }
+            Insn::Gotol { imm } => {
+                f.write_str("gotol ")?;
+                ops.jump_target(f, insn, imm)
+            }
             Insn::Gotox { dst } => write!(f, "gotox {dst}"),
-            Insn::MayGoto { off } => write!(f, "may_goto {}", Rel(off.into())),
+            Insn::MayGoto { off } => {
+                f.write_str("may_goto ")?;
+                ops.jump_target(f, insn, off.into())
+            }
             Insn::JmpCond {
                 class,
                 op,
@@ -165,24 +263,13 @@ impl fmt::Display for Insn {
                     Operand::Imm(imm) => write!(f, "{}", Hex(imm.into()))?,
                     Operand::Reg(s) => write!(f, "{}", R(s, w))?,
                 }
-                write!(f, " goto {}", Rel(off.into()))
+                f.write_str(" goto ")?;
+                ops.jump_target(f, insn, off.into())
             }
-            Insn::Call { imm, .. } => write!(f, "call {}", Hex(imm.into())),
+            Insn::Call { kind, imm, off } => ops.call(f, kind, imm, off),
             Insn::CallX { dst } => write!(f, "callx {dst}"),
             Insn::Exit => f.write_str("exit"),
-            Insn::LdImm64 {
-                kind: PseudoKind::None,
-                dst,
-                imm,
-            } => {
-                write!(f, "{dst} = {} ll", Hex(imm))
-            }
-            Insn::LdImm64 { kind, dst, imm } => write!(
-                f,
-                "ld_pseudo\t{dst}, {}, {}",
-                Hex(kind.src_reg().into()),
-                Hex(imm)
-            ),
+            Insn::LdImm64 { kind, dst, imm } => ops.ld_imm64(f, kind, dst, imm),
             Insn::LdAbs { size, imm } => {
                 write!(
                     f,

@@ -18,14 +18,17 @@
 //! with no allocation beyond the output vector. [`decode_all`] allocates once, bounded by the
 //! input length.
 
+pub mod build;
 mod decode;
 mod display;
+mod effects;
 mod encode;
 mod error;
 mod opcode;
 
 pub use decode::{decode_all, Decoder};
-pub use display::{disassemble, Listing};
+pub use display::{disassemble, Hex, Listing, Operands, RawOperands, WithOperands};
+pub use effects::{AccessKind, CallArgs, Flow, RegSet, StackAccess};
 pub use encode::encode_all;
 pub use error::InsnError;
 pub use opcode::{

@@ -4,8 +4,13 @@
 //! immediate neighbours: O(1) per inserted or removed instruction, O(k) to move k
 //! instructions (each moved instruction records its new function). Nothing is renumbered,
 //! and every other instruction keeps its id, metadata and jump target. A jump whose target
-//! is removed keeps pointing at the detached id; lowering reports it.
+//! is removed keeps pointing at the detached id; the verifier and lowering report it.
+//!
+//! Every operation checks the ids it is given (and those in the [`Meta`] it creates an
+//! instruction with): an id the module does not have is an [`IrError::NoSuchEntity`] and the
+//! module is left unchanged.
 
+use super::build::Built;
 use super::{FuncId, IrError, Meta, Module, Node, Ref};
 use crate::insn::{CallKind, Insn};
 
@@ -14,7 +19,7 @@ use super::InsnId;
 /// What [`Module::replace`] does with the replaced instruction's metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MetaChoice {
-    /// Keep the reference, line and CO-RE relocation.
+    /// Keep the reference, line, CO-RE relocation and origin.
     Keep,
     /// Replace them all with these.
     Replace(Meta),
@@ -26,6 +31,7 @@ impl Module {
     }
 
     fn attached_func(&self, id: InsnId) -> Result<FuncId, IrError> {
+        self.check_insn(id)?;
         self.node(id).func.ok_or(IrError::Detached { insn: id })
     }
 
@@ -52,15 +58,39 @@ impl Module {
 
     /// Creates an instruction and appends it to `func`.
     pub fn append(&mut self, func: FuncId, insn: Insn, meta: Meta) -> Result<InsnId, IrError> {
+        self.check_func(func)?;
+        self.check_meta(&meta)?;
         let id = self.create_insn(insn, meta);
         let last = self.funcs[func].last;
         self.link(id, func, last, None);
         Ok(id)
     }
 
+    /// Creates a built instruction (with its reference, see [`build`](super::build)) and
+    /// appends it to `func`.
+    pub fn append_built(
+        &mut self,
+        func: FuncId,
+        built: impl Into<Built>,
+    ) -> Result<InsnId, IrError> {
+        let b = built.into();
+        self.append(func, b.insn, Meta::new().with_ref_opt(b.reference))
+    }
+
+    /// Creates a built instruction (with its reference) and inserts it before `at`.
+    pub fn insert_built_before(
+        &mut self,
+        at: InsnId,
+        built: impl Into<Built>,
+    ) -> Result<InsnId, IrError> {
+        let b = built.into();
+        self.insert_before(at, b.insn, Meta::new().with_ref_opt(b.reference))
+    }
+
     /// Creates an instruction and inserts it before `at`.
     pub fn insert_before(&mut self, at: InsnId, insn: Insn, meta: Meta) -> Result<InsnId, IrError> {
         let func = self.attached_func(at)?;
+        self.check_meta(&meta)?;
         let id = self.create_insn(insn, meta);
         let prev = self.node(at).prev;
         self.link(id, func, prev, Some(at));
@@ -70,6 +100,7 @@ impl Module {
     /// Creates an instruction and inserts it after `at`.
     pub fn insert_after(&mut self, at: InsnId, insn: Insn, meta: Meta) -> Result<InsnId, IrError> {
         let func = self.attached_func(at)?;
+        self.check_meta(&meta)?;
         let id = self.create_insn(insn, meta);
         let next = self.node(at).next;
         self.link(id, func, Some(at), next);
@@ -78,6 +109,7 @@ impl Module {
 
     /// Attaches a detached instruction (e.g. one removed earlier) before `at`.
     pub fn attach_before(&mut self, id: InsnId, at: InsnId) -> Result<(), IrError> {
+        self.check_insn(id)?;
         if let Some(func) = self.node(id).func {
             return Err(IrError::Attached { insn: id, func });
         }
@@ -89,6 +121,8 @@ impl Module {
 
     /// Attaches a detached instruction at the end of `func`.
     pub fn attach_at_end(&mut self, id: InsnId, func: FuncId) -> Result<(), IrError> {
+        self.check_insn(id)?;
+        self.check_func(func)?;
         if let Some(f) = self.node(id).func {
             return Err(IrError::Attached { insn: id, func: f });
         }
@@ -119,11 +153,16 @@ impl Module {
     /// land on it. Its metadata is kept or replaced as `meta` says.
     pub fn replace(&mut self, id: InsnId, insn: Insn, meta: MetaChoice) -> Result<(), IrError> {
         self.attached_func(id)?;
+        if let MetaChoice::Replace(m) = &meta {
+            self.check_meta(m)?;
+        }
         self.insns[id] = insn;
         if let MetaChoice::Replace(m) = meta {
-            self.set_reference(id, m.reference);
-            self.set_line(id, m.line);
-            self.set_core(id, m.core);
+            // Checked above: none of these can fail now.
+            self.set_reference(id, m.reference)?;
+            self.set_line(id, m.line)?;
+            self.set_core(id, m.core)?;
+            self.set_insn_origin(id, m.origin)?;
         }
         Ok(())
     }
@@ -138,6 +177,11 @@ impl Module {
         before: Option<InsnId>,
     ) -> Result<(), IrError> {
         let from = self.attached_func(first)?;
+        self.check_insn(last)?;
+        self.check_func(to)?;
+        if let Some(b) = before {
+            self.check_insn(b)?;
+        }
         if self.node(last).func != Some(from) {
             return Err(IrError::BadRange { first, last });
         }
@@ -200,6 +244,8 @@ impl Module {
 
     /// Moves the whole body of `from` to the end of `to`; `from` is left empty.
     pub fn append_body(&mut self, from: FuncId, to: FuncId) -> Result<(), IrError> {
+        self.check_func(from)?;
+        self.check_func(to)?;
         if from == to {
             return Err(IrError::SameFunction { func: from });
         }
@@ -209,9 +255,35 @@ impl Module {
         }
     }
 
+    /// Makes every jump of `from`'s function that targets `from` target `to` instead (an
+    /// instruction of the same function), and returns how many there were. Inserting before
+    /// a jump target leaves the jumps landing on the old instruction, after the insertion;
+    /// this makes them land on the inserted code. O(instructions of the function).
+    pub fn retarget_jumps(&mut self, from: InsnId, to: InsnId) -> Result<usize, IrError> {
+        let func = self.attached_func(from)?;
+        let to_func = self.attached_func(to)?;
+        if to_func != func {
+            return Err(IrError::OtherFunction {
+                insn: to,
+                func: to_func,
+                expected: func,
+            });
+        }
+        let jumps: Vec<InsnId> = self
+            .func_insns(func)
+            .filter(|&i| i != to && self.refs.get(i) == Some(&Ref::Jump(from)))
+            .collect();
+        for &j in &jumps {
+            self.refs.insert(j, Ref::Jump(to));
+        }
+        Ok(jumps.len())
+    }
+
     /// Makes bpf-to-bpf call instruction `id` call `callee`. Helper and kfunc calls are
     /// refused: giving them a callee would make lowering patch a helper id or BTF id.
     pub fn redirect_call(&mut self, id: InsnId, callee: FuncId) -> Result<(), IrError> {
+        self.check_insn(id)?;
+        self.check_func(callee)?;
         match (self.insns[id], self.reference(id)) {
             (
                 Insn::Call {

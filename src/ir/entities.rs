@@ -262,3 +262,62 @@ pub struct CoreRelo {
     /// What is relocated.
     pub kind: CoreReloKind,
 }
+
+/// Any entity of a [`Module`](super::Module), to say where something is: in errors and
+/// verifier reports. Its `Display` is the dump's spelling of the id: `i12` (instruction),
+/// `f3` (function), `m0` (map), `d1` (data section), `e2` (extern), `l5` (source line),
+/// `c4` (CO-RE relocation), `o1` (origin); the module itself prints as `module`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AnyEntity {
+    /// The whole module.
+    Module,
+    /// An instruction.
+    Insn(InsnId),
+    /// A function.
+    Func(FuncId),
+    /// A map.
+    Map(MapId),
+    /// A data section.
+    Data(DataId),
+    /// An extern.
+    Extern(ExternId),
+    /// A source line.
+    Line(super::LineId),
+    /// A CO-RE relocation.
+    Core(super::CoreId),
+    /// An origin tag.
+    Origin(super::OriginId),
+}
+
+impl std::fmt::Display for AnyEntity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (prefix, raw) = match *self {
+            AnyEntity::Module => return f.write_str("module"),
+            AnyEntity::Insn(id) => ("i", id.into_raw()),
+            AnyEntity::Func(id) => ("f", id.into_raw()),
+            AnyEntity::Map(id) => ("m", id.into_raw()),
+            AnyEntity::Data(id) => ("d", id.into_raw()),
+            AnyEntity::Extern(id) => ("e", id.into_raw()),
+            AnyEntity::Line(id) => ("l", id.into_raw()),
+            AnyEntity::Core(id) => ("c", id.into_raw()),
+            AnyEntity::Origin(id) => ("o", id.into_raw()),
+        };
+        write!(f, "{prefix}{}", raw.into_u32())
+    }
+}
+
+macro_rules! entity_from {
+    ($($id:ty => $variant:ident),*) => {$(
+        impl From<$id> for AnyEntity {
+            fn from(id: $id) -> AnyEntity {
+                AnyEntity::$variant(id)
+            }
+        }
+    )*};
+}
+
+entity_from!(
+    InsnId => Insn, FuncId => Func, MapId => Map, DataId => Data, ExternId => Extern,
+    super::LineId => Line, super::CoreId => Core, super::OriginId => Origin
+);

@@ -8,6 +8,9 @@
 //! id, and its metadata goes with it at no cost. Raw jump offsets, call immediates and map
 //! fds in the stored [`Insn`]s are meaningless until lowering writes them.
 //!
+//! The source line and an origin tag (the pass that inserted an instruction, see [`Origin`])
+//! are side tables too.
+//!
 //! Every instruction is created by one function ([`Module::create_insn`]), which fills all
 //! side tables at once, so no edit can forget one.
 //!
@@ -23,20 +26,30 @@
 //! assert_eq!(m.func_insns(f).collect::<Vec<_>>(), vec![first, exit]);
 //! ```
 
-mod dump;
-pub use dump::Dump;
+pub mod build;
+mod cursor;
+pub use cursor::{CursorPosition, FuncCursor};
+mod define;
+pub use define::{MapSlot, NewFunction, NewMap};
+pub mod text;
+/// The printable text of a module (what `bpfir dump` prints); see [`text`].
+pub type Dump<'a> = text::ModuleText<'a>;
 mod edit;
 pub use edit::MetaChoice;
 mod entities;
 mod error;
+mod meta;
+pub use meta::{Meta, Origin, OriginId};
 mod struct_ops;
 pub use struct_ops::StructOps;
+
+use std::collections::HashMap;
 
 use la_arena::{Arena, ArenaMap};
 
 pub use entities::{
-    CoreRelo, DataKind, DataSection, DataVar, Extern, ExternKind, Function, MapDef, MapOrigin,
-    Pinning, Ref, SourceLine, SymbolLinkage,
+    AnyEntity, CoreRelo, DataKind, DataSection, DataVar, Extern, ExternKind, Function, MapDef,
+    MapOrigin, Pinning, Ref, SourceLine, SymbolLinkage,
 };
 pub use error::IrError;
 
@@ -58,17 +71,6 @@ pub type ExternId = la_arena::Idx<Extern>;
 pub type LineId = la_arena::Idx<SourceLine>;
 /// Handle of a CO-RE relocation.
 pub type CoreId = la_arena::Idx<CoreRelo>;
-
-/// The metadata an instruction is created with.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Meta {
-    /// Symbolic reference (jump target, callee, map, ...).
-    pub reference: Option<Ref>,
-    /// Source line.
-    pub line: Option<LineId>,
-    /// CO-RE relocation.
-    pub core: Option<CoreId>,
-}
 
 /// Where an instruction sits: its neighbours and its function (`None` when detached).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -104,6 +106,10 @@ pub struct Module {
     externs: Arena<Extern>,
     lines: Arena<SourceLine>,
     core_relos: Arena<CoreRelo>,
+    origins: Arena<Origin>,
+    /// The origin of each pass name, so [`Module::add_origin`] interns.
+    origin_ids: HashMap<String, OriginId>,
+    insn_origins: ArenaMap<InsnId, OriginId>,
 }
 
 impl Module {
@@ -127,6 +133,9 @@ impl Module {
             externs: Arena::new(),
             lines: Arena::new(),
             core_relos: Arena::new(),
+            origins: Arena::new(),
+            origin_ids: HashMap::new(),
+            insn_origins: ArenaMap::default(),
         }
     }
 
@@ -138,6 +147,9 @@ impl Module {
     /// Creates a detached instruction with its metadata: the one place that writes the
     /// instruction arena and every side table. Attach it with the layout operations, or use
     /// [`append`](Self::append) / [`insert_before`](Self::insert_before), which call this.
+    ///
+    /// The ids in `meta` are not checked here (the edit operations that call this check
+    /// them first, and [`verify`](Self::verify) reports any that dangle).
     pub fn create_insn(&mut self, insn: Insn, meta: Meta) -> InsnId {
         let id = self.insns.alloc(insn);
         self.nodes.insert(id, Node::default());
@@ -150,15 +162,33 @@ impl Module {
         if let Some(c) = meta.core {
             self.insn_core.insert(id, c);
         }
+        if let Some(o) = meta.origin {
+            self.insn_origins.insert(id, o);
+        }
         id
     }
 
     /// The instruction `id`.
+    ///
+    /// # Panics
+    ///
+    /// If the module has no instruction `id`: ids a module gave out are always valid; use
+    /// [`try_insn`](Self::try_insn) for an id from elsewhere.
     pub fn insn(&self, id: InsnId) -> &Insn {
         &self.insns[id]
     }
 
+    /// The instruction `id`, or an error if the module has none with that id.
+    pub fn try_insn(&self, id: InsnId) -> Result<&Insn, IrError> {
+        self.check(&self.insns, id)?;
+        Ok(&self.insns[id])
+    }
+
     /// The instruction `id`, to change in place (its id, position and metadata stay).
+    ///
+    /// # Panics
+    ///
+    /// If the module has no instruction `id` (check it with `check_*` first).
     pub fn insn_mut(&mut self, id: InsnId) -> &mut Insn {
         &mut self.insns[id]
     }
@@ -174,15 +204,20 @@ impl Module {
     }
 
     /// Sets or clears the symbolic reference of `id`.
-    pub fn set_reference(&mut self, id: InsnId, r: Option<Ref>) {
+    ///
+    /// An error, and no change, if `id` or the value is not this module's.
+    pub fn set_reference(&mut self, id: InsnId, r: Option<Ref>) -> Result<(), IrError> {
+        self.check_insn(id)?;
         match r {
             Some(r) => {
+                self.check_ref(r)?;
                 self.refs.insert(id, r);
             }
             None => {
                 self.refs.remove(id);
             }
         }
+        Ok(())
     }
 
     /// The source line of `id`.
@@ -191,15 +226,20 @@ impl Module {
     }
 
     /// Sets or clears the source line of `id`.
-    pub fn set_line(&mut self, id: InsnId, line: Option<LineId>) {
+    ///
+    /// An error, and no change, if `id` or the value is not this module's.
+    pub fn set_line(&mut self, id: InsnId, line: Option<LineId>) -> Result<(), IrError> {
+        self.check_insn(id)?;
         match line {
             Some(l) => {
+                self.check_line(l)?;
                 self.insn_lines.insert(id, l);
             }
             None => {
                 self.insn_lines.remove(id);
             }
         }
+        Ok(())
     }
 
     /// The CO-RE relocation of `id`.
@@ -208,24 +248,72 @@ impl Module {
     }
 
     /// Sets or clears the CO-RE relocation of `id`.
-    pub fn set_core(&mut self, id: InsnId, core: Option<CoreId>) {
+    ///
+    /// An error, and no change, if `id` or the value is not this module's.
+    pub fn set_core(&mut self, id: InsnId, core: Option<CoreId>) -> Result<(), IrError> {
+        self.check_insn(id)?;
         match core {
             Some(c) => {
+                self.check_core(c)?;
                 self.insn_core.insert(id, c);
             }
             None => {
                 self.insn_core.remove(id);
             }
         }
+        Ok(())
     }
 
     /// The metadata of `id`, as [`create_insn`](Self::create_insn) takes it.
     pub fn meta(&self, id: InsnId) -> Meta {
-        Meta {
-            reference: self.reference(id),
-            line: self.line_of(id),
-            core: self.core_of(id),
+        Meta::new()
+            .with_ref_opt(self.reference(id))
+            .with_line_opt(self.line_of(id))
+            .with_core_opt(self.core_of(id))
+            .with_origin_opt(self.insn_origin(id))
+    }
+
+    /// The origin tag of `id`: the pass that inserted it.
+    pub fn insn_origin(&self, id: InsnId) -> Option<OriginId> {
+        self.insn_origins.get(id).copied()
+    }
+
+    /// Sets or clears the origin tag of `id`.
+    ///
+    /// An error, and no change, if `id` or the value is not this module's.
+    pub fn set_insn_origin(&mut self, id: InsnId, origin: Option<OriginId>) -> Result<(), IrError> {
+        self.check_insn(id)?;
+        match origin {
+            Some(o) => {
+                self.check_origin(o)?;
+                self.insn_origins.insert(id, o);
+            }
+            None => {
+                self.insn_origins.remove(id);
+            }
         }
+        Ok(())
+    }
+
+    /// The origin tag naming `pass`: created on first use, the same id for the same name
+    /// afterwards.
+    pub fn add_origin(&mut self, pass: &str) -> OriginId {
+        if let Some(&id) = self.origin_ids.get(pass) {
+            return id;
+        }
+        let id = self.origins.alloc(Origin::new(pass));
+        self.origin_ids.insert(pass.to_owned(), id);
+        id
+    }
+
+    /// The origin tag `id`, if this module has it.
+    pub fn origin(&self, id: OriginId) -> Option<&Origin> {
+        in_arena(&self.origins, id).then(|| &self.origins[id])
+    }
+
+    /// All origin tags, in the order they were added.
+    pub fn origins(&self) -> impl ExactSizeIterator<Item = (OriginId, &Origin)> + '_ {
+        self.origins.iter()
     }
 
     /// The function `id` belongs to, or `None` if it is detached (removed, or never attached).
@@ -245,20 +333,26 @@ impl Module {
 
     /// Where instruction `id` of `func` is, as error messages name it: the function's name,
     /// the instruction's position in the function (0 if it is not there), and its text.
+    /// Ids the module does not have print as their id (`f9`, `i12`).
     pub fn insn_context(&self, func: FuncId, id: InsnId) -> (String, usize, String) {
         let index = self.func_insns(func).position(|i| i == id).unwrap_or(0);
-        (
-            self.function(func).name.clone(),
-            index,
-            self.insn(id).to_string(),
-        )
+        let name = match self.try_function(func) {
+            Ok(f) => f.name.clone(),
+            Err(_) => AnyEntity::Func(func).to_string(),
+        };
+        // In context: labels and names, never the stale raw offsets of the stored insn.
+        let text = match self.try_insn(id) {
+            Ok(_) => self.display_insn(id).to_string(),
+            Err(_) => AnyEntity::Insn(id).to_string(),
+        };
+        (name, index, text)
     }
 
-    /// The body of `func`, in order.
+    /// The body of `func`, in order (nothing for a function the module does not have).
     pub fn func_insns(&self, func: FuncId) -> FuncInsns<'_> {
         FuncInsns {
             module: self,
-            next: self.funcs[func].first,
+            next: self.try_function(func).ok().and_then(|f| f.first),
         }
     }
 
@@ -271,12 +365,27 @@ impl Module {
     }
 
     /// The function `id`.
+    ///
+    /// # Panics
+    ///
+    /// If the module has no function `id`: ids a module gave out are always valid; use
+    /// [`try_function`](Self::try_function) for an id from elsewhere.
     pub fn function(&self, id: FuncId) -> &Function {
         &self.funcs[id]
     }
 
+    /// The function `id`, or an error if the module has none with that id.
+    pub fn try_function(&self, id: FuncId) -> Result<&Function, IrError> {
+        self.check(&self.funcs, id)?;
+        Ok(&self.funcs[id])
+    }
+
     /// The function `id`, to rename or re-type (its body is changed through the layout
     /// operations).
+    ///
+    /// # Panics
+    ///
+    /// If the module has no function `id` (check it with `check_*` first).
     pub fn function_mut(&mut self, id: FuncId) -> &mut Function {
         &mut self.funcs[id]
     }
@@ -306,8 +415,19 @@ impl Module {
     }
 
     /// The map `id`.
+    ///
+    /// # Panics
+    ///
+    /// If the module has no map `id`: ids a module gave out are always valid; use
+    /// [`try_map`](Self::try_map) for an id from elsewhere.
     pub fn map(&self, id: MapId) -> &MapDef {
         &self.maps[id]
+    }
+
+    /// The map `id`, or an error if the module has none with that id.
+    pub fn try_map(&self, id: MapId) -> Result<&MapDef, IrError> {
+        self.check(&self.maps, id)?;
+        Ok(&self.maps[id])
     }
 
     /// All maps.
@@ -325,12 +445,16 @@ impl Module {
     }
 
     /// Sets the linkage of map `id`'s symbol.
-    pub fn set_map_linkage(&mut self, id: MapId, linkage: SymbolLinkage) {
+    ///
+    /// An error, and no change, if the module has no map `id`.
+    pub fn set_map_linkage(&mut self, id: MapId, linkage: SymbolLinkage) -> Result<(), IrError> {
+        self.check_map(id)?;
         if linkage == SymbolLinkage::Global {
             self.map_linkage.remove(id);
         } else {
             self.map_linkage.insert(id, linkage);
         }
+        Ok(())
     }
 
     /// Sets the value of struct_ops map `id` (see [`StructOps`]).
@@ -349,11 +473,26 @@ impl Module {
     }
 
     /// The data section `id`.
+    ///
+    /// # Panics
+    ///
+    /// If the module has no data section `id`: ids a module gave out are always valid; use
+    /// [`try_data`](Self::try_data) for an id from elsewhere.
     pub fn data(&self, id: DataId) -> &DataSection {
         &self.data[id]
     }
 
+    /// The data section `id`, or an error if the module has none with that id.
+    pub fn try_data(&self, id: DataId) -> Result<&DataSection, IrError> {
+        self.check(&self.data, id)?;
+        Ok(&self.data[id])
+    }
+
     /// The data section `id`, to change its initial bytes or variables.
+    ///
+    /// # Panics
+    ///
+    /// If the module has no data section `id` (check it with `check_*` first).
     pub fn data_mut(&mut self, id: DataId) -> &mut DataSection {
         &mut self.data[id]
     }
@@ -369,8 +508,19 @@ impl Module {
     }
 
     /// The extern `id`.
+    ///
+    /// # Panics
+    ///
+    /// If the module has no extern `id`: ids a module gave out are always valid; use
+    /// [`try_extern`](Self::try_extern) for an id from elsewhere.
     pub fn extern_(&self, id: ExternId) -> &Extern {
         &self.externs[id]
+    }
+
+    /// The extern `id`, or an error if the module has none with that id.
+    pub fn try_extern(&self, id: ExternId) -> Result<&Extern, IrError> {
+        self.check(&self.externs, id)?;
+        Ok(&self.externs[id])
     }
 
     /// All externs.
@@ -384,8 +534,19 @@ impl Module {
     }
 
     /// The source line `id`.
+    ///
+    /// # Panics
+    ///
+    /// If the module has no source line `id`: ids a module gave out are always valid; use
+    /// [`try_line`](Self::try_line) for an id from elsewhere.
     pub fn line(&self, id: LineId) -> &SourceLine {
         &self.lines[id]
+    }
+
+    /// The source line `id`, or an error if the module has none with that id.
+    pub fn try_line(&self, id: LineId) -> Result<&SourceLine, IrError> {
+        self.check(&self.lines, id)?;
+        Ok(&self.lines[id])
     }
 
     /// All source line records, in the order they were added.
@@ -399,14 +560,111 @@ impl Module {
     }
 
     /// The CO-RE relocation `id`.
+    ///
+    /// # Panics
+    ///
+    /// If the module has no CO-RE relocation `id`: ids a module gave out are always valid; use
+    /// [`try_core_relo`](Self::try_core_relo) for an id from elsewhere.
     pub fn core_relo(&self, id: CoreId) -> &CoreRelo {
         &self.core_relos[id]
+    }
+
+    /// The CO-RE relocation `id`, or an error if the module has none with that id.
+    pub fn try_core_relo(&self, id: CoreId) -> Result<&CoreRelo, IrError> {
+        self.check(&self.core_relos, id)?;
+        Ok(&self.core_relos[id])
     }
 
     /// All CO-RE relocation records.
     pub fn core_relos(&self) -> impl ExactSizeIterator<Item = (CoreId, &CoreRelo)> + '_ {
         self.core_relos.iter()
     }
+}
+
+impl Module {
+    /// An error unless the module has instruction `id`.
+    pub fn check_insn(&self, id: InsnId) -> Result<(), IrError> {
+        self.check(&self.insns, id)
+    }
+
+    /// An error unless the module has function `id`.
+    pub fn check_func(&self, id: FuncId) -> Result<(), IrError> {
+        self.check(&self.funcs, id)
+    }
+
+    /// An error unless the module has map `id`.
+    pub fn check_map(&self, id: MapId) -> Result<(), IrError> {
+        self.check(&self.maps, id)
+    }
+
+    /// An error unless the module has data section `id`.
+    pub fn check_data(&self, id: DataId) -> Result<(), IrError> {
+        self.check(&self.data, id)
+    }
+
+    /// An error unless the module has extern `id`.
+    pub fn check_extern(&self, id: ExternId) -> Result<(), IrError> {
+        self.check(&self.externs, id)
+    }
+
+    /// An error unless the module has source line `id`.
+    pub fn check_line(&self, id: LineId) -> Result<(), IrError> {
+        self.check(&self.lines, id)
+    }
+
+    /// An error unless the module has CO-RE relocation `id`.
+    pub fn check_core(&self, id: CoreId) -> Result<(), IrError> {
+        self.check(&self.core_relos, id)
+    }
+
+    /// An error unless the module has origin `id`.
+    pub fn check_origin(&self, id: OriginId) -> Result<(), IrError> {
+        self.check(&self.origins, id)
+    }
+
+    /// An error unless every id `r` names is the module's.
+    pub fn check_ref(&self, r: Ref) -> Result<(), IrError> {
+        match r {
+            Ref::Jump(id) => self.check_insn(id),
+            Ref::Call(f) | Ref::FuncAddr(f) => self.check_func(f),
+            Ref::Map(m) => self.check_map(m),
+            Ref::Data { data, .. } => self.check_data(data),
+            Ref::Extern(e) => self.check_extern(e),
+        }
+    }
+
+    /// An error unless every id of `meta` is the module's.
+    pub fn check_meta(&self, meta: &Meta) -> Result<(), IrError> {
+        if let Some(r) = meta.reference {
+            self.check_ref(r)?;
+        }
+        if let Some(l) = meta.line {
+            self.check_line(l)?;
+        }
+        if let Some(c) = meta.core {
+            self.check_core(c)?;
+        }
+        if let Some(o) = meta.origin {
+            self.check_origin(o)?;
+        }
+        Ok(())
+    }
+
+    fn check<T>(&self, arena: &Arena<T>, id: la_arena::Idx<T>) -> Result<(), IrError>
+    where
+        la_arena::Idx<T>: Into<AnyEntity>,
+    {
+        if in_arena(arena, id) {
+            Ok(())
+        } else {
+            Err(IrError::NoSuchEntity { entity: id.into() })
+        }
+    }
+}
+
+/// Whether `id` is an index of `arena` (an id of another module may not be).
+pub(crate) fn in_arena<T>(arena: &Arena<T>, id: la_arena::Idx<T>) -> bool {
+    (id.into_raw().into_u32() as usize) < arena.len()
 }
 
 /// The instructions of a function, in order. Created by [`Module::func_insns`].

@@ -8,6 +8,17 @@ use crate::btf::BtfError;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LinkError {
+    /// Building the linked module failed (an id the linker made is not the module's: a bug).
+    #[error("building the linked module: {0}")]
+    Ir(#[from] crate::ir::IrError),
+    /// An input does not verify (see [`crate::verify`]).
+    #[error("{input}: {errors}")]
+    Verify {
+        /// The input.
+        input: String,
+        /// What the verifier found.
+        errors: crate::verify::VerifierErrors,
+    },
     /// There is nothing to link.
     #[error("no input modules to link")]
     NoInputs,

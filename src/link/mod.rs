@@ -140,6 +140,14 @@ pub fn link(modules: &[Module], opts: &LinkOptions) -> Result<Module, LinkError>
             });
         }
     }
+    // Each input's IR invariants (layout, references) first: the linker remaps ids and
+    // only checks what linking itself can break.
+    for (i, m) in modules.iter().enumerate() {
+        crate::verify::verify_structure(m).map_err(|errors| LinkError::Verify {
+            input: opts.name(i),
+            errors,
+        })?;
+    }
     let symbols = resolve_symbols(modules, opts)?;
     let layout = DataLayout::new(modules, opts)?;
     let btf = merge_btf(modules, &symbols, &layout, opts)?;
@@ -553,17 +561,18 @@ fn merge_btf(
     for (name, secs) in &names {
         let mut vars: Vec<VarSecinfo> = Vec::new();
         let mut size = 0u32;
-        let new_var = |merged: &MergedBtf, i: usize, v: &VarSecinfo| -> Result<VarSecinfo, _> {
-            let ty = merged.ty(i, v.ty).ok_or_else(|| LinkError::Btf {
-                input: opts.name(i),
-                source: crate::btf::BtfError::TypeIdOutOfRange {
-                    type_id: 0,
-                    referenced: modules[i].btf.as_ref().map_or(0, |b| b.wire_id(v.ty).0),
-                    n_types: 0,
-                },
-            })?;
-            Ok(VarSecinfo { ty, ..*v })
-        };
+        let new_var =
+            |merged: &MergedBtf, i: usize, v: &VarSecinfo| -> Result<VarSecinfo, LinkError> {
+                let ty = merged.ty(i, v.ty).ok_or_else(|| LinkError::Btf {
+                    input: opts.name(i),
+                    source: crate::btf::BtfError::TypeIdOutOfRange {
+                        type_id: 0,
+                        referenced: modules[i].btf.as_ref().map_or(0, |b| b.wire_id(v.ty).0),
+                        n_types: 0,
+                    },
+                })?;
+                Ok(VarSecinfo { ty, ..*v })
+            };
         if let Some(o) = layout.sections.iter().position(|s| &s.name == name) {
             // A data section: each input's variables at its part's base.
             let sec = &layout.sections[o];
@@ -721,7 +730,7 @@ impl Linker<'_> {
         self.out.license = self.modules.iter().find_map(|m| m.license.clone());
         self.out.kern_version = self.modules.iter().find_map(|m| m.kern_version);
         self.add_data(&merged);
-        self.add_maps(&merged);
+        self.add_maps(&merged)?;
         self.add_functions(&merged);
         self.add_struct_ops();
         self.add_externs(&merged)?;
@@ -793,7 +802,7 @@ impl Linker<'_> {
         map
     }
 
-    fn add_maps(&mut self, merged: &MergedBtf) {
+    fn add_maps(&mut self, merged: &MergedBtf) -> Result<(), LinkError> {
         for (i, m) in self.modules.iter().enumerate() {
             for (id, map) in m.maps() {
                 if overridden(&self.symbols, &map.name, Target::Map(i, id)).is_some() {
@@ -805,7 +814,7 @@ impl Linker<'_> {
                 } else {
                     self.linkage(&map.name, m.map_linkage(id))
                 };
-                self.out.set_map_linkage(new, linkage);
+                self.out.set_map_linkage(new, linkage)?;
                 self.maps[i].insert(id, new);
             }
         }
@@ -821,6 +830,7 @@ impl Linker<'_> {
                 }
             }
         }
+        Ok(())
     }
 
     /// struct_ops values follow their maps, their programs remapped to the output's.
@@ -1087,11 +1097,16 @@ impl Linker<'_> {
                     }
                     None => {}
                 }
-                let new_meta = Meta {
-                    reference,
-                    line: meta.line.and_then(|l| self.lines[i].get(l).copied()),
-                    core: meta.core.and_then(|c| self.cores[i].get(c).copied()),
-                };
+                // Origins are kept: re-interned by pass name in the linked module.
+                let origin = meta
+                    .origin
+                    .and_then(|o| m.origin(o))
+                    .map(|o| self.out.add_origin(&o.pass));
+                let new_meta = Meta::new()
+                    .with_ref_opt(reference)
+                    .with_line_opt(meta.line.and_then(|l| self.lines[i].get(l).copied()))
+                    .with_core_opt(meta.core.and_then(|c| self.cores[i].get(c).copied()))
+                    .with_origin_opt(origin);
                 let new = self
                     .out
                     .append(new_f, insn, new_meta)
@@ -1100,18 +1115,18 @@ impl Linker<'_> {
             }
             let new_ids: Vec<_> = self.out.func_insns(new_f).collect();
             for (index, target) in jumps {
-                let new_target = ids
-                    .get(target)
-                    .copied()
-                    .filter(|_| m.func_of(target) == Some(fid))
-                    .ok_or_else(|| LinkError::BadReference {
-                        input: self.opts.name(i),
-                        function: f.name.clone(),
-                        index,
-                        reason: "jump target is not an instruction of this function".into(),
-                    })?;
+                // Verified: the target is an instruction of this function, copied above.
+                let new_target =
+                    ids.get(target)
+                        .copied()
+                        .ok_or_else(|| LinkError::BadReference {
+                            input: self.opts.name(i),
+                            function: f.name.clone(),
+                            index,
+                            reason: "jump target is not an instruction of this function".into(),
+                        })?;
                 self.out
-                    .set_reference(new_ids[index], Some(Ref::Jump(new_target)));
+                    .set_reference(new_ids[index], Some(Ref::Jump(new_target)))?;
             }
         }
         Ok(())

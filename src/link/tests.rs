@@ -32,15 +32,7 @@ fn ld(m: &mut Module, f: FuncId, r: Ref) {
         dst: Reg::R1,
         imm: 0,
     };
-    m.append(
-        f,
-        insn,
-        Meta {
-            reference: Some(r),
-            ..Meta::default()
-        },
-    )
-    .unwrap();
+    m.append(f, insn, Meta::new().with_ref(r)).unwrap();
 }
 
 #[test]
@@ -79,7 +71,7 @@ fn data_concatenates_and_references_shift_or_follow_the_winner() {
         weak: false,
         btf: None,
     });
-    b.set_reference(call, Some(Ref::Extern(e)));
+    b.set_reference(call, Some(Ref::Extern(e))).unwrap();
     b.append(f, Insn::Exit, Meta::default()).unwrap();
 
     let out = link(&[a, b], &LinkOptions::default()).unwrap();
@@ -144,4 +136,34 @@ fn mixed_byte_orders_and_no_inputs_are_errors() {
     )
     .unwrap_err();
     assert!(matches!(err, LinkError::MixedEndian { .. }), "{err}");
+}
+
+#[test]
+fn origins_are_kept_and_interned_by_pass_name() {
+    let mut a = Module::new(Endian::Little);
+    let fa = a.add_function(Function::new("pa", "socket", true));
+    let count = a.add_origin("count");
+    a.append(fa, Insn::Exit, Meta::new().with_origin(count))
+        .unwrap();
+    let mut b = Module::new(Endian::Little);
+    let fb = b.add_function(Function::new("pb", "socket", true));
+    let other = b.add_origin("other");
+    let count_b = b.add_origin("count");
+    b.append(fb, Insn::Exit, Meta::new().with_origin(other))
+        .unwrap();
+    b.append(fb, Insn::Exit, Meta::new().with_origin(count_b))
+        .unwrap();
+    b.append(fb, Insn::Exit, Meta::default()).unwrap();
+
+    let out = link(&[a, b], &LinkOptions::default()).unwrap();
+    let passes: Vec<Option<&str>> = out
+        .functions()
+        .flat_map(|(f, _)| out.func_insns(f))
+        .map(|i| {
+            out.insn_origin(i)
+                .map(|o| out.origin(o).unwrap().pass.as_str())
+        })
+        .collect();
+    assert_eq!(passes, [Some("count"), Some("other"), Some("count"), None]);
+    assert_eq!(out.origins().len(), 2);
 }

@@ -9,6 +9,7 @@
 //! object is dropped.
 
 mod data;
+mod explain;
 mod externs;
 pub mod kconfig;
 mod maps;
@@ -16,6 +17,7 @@ mod program;
 mod sanitize;
 mod struct_ops;
 
+pub use explain::{explain_refused, refusal};
 pub use externs::KconfigMap;
 pub use maps::possible_cpus;
 pub use sanitize::sanitize_for_kernel;
@@ -138,6 +140,9 @@ pub struct ProgramResult {
     pub section: String,
     /// The loaded program, or why it did not load.
     pub result: Result<LoadedProgram, LoadError>,
+    /// The program as it was lowered (and handed to the kernel), when lowering succeeded:
+    /// its slot table maps a refused program's verifier log back to the IR.
+    pub lowered: Option<crate::lower::LoweredProgram>,
 }
 
 /// Everything a load created.
@@ -363,12 +368,15 @@ fn load_prepared(
         if !wanted {
             continue;
         }
-        let result = program::load_program(&mut loader, func, &bindings, btf_fd.as_ref());
+        let mut lowered = None;
+        let result =
+            program::load_program(&mut loader, func, &bindings, btf_fd.as_ref(), &mut lowered);
         programs.push(ProgramResult {
             func,
             name: f.name.clone(),
             section: f.section.clone(),
             result,
+            lowered,
         });
     }
     maps::fill_prog_arrays(module, &maps, &programs)?;

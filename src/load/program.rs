@@ -16,6 +16,7 @@ pub(super) fn load_program(
     func: FuncId,
     bindings: &Bindings,
     btf_fd: Option<&BtfFd>,
+    lowered_out: &mut Option<crate::lower::LoweredProgram>,
 ) -> Result<LoadedProgram, LoadError> {
     let module = loader.module;
     let f = module.function(func);
@@ -58,7 +59,7 @@ pub(super) fn load_program(
             return Err(e.into());
         }
     }
-    let lowered = lower(module, func, bindings)?;
+    let lowered = &*lowered_out.insert(lower(module, func, bindings)?);
     let endian = crate::Endian::native();
     if module.endian() != endian {
         return Err(LoadError::Unsupported {

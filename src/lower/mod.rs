@@ -2,32 +2,44 @@
 //!
 //! Two steps:
 //!
-//! 1. **Link** ([`link_order`]): the program is its entry function plus every function
-//!    reachable through calls and callbacks, in libbpf's order — depth-first by first call
-//!    site: scanning a function, the first reference to a function not yet placed appends
-//!    it, and its own body is scanned before the scan of the caller goes on. So bpfir and
-//!    libbpf hand the kernel the same instructions (and get the same program tag). A function
-//!    shared by several programs is emitted into each.
-//! 2. **Lower** ([`lower`]): one walk over the laid-out bodies assigns slots (an `ld_imm64`
-//!    takes two); from that one table come the bytecode with jumps, calls, callbacks, maps,
-//!    data and externs patched, `func_info` (one per function, at its first slot),
-//!    `line_info` (in slot order, one at every function start) and `core_relo` (byte offsets).
-//!    Everything the kernel checks about these is checked here first, and a violation names
-//!    the function and instruction.
+//! 1. **Link** ([`link_order`], from [`analysis::callgraph`](crate::analysis::callgraph)):
+//!    the program is its entry function plus every function reachable through calls and
+//!    callbacks, in libbpf's order, so bpfir and libbpf hand the kernel the same
+//!    instructions (and get the same program tag). A function shared by several programs is
+//!    emitted into each.
+//! 2. **Lower** ([`lower`]): the IR verifier first, then one slot layout
+//!    ([`SlotLayout`], an `ld_imm64` takes two slots);
+//!    from that one table come the bytecode with jumps, calls, callbacks, maps, data and
+//!    externs patched, `func_info` (one per function, at its first slot), `line_info` (in
+//!    slot order, one at every function start) and `core_relo` (byte offsets). Everything
+//!    the kernel checks about these is checked here first, and a violation names the
+//!    function and instruction.
+//!
+//! The result keeps the way back: [`LoweredProgram::insn_ids`] maps every slot to its IR
+//! instruction, so a verifier log can be read in terms of the IR ([`explain_log`]), and
+//! [`LoweredProgram::tag`] is the kernel's program tag computed offline.
 //!
 //! Lowering does no I/O: maps, data sections and externs are resolved through
 //! [`Bindings`] the caller fills (with fds from `MAP_CREATE`, kernel BTF ids, ...).
 
-use std::collections::HashMap;
 use std::fmt;
 
 use la_arena::ArenaMap;
 
+use crate::analysis::layout::SlotLayout;
 use crate::btf::{StrOffset, WireTypeId};
 use crate::btf_ext::CoreReloKind;
 use crate::insn::{CallKind, Insn, PseudoKind};
 use crate::ir::{DataId, ExternId, FuncId, InsnId, MapId, Module, Ref};
 use crate::Endian;
+
+mod provenance;
+mod tag;
+pub use crate::analysis::callgraph::link_order;
+pub use provenance::{
+    explain_log, source_line_text, statement_line, ExplainedLog, SlotOrigin, VerifierError,
+};
+pub use tag::{program_tag, sha1, sha256, tag_hex, tag_input, TagHash};
 
 /// How an extern is resolved for one load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,6 +140,10 @@ pub struct LoweredProgram {
     pub functions: Vec<FuncId>,
     /// The instructions, patched; an `ld_imm64` is one entry of two slots.
     pub insns: Vec<Insn>,
+    /// The IR instruction each entry of `insns` was lowered from (same length): the way
+    /// back from a slot the verifier names to the function, source line, CO-RE record and
+    /// origin of the instruction (see [`LoweredProgram::insn_at_slot`]).
+    pub insn_ids: Vec<InsnId>,
     /// One record per function.
     pub func_info: Vec<FuncInfoRecord>,
     /// Line records in slot order.
@@ -142,9 +158,50 @@ impl LoweredProgram {
         self.insns.iter().map(Insn::n_slots).sum()
     }
 
+    /// The IR instruction at instruction slot `slot` (as the verifier numbers them), and
+    /// whether `slot` is the second half of an `ld_imm64`. `None` past the end. Costs a
+    /// binary search over the slot table.
+    pub fn insn_at_slot(&self, slot: usize) -> Option<(InsnId, bool)> {
+        let starts = self.slot_starts();
+        let i = match starts.binary_search(&slot) {
+            Ok(i) => return self.insn_ids.get(i).map(|&id| (id, false)),
+            Err(0) => return None,
+            Err(i) => i - 1,
+        };
+        (slot < starts[i] + self.insns[i].n_slots()).then(|| (self.insn_ids[i], true))
+    }
+
+    /// The first slot of every entry of `insns`.
+    pub fn slot_starts(&self) -> Vec<usize> {
+        let mut at = 0;
+        self.insns
+            .iter()
+            .map(|i| {
+                let s = at;
+                at += i.n_slots();
+                s
+            })
+            .collect()
+    }
+
     /// The bytecode in byte order `endian`.
     pub fn insn_bytes(&self, endian: Endian) -> Vec<u8> {
         crate::insn::encode_all(&self.insns, endian)
+    }
+
+    /// The program tag a current kernel (Linux 6.18 or later, SHA-256) on this machine
+    /// reports for these instructions: what `bpftool prog show` prints, computed without
+    /// loading. See [`program_tag`] for older kernels and other byte orders. A program that
+    /// leaves CO-RE records to the kernel ([`core_relos`](Self::core_relos) not empty) is
+    /// patched by the kernel before it is hashed, so its tag is known only after relocation.
+    pub fn tag(&self) -> [u8; 8] {
+        program_tag(&self.insns, Endian::native(), TagHash::Sha256)
+    }
+
+    /// [`tag`](Self::tag) as 16 lowercase hex digits, as the kernel's program info and
+    /// `bpftool` print it.
+    pub fn tag_hex(&self) -> String {
+        tag_hex(self.tag())
     }
 
     /// The `bpf_func_info` array (8-byte records) in byte order `endian`.
@@ -186,10 +243,16 @@ impl LoweredProgram {
 }
 
 /// Why a program cannot be lowered. Every variant names the function and, where there is
-/// one, the instruction (by id and position in its function).
+/// one, the instruction (by its [`InsnId`], printed as the dump prints it, and its position
+/// in its function).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LowerError {
+    /// The IR verifier found broken invariants in the functions the program links (a jump
+    /// to a removed instruction, a call to a function without a body, an id of another
+    /// module...); each error names its function and instruction.
+    #[error("{0}")]
+    Verify(#[from] crate::verify::VerifierErrors),
     /// The entry is not a program, or has no instructions.
     #[error("function {function}: {reason}")]
     BadEntry {
@@ -199,10 +262,12 @@ pub enum LowerError {
         reason: String,
     },
     /// An instruction's reference cannot be lowered.
-    #[error("function {function} instruction {index} ({insn}): {reason}")]
+    #[error("function {function} instruction {} (#{index}: {insn}): {reason}", crate::ir::AnyEntity::Insn(*.id))]
     BadInsn {
         /// The function holding the instruction.
         function: String,
+        /// The instruction.
+        id: InsnId,
         /// Position of the instruction in its function.
         index: usize,
         /// The instruction, disassembled.
@@ -228,37 +293,11 @@ pub enum LowerError {
     },
 }
 
-/// The functions of the program whose entry is `entry`, in layout order: the entry, then
-/// every function it reaches through calls and callbacks, depth-first by first call site.
-pub fn link_order(module: &Module, entry: FuncId) -> Vec<FuncId> {
-    let mut order = vec![entry];
-    let mut placed: HashMap<FuncId, ()> = HashMap::from([(entry, ())]);
-    // An explicit stack of (function, next instruction to scan) keeps deep call chains from
-    // growing the native stack.
-    let mut stack = vec![module.function(entry).first_insn()];
-    while let Some(top) = stack.last_mut() {
-        let Some(id) = *top else {
-            stack.pop();
-            continue;
-        };
-        *top = module.next_insn(id);
-        if let Some(Ref::Call(callee) | Ref::FuncAddr(callee)) = module.reference(id) {
-            if placed.insert(callee, ()).is_none() {
-                order.push(callee);
-                stack.push(module.function(callee).first_insn());
-            }
-        }
-    }
-    order
-}
-
 struct Lowering<'a> {
     module: &'a Module,
     bindings: &'a Bindings,
-    /// Slot of every instruction of the program.
-    slots: HashMap<InsnId, u32>,
-    /// First slot of every function of the program.
-    starts: HashMap<FuncId, u32>,
+    /// Slot of every instruction and first slot of every function of the program.
+    layout: SlotLayout,
 }
 
 impl Lowering<'_> {
@@ -266,6 +305,7 @@ impl Lowering<'_> {
         let (function, index, insn) = self.module.insn_context(func, id);
         LowerError::BadInsn {
             function,
+            id,
             index,
             insn,
             reason,
@@ -273,7 +313,7 @@ impl Lowering<'_> {
     }
 
     fn callee_start(&self, func: FuncId, id: InsnId, callee: FuncId) -> Result<u32, LowerError> {
-        self.starts.get(&callee).copied().ok_or_else(|| {
+        self.layout.start(callee).map(|s| s as u32).ok_or_else(|| {
             self.insn_error(
                 func,
                 id,
@@ -294,27 +334,14 @@ impl Lowering<'_> {
             fd.copied()
                 .ok_or_else(|| self.insn_error(func, id, format!("{what} has no fd binding")))
         };
+        // `lower` verified the program first: references exist, fit their instructions,
+        // and jump targets are in the same function (so they have slots).
         match (module.reference(id), &mut insn) {
-            (None, i) if i.is_jump() => {
-                return Err(self.insn_error(func, id, "jump without a target".into()))
-            }
-            (
-                None,
-                Insn::Call {
-                    kind: CallKind::Local,
-                    ..
-                },
-            ) => return Err(self.insn_error(func, id, "bpf-to-bpf call without a callee".into())),
             (None, _) => {}
             (Some(Ref::Jump(target)), i) => {
-                if module.func_of(target) != Some(func) {
-                    let why = match module.func_of(target) {
-                        None => "jump target was removed",
-                        Some(_) => "jump target is in another function",
-                    };
-                    return Err(self.insn_error(func, id, why.into()));
-                }
-                let t = self.slots[&target];
+                let t = self.layout.slot(target).ok_or_else(|| {
+                    self.insn_error(func, id, "jump target is not in the program".into())
+                })? as u32;
                 let delta = i32::try_from(rel(t)).ok();
                 if !delta.is_some_and(|d| i.set_jump_offset(d)) {
                     return Err(self.insn_error(
@@ -441,6 +468,9 @@ pub fn lower(
     entry: FuncId,
     bindings: &Bindings,
 ) -> Result<LoweredProgram, LowerError> {
+    // The IR's invariants first, over every function the program links: what remains to
+    // check below is only what is specific to the kernel's input (fds, offsets that fit).
+    crate::verify::verify_program(module, entry)?;
     let program = module.function(entry);
     if program.first_insn().is_none() {
         return Err(LowerError::BadEntry {
@@ -451,37 +481,30 @@ pub fn lower(
     let functions = link_order(module, entry);
 
     // Layout: one walk assigns every slot.
-    let mut lowering = Lowering {
+    let layout = SlotLayout::of(module, &functions);
+    if layout.n_slots() > MAX_SLOTS as u64 {
+        return Err(LowerError::TooLarge {
+            program: program.name.clone(),
+            reason: format!("more than {MAX_SLOTS} instruction slots"),
+        });
+    }
+    let n_insns: usize = functions
+        .iter()
+        .map(|&f| module.function(f).n_insns())
+        .sum();
+    let lowering = Lowering {
         module,
         bindings,
-        slots: HashMap::new(),
-        starts: HashMap::new(),
+        layout,
     };
-    let mut slot: usize = 0;
-    for &f in &functions {
-        let mut first = true;
-        for id in module.func_insns(f) {
-            if first {
-                lowering.starts.insert(f, slot as u32);
-                first = false;
-            }
-            lowering.slots.insert(id, slot as u32);
-            slot += module.insn(id).n_slots();
-            if slot > MAX_SLOTS {
-                return Err(LowerError::TooLarge {
-                    program: program.name.clone(),
-                    reason: format!("more than {MAX_SLOTS} instruction slots"),
-                });
-            }
-        }
-    }
 
     let has_btf = module.btf.is_some();
     let mut out = LoweredProgram {
         name: program.name.clone(),
         section: program.section.clone(),
         functions: functions.clone(),
-        insns: Vec::with_capacity(lowering.slots.len()),
+        insns: Vec::with_capacity(n_insns),
+        insn_ids: Vec::with_capacity(n_insns),
         func_info: Vec::new(),
         line_info: Vec::new(),
         core_relos: Vec::new(),
@@ -489,7 +512,7 @@ pub fn lower(
     let btf = module.btf.as_ref();
     for &f in &functions {
         let func = module.function(f);
-        let Some(&start) = lowering.starts.get(&f) else {
+        let Some(start) = lowering.layout.start(f).map(|s| s as u32) else {
             return Err(LowerError::ExtInfo {
                 function: func.name.clone(),
                 reason: "the function is called but has no instructions".into(),
@@ -507,8 +530,11 @@ pub fn lower(
         }
         let mut at_start = true;
         for id in module.func_insns(f) {
-            let slot = lowering.slots[&id];
+            let Some(slot) = lowering.layout.slot(id).map(|s| s as u32) else {
+                return Err(lowering.insn_error(f, id, "instruction was not laid out".into()));
+            };
             out.insns.push(lowering.patch(f, id, slot)?);
+            out.insn_ids.push(id);
             let line = module.line_of(id).or_else(|| {
                 // The kernel wants a line at every function start: an instruction inserted
                 // before the first one takes the first line the function has.

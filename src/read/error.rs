@@ -16,6 +16,9 @@ pub enum ReadError {
     /// The `.BTF` section is malformed.
     #[error(".BTF: {0}")]
     Btf(#[from] BtfError),
+    /// Building the module failed (an id the reader made is not the module's: a bug).
+    #[error("building the module: {0}")]
+    Ir(#[from] crate::ir::IrError),
     /// The `.BTF.ext` section is malformed.
     #[error(".BTF.ext: {0}")]
     BtfExt(#[from] BtfExtError),

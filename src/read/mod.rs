@@ -252,7 +252,7 @@ impl<'a> Reader<'a> {
             });
             let id = self.module.add_map(m.def);
             if weak {
-                self.module.set_map_linkage(id, SymbolLinkage::Weak);
+                self.module.set_map_linkage(id, SymbolLinkage::Weak)?;
             }
             self.maps_by_place
                 .entry(m.section)
@@ -456,12 +456,16 @@ impl<'a> Reader<'a> {
                 .iter()
                 .map(|v| btf.name(v.ty).map(str::to_string))
                 .collect::<Result<_, _>>()?;
-            let symbols = self.elf.symbols();
+            // The section's symbols by name, once: a lookup per variable is then O(1).
+            let mut symbols = std::collections::HashMap::new();
+            for s in self.elf.symbols() {
+                if s.section == Some(index) {
+                    symbols.entry(s.name).or_insert(s);
+                }
+            }
             let vars = btf.datasec_vars_mut(id)?;
             for (v, var_name) in vars.iter_mut().zip(var_names) {
-                let sym = symbols
-                    .iter()
-                    .find(|s| s.section == Some(index) && s.name == var_name);
+                let sym = symbols.get(var_name.as_str());
                 match sym {
                     Some(sym) => {
                         v.offset = u32::try_from(sym.value).map_err(|_| ReadError::BadSection {
@@ -480,6 +484,17 @@ impl<'a> Reader<'a> {
                             reason: format!("BTF variable {var_name} has no symbol in the section"),
                         })
                     }
+                }
+                // What the writer lays out comes from these numbers: a variable must lie in
+                // the real section (an 11 KB object once made the writer emit 4.3 GB).
+                if u64::from(v.offset) + u64::from(v.size) > u64::from(size) {
+                    return Err(ReadError::BadSection {
+                        section: name.clone(),
+                        reason: format!(
+                            "BTF variable {var_name} at [{:#x}, +{}) is outside the section of {size} bytes",
+                            v.offset, v.size
+                        ),
+                    });
                 }
             }
         }
@@ -571,11 +586,11 @@ impl<'a> Reader<'a> {
         }
         for (insn, line) in lines {
             let id = self.module.add_line(line);
-            self.module.set_line(insn, Some(id));
+            self.module.set_line(insn, Some(id))?;
         }
         for (insn, relo) in relos {
             let id = self.module.add_core_relo(relo);
-            self.module.set_core(insn, Some(id));
+            self.module.set_core(insn, Some(id))?;
         }
         self.ext = Some(ext);
         Ok(())
@@ -685,7 +700,7 @@ impl<'a> Reader<'a> {
                 }
                 _ => return Err(bad("unsupported relocation type in code".into())),
             };
-            self.module.set_reference(insn_id, Some(reference));
+            self.module.set_reference(insn_id, Some(reference))?;
         }
         Ok(())
     }
@@ -754,7 +769,7 @@ impl<'a> Reader<'a> {
             }
         }
         for (id, r) in refs {
-            self.module.set_reference(id, Some(r));
+            self.module.set_reference(id, Some(r))?;
         }
         Ok(())
     }

@@ -298,21 +298,11 @@ impl Builder<'_> {
         let first_line = Some(self.line(0));
         for (k, (&r, &imm)) in REGS.iter().zip(&body.prologue).enumerate() {
             let line = if k == 0 { first_line } else { None };
-            self.append(
-                f,
-                mov(r, imm),
-                Meta {
-                    line,
-                    ..Meta::default()
-                },
-            );
+            self.append(f, mov(r, imm), Meta::new().with_line_opt(line));
         }
         for (k, (item, has_line)) in body.items.iter().enumerate() {
             let line = has_line.then(|| self.line(k as u32 % 64));
-            let meta = Meta {
-                line,
-                ..Meta::default()
-            };
+            let meta = Meta::new().with_line_opt(line);
             let first = match *item {
                 Item::Alu { wide, op, dst, src } => {
                     let class = if wide {
@@ -361,10 +351,7 @@ impl Builder<'_> {
                                 imm: -1,
                                 off: 0,
                             };
-                            let meta = Meta {
-                                reference: Some(Ref::Call(c)),
-                                ..meta.clone()
-                            };
+                            let meta = meta.clone().with_ref(Ref::Call(c));
                             Some(self.append(f, call, meta))
                         }
                         None => None,
@@ -389,10 +376,7 @@ impl Builder<'_> {
                             dst: REGS[dst],
                             imm: 0,
                         };
-                        let meta = Meta {
-                            reference: Some(Ref::Map(map)),
-                            ..meta
-                        };
+                        let meta = meta.with_ref(Ref::Map(map));
                         let id = self.append(f, ld, meta);
                         // A map pointer may not take part in arithmetic: overwrite it.
                         self.append(f, mov(REGS[dst], 0), Meta::default());
@@ -409,10 +393,7 @@ impl Builder<'_> {
                             .expect("a two-component access is valid"),
                         kind: CoreReloKind::FieldByteOffset,
                     });
-                    let meta = Meta {
-                        core: Some(core),
-                        ..meta
-                    };
+                    let meta = meta.with_core(core);
                     self.append(f, mov(REGS[dst], 4 * member as i32), meta)
                 }
             };
@@ -422,7 +403,9 @@ impl Builder<'_> {
         starts.push(ret);
         self.append(f, Insn::Exit, Meta::default());
         for (jump, target) in jumps {
-            self.m.set_reference(jump, Some(Ref::Jump(starts[target])));
+            self.m
+                .set_reference(jump, Some(Ref::Jump(starts[target])))
+                .expect("the builder's own ids");
         }
     }
 

@@ -208,10 +208,7 @@ fn insert(
         dst: regs[usize::from(reg) % regs.len()],
         src: Operand::Imm(imm),
     };
-    let meta = Meta {
-        line: if stamp_line { m.line_of(at) } else { None },
-        ..Meta::default()
-    };
+    let meta = Meta::new().with_line_opt(if stamp_line { m.line_of(at) } else { None });
     match m.insert_before(at, insn, meta) {
         Ok(id) => {
             log.created.push(id);
@@ -346,7 +343,9 @@ fn inline(m: &mut Module, log: &mut EditLog, func: usize, call: usize) -> bool {
     for (&orig, &id) in &new_ids {
         if let Some(t) = jump_target(m, orig) {
             if let Some(&nt) = new_ids.get(&t) {
-                m.set_reference(id, Some(Ref::Jump(nt)));
+                if m.set_reference(id, Some(Ref::Jump(nt))).is_err() {
+                    return false;
+                }
             }
         }
     }

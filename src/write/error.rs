@@ -7,6 +7,10 @@ use crate::btf::BtfError;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum WriteError {
+    /// The IR verifier found broken invariants (a jump to a removed instruction, a data
+    /// offset outside its section, ...); each error names its function and instruction.
+    #[error("{0}")]
+    Verify(#[from] crate::verify::VerifierErrors),
     /// A function cannot be laid out (it has no instructions, or its section is too big).
     #[error("function {function} in section {section}: {reason}")]
     BadFunction {

@@ -34,7 +34,11 @@ pub(super) fn build(w: &Writer<'_>, btf: &mut Btf) -> Result<Option<BtfExt>, Wri
             }
             let mut at_start = true;
             for id in module.func_insns(f) {
-                let off = sec_offset(w.slots[id]);
+                let off = sec_offset(
+                    code.layout
+                        .slot(id)
+                        .expect("every instruction of a section's function is laid out"),
+                );
                 // The kernel wants a line at every function start: an instruction inserted
                 // before the first one takes the first line the function has (as lowering
                 // does), so that libbpf can load the object.

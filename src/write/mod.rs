@@ -39,6 +39,8 @@
 //!   from the side tables with byte offsets of the new layout: one func_info per function
 //!   that has a `FUNC` type, a line_info per instruction with a source line, a core_relo per
 //!   instruction with a CO-RE relocation.
+//! * **Origins.** Origin tags ([`Origin`](crate::ir::Origin)) are dropped: an object file has
+//!   no place for them, so a module read back has none.
 //!
 //! Costs: one pass over every function's instructions to lay them out and one to encode
 //! them, plus a clone of the module's BTF (to add strings without changing the module).
@@ -60,6 +62,7 @@ use object::{
 
 pub use error::WriteError;
 
+use crate::analysis::layout::SlotLayout;
 use crate::btf::Btf;
 use crate::elf::{R_BPF_64_32, R_BPF_64_64};
 use crate::insn::{CallKind, Insn, PseudoKind};
@@ -85,6 +88,9 @@ const SLOT: u64 = 8;
 /// assert_eq!(again.btf, module.btf);
 /// ```
 pub fn write_object(module: &Module) -> Result<Vec<u8>, WriteError> {
+    // The IR's invariants (layout, references) first; what remains below is what only an
+    // ELF object cannot express.
+    crate::verify::verify_structure(module)?;
     let mut w = Writer::new(module);
     w.layout_code()?;
     w.add_code_sections();
@@ -150,7 +156,8 @@ struct CodeSection {
     name: String,
     id: Option<SectionId>,
     funcs: Vec<FuncId>,
-    n_slots: u64,
+    /// Slot of every instruction in the section.
+    layout: SlotLayout,
 }
 
 /// Where a function was laid out.
@@ -170,8 +177,6 @@ struct Writer<'m> {
     obj: Object<'static>,
     code: Vec<CodeSection>,
     places: ArenaMap<FuncId, FuncPlace>,
-    /// Slot of every laid-out instruction in its section.
-    slots: ArenaMap<InsnId, u64>,
     data: ArenaMap<DataId, SectionId>,
     map_symbols: ArenaMap<MapId, SymbolId>,
     maps_section: Option<SectionId>,
@@ -208,7 +213,6 @@ impl<'m> Writer<'m> {
             obj: Object::new(BinaryFormat::Elf, Architecture::Bpf, e),
             code: Vec::new(),
             places: ArenaMap::default(),
-            slots: ArenaMap::default(),
             data: ArenaMap::default(),
             map_symbols: ArenaMap::default(),
             maps_section: None,
@@ -273,7 +277,7 @@ impl<'m> Writer<'m> {
                         name: func.section.clone(),
                         id: None,
                         funcs: Vec::new(),
-                        n_slots: 0,
+                        layout: SlotLayout::new(),
                     });
                     self.code.len() - 1
                 }
@@ -288,13 +292,10 @@ impl<'m> Writer<'m> {
                 });
             }
             let section = &mut self.code[code];
-            let start = section.n_slots;
-            for id in module.func_insns(f) {
-                self.slots.insert(id, section.n_slots);
-                section.n_slots += module.insn(id).n_slots() as u64;
-            }
+            let start = section.layout.n_slots();
+            section.layout.push(module, f);
             // Byte offsets must fit the u32 of .BTF.ext records and relocation math.
-            if section.n_slots * SLOT > u64::from(u32::MAX) {
+            if section.layout.n_slots() * SLOT > u64::from(u32::MAX) {
                 return Err(WriteError::BadFunction {
                     function: func.name.clone(),
                     section: func.section.clone(),
@@ -515,28 +516,16 @@ impl<'m> Writer<'m> {
         let reference = module.reference(id);
         let callee_place = |callee: FuncId| self.places.get(callee).copied();
         let mut reloc = None;
+        // `write_object` verified the module first: references exist, fit their
+        // instructions, jump targets are in the same function and data offsets in their
+        // sections.
         match (reference, &mut insn) {
-            (None, i) if i.is_jump() => {
-                return Err(self.insn_error(func, id, "jump without a target".into()))
-            }
-            (
-                None,
-                Insn::Call {
-                    kind: CallKind::Local,
-                    ..
-                },
-            ) => return Err(self.insn_error(func, id, "bpf-to-bpf call without a callee".into())),
             (None, _) => {}
             (Some(Ref::Jump(target)), i) if i.is_jump() => {
-                let why = match module.func_of(target) {
-                    Some(f) if f == func => None,
-                    Some(_) => Some("jump target is in another function"),
-                    None => Some("jump target was removed"),
-                };
-                if let Some(why) = why {
-                    return Err(self.insn_error(func, id, why.into()));
-                }
-                let delta = self.slots[target] as i64 - (slot as i64 + 1);
+                let target_slot = self.code[code].layout.slot(target).ok_or_else(|| {
+                    self.insn_error(func, id, "jump target is not in the section".into())
+                })?;
+                let delta = target_slot as i64 - (slot as i64 + 1);
                 if !i32::try_from(delta).is_ok_and(|d| i.set_jump_offset(d)) {
                     return Err(self.insn_error(
                         func,
@@ -586,17 +575,6 @@ impl<'m> Writer<'m> {
             }
             (Some(Ref::Data { data, offset }), Insn::LdImm64 { kind, imm, .. }) => {
                 let d = module.data(data);
-                if offset as usize > d.bytes.len() {
-                    return Err(self.insn_error(
-                        func,
-                        id,
-                        format!(
-                            "offset {offset} is outside the {}-byte data section {}",
-                            d.bytes.len(),
-                            d.name
-                        ),
-                    ));
-                }
                 let section = *self.data.get(data).ok_or_else(|| {
                     self.insn_error(func, id, format!("data section {} is not written", d.name))
                 })?;
@@ -646,13 +624,16 @@ impl<'m> Writer<'m> {
     fn encode_code(&mut self) -> Result<(), WriteError> {
         for code in 0..self.code.len() {
             let section = self.code[code].id.expect("code sections are added first");
-            let n_bytes = (self.code[code].n_slots * SLOT) as usize;
+            let n_bytes = (self.code[code].layout.n_slots() * SLOT) as usize;
             let mut bytes = Vec::with_capacity(n_bytes);
             let mut relocs = Vec::new();
             let funcs = self.code[code].funcs.clone();
             for f in funcs {
                 for id in self.module.func_insns(f) {
-                    let slot = self.slots[id];
+                    let slot = self.code[code]
+                        .layout
+                        .slot(id)
+                        .expect("every instruction of a section's function is laid out");
                     let (insn, reloc) = self.patch(code, f, id, slot)?;
                     insn.encode(self.endian, &mut bytes);
                     if let Some((r_type, symbol)) = reloc {

@@ -32,10 +32,7 @@ fn call() -> Insn {
 }
 
 fn with(r: Ref) -> Meta {
-    Meta {
-        reference: Some(r),
-        ..Meta::default()
-    }
+    Meta::new().with_ref(r)
 }
 
 struct Built {
@@ -280,16 +277,13 @@ fn a_reference_on_the_wrong_instruction_is_named() {
     let Built { mut module, prog } = build(Endian::Little);
     let map = module.maps().next().unwrap().0;
     let last = module.function(prog).last_insn().unwrap();
-    module.set_reference(last, Some(Ref::Map(map)));
+    module.set_reference(last, Some(Ref::Map(map))).unwrap();
     match write_object(&module) {
-        Err(WriteError::BadInsn {
-            function,
-            index,
-            reason,
-            ..
-        }) => {
-            assert_eq!((function.as_str(), index), ("prog", 10));
-            assert!(reason.contains("does not fit"), "{reason}");
+        Err(WriteError::Verify(errors)) => {
+            assert_eq!(errors.len(), 1, "{errors}");
+            assert_eq!(errors.0[0].location, crate::ir::AnyEntity::Insn(last));
+            assert_eq!(errors.0[0].func, Some(prog));
+            assert!(errors.0[0].message.contains("does not fit"), "{errors}");
         }
         other => panic!("expected an instruction error, got {other:?}"),
     }

@@ -18,3 +18,31 @@ pub fn kernel_available(test: &str) -> bool {
     eprintln!("skipping {test}: bpf() not permitted here ({reason})");
     false
 }
+
+/// Asserts that every program of `loaded` the kernel took has the tag bpfir computes
+/// offline from its lowered instructions (`LoweredProgram::tag`); returns how many were
+/// compared. Programs that leave CO-RE records to the kernel are left out: the kernel
+/// patches their instructions before it hashes them.
+#[allow(dead_code)]
+pub fn check_offline_tags(what: &str, loaded: &bpfir::load::Loaded) -> usize {
+    let mut n = 0;
+    for p in &loaded.programs {
+        let Ok(lp) = &p.result else { continue };
+        let lowered = p
+            .lowered
+            .as_ref()
+            .unwrap_or_else(|| panic!("{what} {}: loaded but no lowered program", p.name));
+        if !lowered.core_relos.is_empty() {
+            continue;
+        }
+        assert_eq!(
+            lowered.tag_hex(),
+            lp.tag,
+            "{what} {}: offline tag differs from the kernel's",
+            p.name
+        );
+        n += 1;
+    }
+    eprintln!("{what}: {n} offline program tags equal the kernel's");
+    n
+}

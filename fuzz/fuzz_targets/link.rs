@@ -1,0 +1,15 @@
+//! Fuzz target: link of two fuzzed objects (a little-endian u32 length, object A, object B).
+//! The properties are in `fuzz/checks.rs`, shared with the stable replay of the seeds and
+//! regressions (`tests/fuzz_regressions.rs`). A finding panics so libFuzzer saves the input.
+#![no_main]
+
+#[path = "../checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let start = std::time::Instant::now();
+    if let Err(finding) = checks::link(data) {
+        panic!("finding: {finding}");
+    }
+    checks::within_budget(start.elapsed(), data.len());
+});

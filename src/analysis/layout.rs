@@ -1,0 +1,69 @@
+//! Slot layout: the instruction slot of every instruction of a sequence of functions laid
+//! out one after the other (an `ld_imm64` takes two slots). Lowering lays out a program's
+//! functions in [`link_order`](super::callgraph::link_order); the writer lays out each code
+//! section's functions in section order. Both read slots from here.
+//!
+//! Costs: one walk over the bodies and one map entry per instruction. Stale after any edit
+//! of a laid-out function's body (an insertion moves every later slot).
+
+use la_arena::ArenaMap;
+
+use crate::ir::{FuncId, InsnId, Module};
+
+/// Slots of the instructions of the functions pushed so far.
+#[derive(Clone, Debug, Default)]
+pub struct SlotLayout {
+    slots: ArenaMap<InsnId, u64>,
+    starts: ArenaMap<FuncId, u64>,
+    order: Vec<FuncId>,
+    n_slots: u64,
+}
+
+impl SlotLayout {
+    /// An empty layout.
+    pub fn new() -> SlotLayout {
+        SlotLayout::default()
+    }
+
+    /// The layout of `funcs`, in that order.
+    pub fn of(module: &Module, funcs: &[FuncId]) -> SlotLayout {
+        let mut l = SlotLayout::new();
+        for &f in funcs {
+            l.push(module, f);
+        }
+        l
+    }
+
+    /// Lays out `func` after the functions pushed so far. A function without instructions
+    /// takes no slot and has no [`start`](Self::start).
+    pub fn push(&mut self, module: &Module, func: FuncId) {
+        self.order.push(func);
+        for id in module.func_insns(func) {
+            if !self.starts.contains_idx(func) {
+                self.starts.insert(func, self.n_slots);
+            }
+            self.slots.insert(id, self.n_slots);
+            self.n_slots += module.insn(id).n_slots() as u64;
+        }
+    }
+
+    /// The slot of instruction `id`, if it was laid out.
+    pub fn slot(&self, id: InsnId) -> Option<u64> {
+        self.slots.get(id).copied()
+    }
+
+    /// The first slot of `func`, if it was laid out and has instructions.
+    pub fn start(&self, func: FuncId) -> Option<u64> {
+        self.starts.get(func).copied()
+    }
+
+    /// The functions laid out, in order.
+    pub fn functions(&self) -> &[FuncId] {
+        &self.order
+    }
+
+    /// Number of slots laid out.
+    pub fn n_slots(&self) -> u64 {
+        self.n_slots
+    }
+}

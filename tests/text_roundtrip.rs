@@ -1,0 +1,131 @@
+//! The text form round-trips: for every object bpfir reads (testdata, the cilium corpus and
+//! the selftests objects), `parse(print(m))` is the same module as `m` up to arena order
+//! (`bpfir::ir::text::same_module`), printing the reparsed module gives the same text, and
+//! every program lowers to the same instructions, func_info, line_info and core_relo.
+
+mod common;
+
+use std::path::Path;
+
+use bpfir::ir::text::{parse, same_module};
+use bpfir::ir::{ExternKind, Module};
+use bpfir::lower::{lower, Bindings, ExternBinding};
+
+/// A distinct fake fd per map and data section, every extern resolved.
+fn fake_bindings(m: &Module) -> Bindings {
+    let mut b = Bindings::default();
+    for (i, (id, _)) in m.maps().enumerate() {
+        b.maps.insert(id, 100 + i as i32);
+    }
+    for (i, (id, _)) in m.data_sections().enumerate() {
+        b.data.insert(id, 200 + i as i32);
+    }
+    for (id, e) in m.externs() {
+        let binding = match e.kind {
+            ExternKind::Func => ExternBinding::Kfunc {
+                btf_id: 7,
+                btf_fd_idx: 0,
+                btf_obj_fd: 0,
+            },
+            ExternKind::Ksym => ExternBinding::Ksym {
+                btf_id: 9,
+                btf_obj_fd: 0,
+            },
+            _ => ExternBinding::Const(0),
+        };
+        b.externs.insert(id, binding);
+    }
+    b
+}
+
+/// Round-trips one module; `Err` says what differs.
+fn round_trip(m: &Module) -> Result<(), String> {
+    let text = m.text().to_string();
+    let back = parse(&text).map_err(|e| format!("parse: {e}"))?;
+    same_module(m, &back)?;
+    let again = back.text().to_string();
+    if again != text {
+        let line = text
+            .lines()
+            .zip(again.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        return Err(format!("the text changed at line {}", line + 1));
+    }
+    let (ba, bb) = (fake_bindings(m), fake_bindings(&back));
+    for ((fa, _), (fb, _)) in m.programs().zip(back.programs()) {
+        let la = lower(m, fa, &ba);
+        let lb = lower(&back, fb, &bb);
+        match (la, lb) {
+            (Ok(a), Ok(b)) => {
+                if a != b {
+                    return Err(format!("program {} lowers differently", a.name));
+                }
+            }
+            (Err(a), Err(b)) => {
+                if a.to_string() != b.to_string() {
+                    return Err(format!("lowering errors differ: {a} vs {b}"));
+                }
+            }
+            (a, b) => {
+                return Err(format!(
+                    "one lowers, the other not: {:?} / {:?}",
+                    a.err(),
+                    b.err()
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn sweep(objects: &[(std::path::PathBuf, Vec<u8>)]) -> (usize, Vec<String>) {
+    let mut ok = 0;
+    let mut failures = Vec::new();
+    for (path, bytes) in objects {
+        let Ok(m) = Module::read(bytes) else { continue };
+        match round_trip(&m) {
+            Ok(()) => ok += 1,
+            Err(e) => failures.push(format!("{}: {e}", path.display())),
+        }
+    }
+    (ok, failures)
+}
+
+#[test]
+fn every_object_round_trips_through_text() {
+    let objects = common::all_objects();
+    let (ok, failures) = sweep(&objects);
+    eprintln!("{ok} objects round-trip through text");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(ok >= 20, "only {ok} objects read");
+}
+
+#[test]
+fn selftests_objects_round_trip_through_text() {
+    let Some(dir) = common::corpus_dir() else {
+        return;
+    };
+    let dir = dir.join("selftests/obj");
+    if !Path::new(&dir).is_dir() {
+        eprintln!("no selftests objects at {}; skipped", dir.display());
+        return;
+    }
+    let objects = common::objects_in(&dir);
+    let (ok, failures) = sweep(&objects);
+    eprintln!(
+        "{ok} of {} selftests objects round-trip through text",
+        objects.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
