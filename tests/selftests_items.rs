@@ -352,3 +352,35 @@ fn externs_resolve_as_libbpf_resolves_them() {
     let r = run_syscall(&loaded, "check");
     assert_eq!(r, 0, "check failed at line {r}");
 }
+
+#[test]
+fn callback_addresses_leave_the_second_half_zero() {
+    if !kernel::kernel_available("callback_addresses_leave_the_second_half_zero") {
+        return;
+    }
+    let m = read(&native("callback_order"));
+    let loaded = load(&m, &options("callback_order")).unwrap();
+    run_all(&loaded);
+    let lowered = loaded.programs[0].lowered.as_ref().unwrap();
+    let bytes = lowered.insn_bytes(bpfir::Endian::native());
+    let imm = |at: usize| i32::from_ne_bytes(bytes[at + 4..at + 8].try_into().unwrap());
+    // ld_imm64 (0x18) with src_reg BPF_PSEUDO_FUNC (4): (first half's imm, second half's).
+    let funcs: Vec<(i32, i32)> = (0..bytes.len() / 8)
+        .map(|i| i * 8)
+        .filter(|&at| {
+            let src = if cfg!(target_endian = "little") {
+                bytes[at + 1] >> 4
+            } else {
+                bytes[at + 1] & 0xf
+            };
+            bytes[at] == 0x18 && src == 4
+        })
+        .map(|at| (imm(at), imm(at + 8)))
+        .collect();
+    assert_eq!(funcs.len(), 2, "{funcs:?}");
+    assert!(
+        funcs.iter().any(|&(off, _)| off < 0),
+        "a backward reference: {funcs:?}"
+    );
+    assert!(funcs.iter().all(|&(_, hi)| hi == 0), "{funcs:?}");
+}

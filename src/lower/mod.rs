@@ -361,7 +361,9 @@ impl Lowering<'_> {
             (Some(Ref::FuncAddr(callee)), Insn::LdImm64 { kind, imm, .. }) => {
                 let start = self.callee_start(func, id, callee)?;
                 *kind = PseudoKind::Func;
-                *imm = rel(start);
+                // The offset in the first half only; the second half stays 0 (as libbpf
+                // writes it), also for a callback before the caller.
+                *imm = i64::from(rel(start) as i32 as u32);
             }
             (Some(Ref::Map(map)), Insn::LdImm64 { kind, imm, .. }) => {
                 let fd = fd_of(
