@@ -384,3 +384,21 @@ fn callback_addresses_leave_the_second_half_zero() {
     );
     assert!(funcs.iter().all(|&(_, hi)| hi == 0), "{funcs:?}");
 }
+
+#[test]
+fn exception_callbacks_are_appended() {
+    use bpfir::analysis::callgraph::{exception_callback, link_order};
+    for name in ["exceptions.bpfel.o", "exceptions.bpfeb.o"] {
+        let m = read(name);
+        let (check, _) = m.programs().find(|(_, f)| f.name == "check").unwrap();
+        let cb = exception_callback(&m, check).expect("the decl tag names on_throw");
+        assert_eq!(m.function(cb).name, "on_throw", "{name}");
+        assert_eq!(link_order(&m, check), [check, cb], "{name}: appended last");
+    }
+    if !kernel::kernel_available("exception_callbacks_are_appended") {
+        return;
+    }
+    let m = read(&native("exceptions"));
+    let loaded = load(&m, &options("exceptions")).unwrap();
+    run_all(&loaded);
+}

@@ -38,20 +38,52 @@ pub fn link_order(module: &Module, entry: FuncId) -> Vec<FuncId> {
     // A function the module does not have has no body to scan (the IR verifier reports it).
     let body = |f: FuncId| module.try_function(f).ok().and_then(|f| f.first_insn());
     let mut stack = vec![body(entry)];
-    while let Some(top) = stack.last_mut() {
-        let Some(id) = *top else {
-            stack.pop();
-            continue;
-        };
-        *top = module.next_insn(id);
-        if let Some(Ref::Call(callee) | Ref::FuncAddr(callee)) = module.reference(id) {
-            if placed.insert(callee) {
-                order.push(callee);
-                stack.push(body(callee));
+    // The exception callback (libbpf's order: after everything the entry reaches, then
+    // what the callback reaches).
+    let mut exception_cb = exception_callback(module, entry);
+    loop {
+        while let Some(top) = stack.last_mut() {
+            let Some(id) = *top else {
+                stack.pop();
+                continue;
+            };
+            *top = module.next_insn(id);
+            if let Some(Ref::Call(callee) | Ref::FuncAddr(callee)) = module.reference(id) {
+                if placed.insert(callee) {
+                    order.push(callee);
+                    stack.push(body(callee));
+                }
             }
+        }
+        match exception_cb.take() {
+            Some(cb) if placed.insert(cb) => {
+                order.push(cb);
+                stack.push(body(cb));
+            }
+            _ => break,
         }
     }
     order
+}
+
+/// The exception callback of program `entry`: the sub-program named by a
+/// `DECL_TAG "exception_callback:NAME"` on the entry's BTF `FUNC` (`__exception_cb(NAME)`),
+/// which the program reaches only through `bpf_throw`, so a loader must append it.
+pub fn exception_callback(module: &Module, entry: FuncId) -> Option<FuncId> {
+    let func = module.try_function(entry).ok()?.btf_func?;
+    let btf = module.btf.as_ref()?;
+    let name = btf.own_types().find_map(|(id, t)| match t.kind {
+        TypeKind::DeclTag {
+            ty,
+            component_idx: -1,
+            ..
+        } if ty == func => btf.name(id).ok()?.strip_prefix("exception_callback:"),
+        _ => None,
+    })?;
+    module
+        .functions()
+        .find(|(_, f)| !f.is_program && f.name == name)
+        .map(|(id, _)| id)
 }
 
 /// Number of parameters of the `FUNC` (or `FUNC_PROTO`) `ty` of `btf`, if it is one. A
