@@ -402,3 +402,49 @@ fn exception_callbacks_are_appended() {
     let loaded = load(&m, &options("exceptions")).unwrap();
     run_all(&loaded);
 }
+
+#[test]
+fn hidden_functions_are_checked_in_their_callers_context() {
+    for name in ["hidden.bpfel.o", "hidden.bpfeb.o"] {
+        let m = read(name);
+        let hidden = |m: &Module| {
+            m.functions()
+                .find(|(_, f)| f.name == "fetch")
+                .map(|(_, f)| f.hidden)
+        };
+        assert_eq!(hidden(&m), Some(true), "{name}");
+        let again = Module::read(&bpfir::write::write_object(&m).unwrap()).unwrap();
+        assert_eq!(hidden(&again), Some(true), "{name}: written back");
+        // The object's BTF keeps it global; only what the kernel gets changes.
+        let btf = m.btf.as_ref().unwrap();
+        let func = m
+            .functions()
+            .find(|(_, f)| f.name == "fetch")
+            .unwrap()
+            .1
+            .btf_func
+            .unwrap();
+        assert!(matches!(
+            btf.ty(func).kind,
+            bpfir::btf::TypeKind::Func {
+                linkage: bpfir::btf::Linkage::Global,
+                ..
+            }
+        ));
+        let prepared = bpfir::load::prepare(&m, &options("hidden")).unwrap();
+        let kbtf = prepared.btf.unwrap();
+        assert!(matches!(
+            kbtf.ty(func).kind,
+            bpfir::btf::TypeKind::Func {
+                linkage: bpfir::btf::Linkage::Static,
+                ..
+            }
+        ));
+    }
+    if !kernel::kernel_available("hidden_functions_are_checked_in_their_callers_context") {
+        return;
+    }
+    let m = read(&native("hidden"));
+    let loaded = load(&m, &options("hidden")).unwrap();
+    run_all(&loaded);
+}

@@ -66,6 +66,10 @@ pub struct Function {
     pub is_program: bool,
     /// Its BTF `FUNC` type, when the object has BTF and a func_info record for it.
     pub btf_func: Option<TypeId>,
+    /// Hidden visibility (`__hidden`, ELF `STV_HIDDEN`): a global function no one outside
+    /// the object (or its static link) calls. A loader lets the verifier check it as a
+    /// static one, in its caller's context (its BTF `FUNC` made static, as libbpf does).
+    pub hidden: bool,
     pub(crate) first: Option<InsnId>,
     pub(crate) last: Option<InsnId>,
     pub(crate) n_insns: u32,
@@ -84,6 +88,7 @@ impl Function {
             section: section.into(),
             is_program,
             btf_func: None,
+            hidden: false,
             first: None,
             last: None,
             n_insns: 0,

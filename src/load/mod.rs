@@ -282,6 +282,7 @@ fn start<'a>(
     loader.ksyms(&mut bindings)?;
     if let Some(btf) = loader.btf.as_mut() {
         sanitize_for_kernel(btf)?;
+        sanitize::hidden_funcs_static(module, btf)?;
     }
     Ok((loader, bindings, kconfig))
 }

@@ -90,6 +90,24 @@ pub fn sanitize_for_kernel(btf: &mut Btf) -> Result<(), BtfError> {
     Ok(())
 }
 
+/// libbpf's treatment of hidden global functions (`__hidden`): their BTF `FUNC`s become
+/// static, so the verifier checks each in its caller's context rather than on its own
+/// (what lets a helper such as USDT's argument fetcher write through a caller's pointer).
+pub(super) fn hidden_funcs_static(
+    module: &crate::ir::Module,
+    btf: &mut Btf,
+) -> Result<(), BtfError> {
+    for (_, f) in module.functions() {
+        let Some(id) = f.btf_func.filter(|_| f.hidden) else {
+            continue;
+        };
+        if let TypeKind::Func { linkage, .. } = &mut btf.ty_mut(id)?.kind {
+            *linkage = Linkage::Static;
+        }
+    }
+    Ok(())
+}
+
 fn name_params(btf: &mut Btf, proto: crate::btf::TypeId) -> Result<(), BtfError> {
     let n = btf.params(proto).len();
     for i in 0..n {

@@ -352,6 +352,7 @@ impl<'a> Reader<'a> {
                 let mut f = Function::new(fname, section.name, is_program);
                 if let Some(sym) = symbols.get(name) {
                     f.linkage = linkage(sym.binding);
+                    f.hidden = sym.hidden && f.linkage != SymbolLinkage::Static;
                 }
                 let func = self.module.add_function(f);
                 code.funcs.push((range.start as u64, func));

@@ -343,6 +343,11 @@ impl<'m> Writer<'m> {
                     elf::STT_FUNC,
                     func.linkage,
                 );
+                if func.hidden && func.linkage != SymbolLinkage::Static {
+                    if let SymbolFlags::Elf { st_other, .. } = &mut self.obj.symbol_mut(sym).flags {
+                        *st_other = elf::STV_HIDDEN;
+                    }
+                }
                 self.places[f].symbol = Some(sym);
             }
         }
