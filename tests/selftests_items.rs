@@ -448,3 +448,70 @@ fn hidden_functions_are_checked_in_their_callers_context() {
     let loaded = load(&m, &options("hidden")).unwrap();
     run_all(&loaded);
 }
+
+#[test]
+fn refused_instructions_stay_opaque_and_the_kernel_judges() {
+    use bpfir::insn::Insn;
+    for name in ["opaque.bpfel.o", "opaque.bpfeb.o"] {
+        let m = read(name);
+        let first = |prog: &str| {
+            let (f, _) = m.programs().find(|(_, f)| f.name == prog).unwrap();
+            *m.insn(m.func_insns(f).next().unwrap())
+        };
+        assert!(
+            matches!(
+                first("bad_reg"),
+                Insn::Opaque {
+                    code: 0xbf,
+                    dst: 0,
+                    src: 15,
+                    ..
+                }
+            ),
+            "{name}: {}",
+            first("bad_reg")
+        );
+        assert!(
+            matches!(
+                first("far_jump"),
+                Insn::Opaque {
+                    code: 0x05,
+                    off: 8,
+                    ..
+                }
+            ),
+            "{name}: {}",
+            first("far_jump")
+        );
+        // Lowered (and written), the programs are the object's bytes again.
+        let bytes = std::fs::read(common::testdata_dir().join(name)).unwrap();
+        let elf = bpfir::elf::ElfObject::parse(&bytes).unwrap();
+        let text = elf.section("socket").unwrap().data;
+        let bindings = bpfir::lower::Bindings::default();
+        for (prog, at) in [("bad_reg", 0), ("far_jump", 24)] {
+            let (f, _) = m.programs().find(|(_, f)| f.name == prog).unwrap();
+            let lowered = bpfir::lower::lower(&m, f, &bindings).unwrap();
+            assert_eq!(
+                lowered.insn_bytes(m.endian()),
+                text[at..at + 24],
+                "{name} {prog}"
+            );
+        }
+        let again = Module::read(&bpfir::write::write_object(&m).unwrap()).unwrap();
+        assert_eq!(again.text().to_string(), m.text().to_string(), "{name}");
+    }
+    if !kernel::kernel_available("refused_instructions_stay_opaque_and_the_kernel_judges") {
+        return;
+    }
+    let m = read(&native("opaque"));
+    let loaded = load(&m, &options("opaque")).unwrap();
+    for p in &loaded.programs {
+        match p.name.as_str() {
+            "good" => assert!(p.result.is_ok(), "{:?}", p.result),
+            _ => {
+                let err = p.result.as_ref().unwrap_err().to_string();
+                assert!(err.contains("EINVAL") || err.contains("EACCES"), "{err}");
+            }
+        }
+    }
+}
