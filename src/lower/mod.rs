@@ -72,6 +72,13 @@ pub enum ExternBinding {
     },
     /// A plain constant (an untyped ksym's address, a weak extern that is absent: 0).
     Const(u64),
+    /// A weak kfunc or ksym the kernel lacks: an `ld_imm64` of it reads 0, a call to it
+    /// becomes libbpf's poisoned helper call (`2002000000 + index`, refused by the
+    /// verifier only where reachable), `index` being the extern's place in libbpf's order.
+    Absent {
+        /// The extern's index in libbpf's sorted extern list (kconfig first, then by name).
+        index: u32,
+    },
 }
 
 /// What the caller resolved maps, data sections and externs to.
@@ -419,6 +426,16 @@ impl Lowering<'_> {
                         *off = 0;
                         *imm =
                             POISON_CALL_KFUNC_BASE.saturating_add(ext.into_raw().into_u32() as i32);
+                    }
+                    (ExternBinding::Absent { index }, Insn::Call { kind, imm, off }) => {
+                        *kind = CallKind::Helper;
+                        *off = 0;
+                        *imm = POISON_CALL_KFUNC_BASE
+                            .saturating_add(i32::try_from(index).unwrap_or(i32::MAX));
+                    }
+                    (ExternBinding::Absent { .. }, Insn::LdImm64 { kind, imm, .. }) => {
+                        *kind = PseudoKind::None;
+                        *imm = 0;
                     }
                     (ExternBinding::Const(v), Insn::LdImm64 { kind, imm, .. }) => {
                         *kind = PseudoKind::None;
