@@ -81,6 +81,10 @@ pub struct Function {
     pub is_program: bool,
     /// Its BTF `FUNC` type, when the object has BTF and a func_info record for it.
     pub btf_func: Option<TypeId>,
+    /// Hidden visibility (`__hidden`, ELF `STV_HIDDEN`): a global function no one outside
+    /// the object (or its static link) calls. A loader lets the verifier check it as a
+    /// static one, in its caller's context (its BTF `FUNC` made static, as libbpf does).
+    pub hidden: bool,
     pub(crate) first: Option<InsnId>,
     pub(crate) last: Option<InsnId>,
     pub(crate) n_insns: u32,
@@ -99,6 +103,7 @@ impl Function {
             section: section.into(),
             is_program,
             btf_func: None,
+            hidden: false,
             first: None,
             last: None,
             n_insns: 0,
@@ -129,6 +134,9 @@ pub enum MapOrigin {
     Legacy,
     /// A BTF-defined map in `.maps`.
     Btf,
+    /// A struct_ops variable of `.struct_ops` / `.struct_ops.link` (its value in
+    /// [`Module::struct_ops`](super::Module::struct_ops)).
+    StructOps,
 }
 
 /// How a map is pinned (the `pinning` attribute of a BTF-defined map).
@@ -189,6 +197,9 @@ pub enum DataKind {
     Rodata,
     /// `.bss*`: zero-initialized.
     Bss,
+    /// `.addr_space.1`: `__arena` globals, which live at the start of the object's arena
+    /// map (`BPF_MAP_TYPE_ARENA`) rather than in a map of their own.
+    Arena,
 }
 
 /// A global variable in a data section.

@@ -184,7 +184,7 @@ fn dangling_and_foreign_ids_in_references_are_reported_not_panics() {
     m.append_built(f, exit()).unwrap();
     assert_eq!(
         messages(&m),
-        ["function prog: i0 (call <bad reference: call f3>): its reference: f3 does not exist in this module"]
+        ["function prog: i0 (call <reference to f3>): its reference: f3 does not exist in this module"]
     );
     let missing = FuncId::from_raw(42.into());
     assert_eq!(
