@@ -389,10 +389,13 @@ impl<'a> Verifier<'a> {
 }
 
 /// Whether `id` may end a function: execution cannot fall off it into the next function
-/// (`exit`, an unconditional or indirect jump, or a kfunc call, which may be `bpf_throw`).
+/// (`exit`, an unconditional or indirect jump, or a kfunc call, which may be `bpf_throw`);
+/// an opaque slot is the kernel's to judge.
 fn ends_a_body(m: &Module, id: InsnId) -> bool {
     match m.insn(id) {
         Insn::Exit | Insn::Ja { .. } | Insn::Gotol { .. } | Insn::Gotox { .. } => true,
+        // A slot the decoder refused is passed through for the kernel to judge.
+        Insn::Opaque { .. } => true,
         Insn::Call { kind, .. } => {
             *kind == CallKind::Kfunc || matches!(m.reference(id), Some(Ref::Extern(_)))
         }
