@@ -515,3 +515,55 @@ fn refused_instructions_stay_opaque_and_the_kernel_judges() {
         }
     }
 }
+
+#[test]
+fn extern_maps_are_read_and_linked() {
+    for (def, user) in [
+        ("extern_map_def.bpfel.o", "extern_map_use.bpfel.o"),
+        ("extern_map_def.bpfeb.o", "extern_map_use.bpfeb.o"),
+    ] {
+        let u = read(user);
+        let externs: Vec<_> = u
+            .externs()
+            .map(|(_, e)| (e.name.as_str(), e.kind))
+            .collect();
+        assert_eq!(externs, [("shared", bpfir::ir::ExternKind::Map)], "{user}");
+        assert_eq!(u.maps().count(), 0, "{user}: the map is not defined here");
+        let linked = bpfir::link::link(&[read(def), u], &bpfir::link::LinkOptions::default())
+            .unwrap_or_else(|e| panic!("{def} + {user}: {e}"));
+        assert_eq!(linked.externs().count(), 0);
+        assert_eq!(linked.maps().count(), 1);
+        // No extern VAR is left for the kernel to refuse.
+        let btf = linked.btf.as_ref().unwrap();
+        assert!(!btf.own_types().any(|(_, t)| matches!(
+            t.kind,
+            bpfir::btf::TypeKind::Var {
+                linkage: bpfir::btf::Linkage::Extern,
+                ..
+            }
+        )));
+    }
+    if !kernel::kernel_available("extern_maps_are_read_and_linked") {
+        return;
+    }
+    // Unlinked, the user says what is missing.
+    let err = load(&read(&native("extern_map_use")), &options("extern_map_use")).unwrap_err();
+    assert!(err.to_string().contains("link them first"), "{err}");
+    let linked = bpfir::link::link(
+        &[
+            read(&native("extern_map_def")),
+            read(&native("extern_map_use")),
+        ],
+        &bpfir::link::LinkOptions::default(),
+    )
+    .unwrap();
+    let linked = Module::read(&bpfir::write::write_object(&linked).unwrap()).unwrap();
+    let loaded = load(&linked, &options("extern_map")).unwrap();
+    let prog = |n: &str| {
+        let p = loaded.programs.iter().find(|p| p.name == n).unwrap();
+        p.result.as_ref().unwrap_or_else(|e| panic!("{n}: {e}"))
+    };
+    assert_eq!(prog("put").run_zero_packet(64).unwrap().retval, 0);
+    let r = prog("get").run_zero_packet(64).unwrap().retval;
+    assert_eq!(r, 0, "get failed at line {r}: put and get use one map");
+}

@@ -29,7 +29,7 @@ use la_arena::ArenaMap;
 
 use crate::btf::{Btf, BtfError};
 use crate::co_re::{relocate, CoReError, Report, Targets};
-use crate::ir::{DataId, FuncId, MapId, Module};
+use crate::ir::{DataId, ExternKind, FuncId, MapId, Module};
 use crate::lower::{Bindings, LowerError};
 use crate::sys::{self, BtfFd, LogLevel, MapFd, ProgFd, SysError, TestRun};
 use kconfig::KernelConfig;
@@ -277,6 +277,13 @@ fn start<'a>(
         kernel_btf: opts.kernel_btf.clone(),
         struct_ops: struct_ops::Plan::default(),
     };
+    if let Some((_, e)) = module.externs().find(|(_, e)| e.kind == ExternKind::Map) {
+        return Err(LoadError::Extern {
+            name: e.name.clone(),
+            reason: "an extern map is defined by another object: link them first (bpfir link)"
+                .into(),
+        });
+    }
     let mut bindings = Bindings::default();
     let kconfig = loader.kconfig()?;
     loader.ksyms(&mut bindings)?;
