@@ -567,3 +567,75 @@ fn extern_maps_are_read_and_linked() {
     let r = prog("get").run_zero_packet(64).unwrap().retval;
     assert_eq!(r, 0, "get failed at line {r}: put and get use one map");
 }
+
+#[test]
+fn btf_is_rewritten_for_kernels_without_a_feature() {
+    use bpfir::btf::{Kind, Linkage, TypeKind};
+    use bpfir::load::{sanitize_btf_features, BtfFeatures};
+    let off = |f: fn(&mut BtfFeatures)| {
+        let mut all = BtfFeatures::default();
+        f(&mut all);
+        all
+    };
+    /// (feature, features without it, whether a type uses it)
+    type Case = (&'static str, BtfFeatures, fn(&TypeKind) -> bool);
+    let cases: [Case; 5] = [
+        ("func_global", off(|f| f.func_global = false), |k| {
+            matches!(
+                k,
+                TypeKind::Func {
+                    linkage: Linkage::Global,
+                    ..
+                }
+            )
+        }),
+        ("float", off(|f| f.float = false), |k| {
+            k.kind() == Kind::Float
+        }),
+        ("decl_tag", off(|f| f.decl_tag = false), |k| {
+            k.kind() == Kind::DeclTag
+        }),
+        ("type_tag", off(|f| f.type_tag = false), |k| {
+            k.kind() == Kind::TypeTag
+        }),
+        ("enum64", off(|f| f.enum64 = false), |k| {
+            k.kind() == Kind::Enum64
+        }),
+    ];
+    for name in ["btf_kinds.bpfel.o", "btf_kinds.bpfeb.o"] {
+        let m = read(name);
+        for (what, features, has) in &cases {
+            let mut btf = m.btf.clone().unwrap();
+            assert!(btf.own_types().any(|(_, t)| has(&t.kind)), "{name}: {what}");
+            let n = btf.own_types().len();
+            sanitize_btf_features(&mut btf, features).unwrap();
+            assert!(
+                !btf.own_types().any(|(_, t)| has(&t.kind)),
+                "{name}: {what}"
+            );
+            assert_eq!(btf.own_types().len(), n, "{name}: {what}: type ids kept");
+        }
+    }
+    if !kernel::kernel_available("btf_is_rewritten_for_kernels_without_a_feature") {
+        return;
+    }
+    assert!(
+        BtfFeatures::probe().all(),
+        "this kernel (6.x) has every feature: {:?}",
+        BtfFeatures::probe()
+    );
+    let m = read(&native("btf_kinds"));
+    for (what, features, _) in &cases {
+        let opts = LoadOptions {
+            btf_features: Some(*features),
+            ..options("btf_kinds")
+        };
+        let loaded = load(&m, &opts).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(
+            loaded.btf_refused.is_none(),
+            "{what}: {:?}",
+            loaded.btf_refused
+        );
+        run_all(&loaded);
+    }
+}

@@ -11,6 +11,7 @@
 mod data;
 mod explain;
 mod externs;
+mod features;
 pub mod kconfig;
 mod maps;
 mod program;
@@ -19,6 +20,7 @@ mod struct_ops;
 
 pub use explain::{explain_refused, refusal};
 pub use externs::KconfigMap;
+pub use features::{sanitize_btf_features, BtfFeatures};
 pub use maps::possible_cpus;
 pub use sanitize::sanitize_for_kernel;
 
@@ -98,6 +100,10 @@ pub struct LoadOptions {
     /// are pinned by name, and reused from when a compatible map is already pinned there.
     /// `None`: `/sys/fs/bpf`, as libbpf.
     pub pin_root: Option<PathBuf>,
+    /// The BTF kinds and flags the kernel accepts; the object's BTF is rewritten for a
+    /// kernel that lacks some (see [`sanitize_btf_features`]). `None`: probed from the
+    /// running kernel, once per process.
+    pub btf_features: Option<BtfFeatures>,
     /// Name of the object (e.g. the file stem); its first 8 characters prefix the names of
     /// the maps that hold global data (`calls.rodata`), as libbpf names them. The kernel
     /// refuses to freeze a map whose name starts with a dot, so an empty name becomes `bpfir`.
@@ -290,6 +296,10 @@ fn start<'a>(
     if let Some(btf) = loader.btf.as_mut() {
         sanitize_for_kernel(btf)?;
         sanitize::hidden_funcs_static(module, btf)?;
+        let features = opts
+            .btf_features
+            .unwrap_or_else(BtfFeatures::running_kernel);
+        sanitize_btf_features(btf, &features)?;
     }
     Ok((loader, bindings, kconfig))
 }
