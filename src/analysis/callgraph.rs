@@ -28,62 +28,69 @@ pub fn callees(module: &Module, func: FuncId) -> Vec<FuncId> {
 /// The functions of the program whose entry is `entry`, in layout order: the entry, then
 /// every function it reaches through calls and callbacks, depth-first by first call site
 /// (libbpf's order: scanning a function, the first reference to a function not yet placed
-/// appends it, and its own body is scanned before the scan of the caller goes on). So bpfir
-/// and libbpf hand the kernel the same instructions (and get the same program tag).
+/// appends it, and its own body is scanned before the scan of the caller goes on), then its
+/// exception callback ([`exception_callback`]) and what that reaches, unless already
+/// placed. So bpfir and libbpf hand the kernel the same instructions (and get the same
+/// program tag).
 pub fn link_order(module: &Module, entry: FuncId) -> Vec<FuncId> {
     let mut order = vec![entry];
     let mut placed = HashSet::from([entry]);
-    // An explicit stack of (next instruction to scan) keeps deep call chains from growing
-    // the native stack.
-    // A function the module does not have has no body to scan (the IR verifier reports it).
-    let body = |f: FuncId| module.try_function(f).ok().and_then(|f| f.first_insn());
-    let mut stack = vec![body(entry)];
-    // The exception callback (libbpf's order: after everything the entry reaches, then
-    // what the callback reaches).
-    let mut exception_cb = exception_callback(module, entry);
-    loop {
-        while let Some(top) = stack.last_mut() {
-            let Some(id) = *top else {
-                stack.pop();
-                continue;
-            };
-            *top = module.next_insn(id);
-            if let Some(Ref::Call(callee) | Ref::FuncAddr(callee)) = module.reference(id) {
-                if placed.insert(callee) {
-                    order.push(callee);
-                    stack.push(body(callee));
-                }
-            }
-        }
-        match exception_cb.take() {
-            Some(cb) if placed.insert(cb) => {
-                order.push(cb);
-                stack.push(body(cb));
-            }
-            _ => break,
+    place_reached(module, entry, &mut order, &mut placed);
+    if let Some(cb) = exception_callback(module, entry) {
+        if placed.insert(cb) {
+            order.push(cb);
+            place_reached(module, cb, &mut order, &mut placed);
         }
     }
     order
 }
 
-/// The exception callback of program `entry`: the sub-program named by a
-/// `DECL_TAG "exception_callback:NAME"` on the entry's BTF `FUNC` (`__exception_cb(NAME)`),
-/// which the program reaches only through `bpf_throw`, so a loader must append it.
+/// Appends to `order`, depth-first by first reference, the functions `from` reaches that
+/// are not `placed` yet.
+fn place_reached(
+    module: &Module,
+    from: FuncId,
+    order: &mut Vec<FuncId>,
+    placed: &mut HashSet<FuncId>,
+) {
+    // A function the module does not have has no body to scan (the IR verifier reports it).
+    let body = |f: FuncId| module.try_function(f).ok().and_then(|f| f.first_insn());
+    // An explicit stack of (next instruction to scan) keeps deep call chains from growing
+    // the native stack.
+    let mut stack = vec![body(from)];
+    while let Some(top) = stack.last_mut() {
+        let Some(id) = *top else {
+            stack.pop();
+            continue;
+        };
+        *top = module.next_insn(id);
+        if let Some(Ref::Call(callee) | Ref::FuncAddr(callee)) = module.reference(id) {
+            if placed.insert(callee) {
+                order.push(callee);
+                stack.push(body(callee));
+            }
+        }
+    }
+}
+
+/// The exception callback of program `entry`: the function named by a
+/// `btf_decl_tag("exception_callback:NAME")` on the program's BTF `FUNC` (what
+/// `__exception_cb(NAME)` declares), when the module has a function of that name.
 pub fn exception_callback(module: &Module, entry: FuncId) -> Option<FuncId> {
-    let func = module.try_function(entry).ok()?.btf_func?;
     let btf = module.btf.as_ref()?;
-    let name = btf.own_types().find_map(|(id, t)| match t.kind {
+    let func_ty = module.try_function(entry).ok()?.btf_func?;
+    let name = btf.own_types().find_map(|(_, t)| match t.kind {
         TypeKind::DeclTag {
             ty,
             component_idx: -1,
             ..
-        } if ty == func => btf.name(id).ok()?.strip_prefix("exception_callback:"),
+        } if ty == func_ty => btf.str(t.name).ok()?.strip_prefix("exception_callback:"),
         _ => None,
     })?;
     module
         .functions()
-        .find(|(_, f)| !f.is_program && f.name == name)
-        .map(|(id, _)| id)
+        .find(|(f, func)| *f != entry && func.name == name)
+        .map(|(f, _)| f)
 }
 
 /// Number of parameters of the `FUNC` (or `FUNC_PROTO`) `ty` of `btf`, if it is one. A

@@ -31,6 +31,21 @@ pub enum Ref {
     Extern(ExternId),
 }
 
+/// A reference as the dump spells its target: `jump i5`, `call f3`, `func f3`, `map m0`,
+/// `data d1+8`, `extern e2` (ids, not names, so that a dangling one still prints).
+impl std::fmt::Display for Ref {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Ref::Jump(id) => write!(f, "jump {}", AnyEntity::from(id)),
+            Ref::Call(id) => write!(f, "call {}", AnyEntity::from(id)),
+            Ref::FuncAddr(id) => write!(f, "func {}", AnyEntity::from(id)),
+            Ref::Map(id) => write!(f, "map {}", AnyEntity::from(id)),
+            Ref::Data { data, offset } => write!(f, "data {}+{offset}", AnyEntity::from(data)),
+            Ref::Extern(id) => write!(f, "extern {}", AnyEntity::from(id)),
+        }
+    }
+}
+
 /// Linkage of a function or variable symbol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SymbolLinkage {

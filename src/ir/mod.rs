@@ -11,6 +11,15 @@
 //! The source line and an origin tag (the pass that inserted an instruction, see [`Origin`])
 //! are side tables too.
 //!
+//! **Ids are checked.** Every operation that takes an id checks that the module has it: an
+//! id it does not have is an [`IrError::NoSuchEntity`] (printed as the dump prints ids:
+//! `i12`, `f3`), never a panic. The plain accessors ([`Module::insn`],
+//! [`Module::function`], ...) index directly and panic on such an id, as documented on
+//! each; their `try_*` twins return the error. Ids carry no module tag (they are plain
+//! `la_arena` indices, in debug and release builds alike): an id of another module is
+//! caught when it is out of this module's range, and otherwise names whatever this module
+//! has at that index. [`Module::verify`] reports every dangling id a module holds.
+//!
 //! Every instruction is created by one function ([`Module::create_insn`]), which fills all
 //! side tables at once, so no edit can forget one.
 //!
@@ -27,9 +36,9 @@
 //! ```
 
 pub mod build;
-mod cursor;
+pub mod cursor;
 pub use cursor::{CursorPosition, FuncCursor};
-mod define;
+pub mod define;
 pub use define::{MapSlot, NewFunction, NewMap};
 pub mod text;
 /// The printable text of a module (what `bpfir dump` prints); see [`text`].
@@ -45,7 +54,13 @@ pub use struct_ops::StructOps;
 
 use std::collections::HashMap;
 
-use la_arena::{Arena, ArenaMap};
+use la_arena::Arena;
+
+/// The arena types ids are made of, re-exported so users of the public API (ids are
+/// [`Idx`]; [`Bindings`](crate::lower::Bindings) and `bpfir::load::Loaded` hold
+/// [`ArenaMap`]s) need not depend on `la-arena` themselves. An [`ArenaMap`]'s `Index` panics
+/// on a missing key: use its `get`.
+pub use la_arena::{ArenaMap, Idx, RawIdx};
 
 pub use entities::{
     AnyEntity, CoreRelo, DataKind, DataSection, DataVar, Extern, ExternKind, Function, MapDef,

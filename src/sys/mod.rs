@@ -2,7 +2,8 @@
 //!
 //! * [`attr`] — the `#[repr(C)]` members of `union bpf_attr` and the command numbers.
 //! * [`BtfFd`], [`MapFd`], [`ProgFd`] (in `fd`) — owned fds of kernel objects, closed on drop.
-//! * [`ProgType`], [`AttachType`], [`MapType`] (in `enums`) — the kernel's numbered enums.
+//! * [`ProgType`], [`AttachType`], [`MapType`] — the kernel's numbered enums (defined in
+//!   [`abi`](crate::abi), re-exported here).
 //! * [`load_btf`] (in `btf`) — `BPF_BTF_LOAD`, with the kernel's log text on failure;
 //!   [`probe`] tells whether `bpf()` is usable here at all.
 //! * [`create_map`], [`update_elem`], [`lookup_elem`], [`freeze_map`] (in `map`).
@@ -24,7 +25,6 @@
 
 pub mod attr;
 mod btf;
-mod enums;
 mod fd;
 mod info;
 mod log;
@@ -40,7 +40,8 @@ use std::io;
 
 pub use attr::Command;
 pub use btf::{load_btf, probe};
-pub use enums::{AttachType, MapType, ProgType};
+// The kernel enums are plain numbers: they live in `abi`, usable without this feature.
+pub use crate::abi::{AttachType, MapType, ProgType};
 pub use fd::{BtfFd, MapFd, ProgFd};
 pub use info::{map_info, prog_info, MapInfo, ProgInfo};
 pub use log::{LogLevel, INITIAL_LOG_SIZE, MAX_LOG_SIZE};
