@@ -639,3 +639,35 @@ fn btf_is_rewritten_for_kernels_without_a_feature() {
         run_all(&loaded);
     }
 }
+
+#[test]
+fn co_re_targets_include_module_btf() {
+    use std::sync::Arc;
+    let (Some(corpus), Some(vmlinux)) = (common::corpus_dir(), common::corpus_vmlinux()) else {
+        return;
+    };
+    let base = Arc::new(bpfir::btf::Btf::parse(&vmlinux).unwrap());
+    // A /sys/kernel/btf of our own: vmlinux (skipped: it is the base) and one module.
+    let dir = std::env::temp_dir().join(format!("bpfir-module-btf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("vmlinux"), b"not read").unwrap();
+    std::fs::copy(
+        corpus.join("cilium/btf/testdata/btf_testmod.btf"),
+        dir.join("bpf_testmod"),
+    )
+    .unwrap();
+    let targets = bpfir::load::kernel_targets(base.clone(), &dir);
+    let missing = bpfir::load::kernel_targets(base.clone(), &dir.join("none")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let targets = targets.unwrap();
+    let names: Vec<_> = targets.iter().map(|t| t.name().to_string()).collect();
+    assert_eq!(names, ["vmlinux", "bpf_testmod"]);
+    assert_eq!(missing.len(), 1, "no directory: vmlinux alone");
+    // The module is split over vmlinux: its own types follow vmlinux's, and it sees both.
+    let module = targets.get(1).unwrap().btf();
+    assert_eq!(module.first_own_id(), base.n_types());
+    assert!(module.own_types().len() > 0);
+    assert!(module
+        .type_by_name_kind("task_struct", bpfir::btf::Kind::Struct)
+        .is_some());
+}

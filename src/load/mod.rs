@@ -258,7 +258,7 @@ fn apply_co_re(
                 Some(b) => b.clone(),
                 None => Arc::new(read_kernel_btf()?),
             };
-            Targets::single("vmlinux", kernel)
+            kernel_targets(kernel, std::path::Path::new(KERNEL_BTF_DIR))?
         }
     };
     let mut relocated = module.clone();
@@ -267,6 +267,41 @@ fn apply_co_re(
     // reach them are refused before the kernel sees them.
     report.clear_applied(&mut relocated);
     Ok((Some(relocated), Some(report)))
+}
+
+/// Where the running kernel publishes its BTF: `vmlinux` and one split BTF per module.
+pub const KERNEL_BTF_DIR: &str = "/sys/kernel/btf";
+
+/// The running kernel's BTF as CO-RE targets: `vmlinux` first, then the split BTF of every
+/// module in `dir` (by name), over it, as libbpf searches them (a module only for types
+/// `vmlinux` has no candidate for). A missing `dir` gives `vmlinux` alone.
+pub fn kernel_targets(vmlinux: Arc<Btf>, dir: &std::path::Path) -> Result<Targets, LoadError> {
+    let mut targets = Targets::single("vmlinux", vmlinux.clone());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(targets);
+    };
+    let mut modules: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().is_some_and(|n| n != "vmlinux"))
+        .collect();
+    modules.sort();
+    for path in modules {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let bytes = std::fs::read(&path).map_err(|e| LoadError::Unsupported {
+            what: format!("module BTF {name}"),
+            reason: format!("{}: {e}", path.display()),
+        })?;
+        let btf =
+            Btf::parse_split(&bytes, vmlinux.clone()).map_err(|e| LoadError::Unsupported {
+                what: format!("module BTF {name}"),
+                reason: format!("{}: {e}", path.display()),
+            })?;
+        targets.push(name, Arc::new(btf));
+    }
+    Ok(targets)
 }
 
 /// The steps before the first syscall: `.kconfig` values, ksyms and kfuncs resolved against
