@@ -515,3 +515,159 @@ fn refused_instructions_stay_opaque_and_the_kernel_judges() {
         }
     }
 }
+
+#[test]
+fn extern_maps_are_read_and_linked() {
+    for (def, user) in [
+        ("extern_map_def.bpfel.o", "extern_map_use.bpfel.o"),
+        ("extern_map_def.bpfeb.o", "extern_map_use.bpfeb.o"),
+    ] {
+        let u = read(user);
+        let externs: Vec<_> = u
+            .externs()
+            .map(|(_, e)| (e.name.as_str(), e.kind))
+            .collect();
+        assert_eq!(externs, [("shared", bpfir::ir::ExternKind::Map)], "{user}");
+        assert_eq!(u.maps().count(), 0, "{user}: the map is not defined here");
+        let linked = bpfir::link::link(&[read(def), u], &bpfir::link::LinkOptions::default())
+            .unwrap_or_else(|e| panic!("{def} + {user}: {e}"));
+        assert_eq!(linked.externs().count(), 0);
+        assert_eq!(linked.maps().count(), 1);
+        // No extern VAR is left for the kernel to refuse.
+        let btf = linked.btf.as_ref().unwrap();
+        assert!(!btf.own_types().any(|(_, t)| matches!(
+            t.kind,
+            bpfir::btf::TypeKind::Var {
+                linkage: bpfir::btf::Linkage::Extern,
+                ..
+            }
+        )));
+    }
+    if !kernel::kernel_available("extern_maps_are_read_and_linked") {
+        return;
+    }
+    // Unlinked, the user says what is missing.
+    let err = load(&read(&native("extern_map_use")), &options("extern_map_use")).unwrap_err();
+    assert!(err.to_string().contains("link them first"), "{err}");
+    let linked = bpfir::link::link(
+        &[
+            read(&native("extern_map_def")),
+            read(&native("extern_map_use")),
+        ],
+        &bpfir::link::LinkOptions::default(),
+    )
+    .unwrap();
+    let linked = Module::read(&bpfir::write::write_object(&linked).unwrap()).unwrap();
+    let loaded = load(&linked, &options("extern_map")).unwrap();
+    let prog = |n: &str| {
+        let p = loaded.programs.iter().find(|p| p.name == n).unwrap();
+        p.result.as_ref().unwrap_or_else(|e| panic!("{n}: {e}"))
+    };
+    assert_eq!(prog("put").run_zero_packet(64).unwrap().retval, 0);
+    let r = prog("get").run_zero_packet(64).unwrap().retval;
+    assert_eq!(r, 0, "get failed at line {r}: put and get use one map");
+}
+
+#[test]
+fn btf_is_rewritten_for_kernels_without_a_feature() {
+    use bpfir::btf::{Kind, Linkage, TypeKind};
+    use bpfir::load::{sanitize_btf_features, BtfFeatures};
+    let off = |f: fn(&mut BtfFeatures)| {
+        let mut all = BtfFeatures::default();
+        f(&mut all);
+        all
+    };
+    /// (feature, features without it, whether a type uses it)
+    type Case = (&'static str, BtfFeatures, fn(&TypeKind) -> bool);
+    let cases: [Case; 5] = [
+        ("func_global", off(|f| f.func_global = false), |k| {
+            matches!(
+                k,
+                TypeKind::Func {
+                    linkage: Linkage::Global,
+                    ..
+                }
+            )
+        }),
+        ("float", off(|f| f.float = false), |k| {
+            k.kind() == Kind::Float
+        }),
+        ("decl_tag", off(|f| f.decl_tag = false), |k| {
+            k.kind() == Kind::DeclTag
+        }),
+        ("type_tag", off(|f| f.type_tag = false), |k| {
+            k.kind() == Kind::TypeTag
+        }),
+        ("enum64", off(|f| f.enum64 = false), |k| {
+            k.kind() == Kind::Enum64
+        }),
+    ];
+    for name in ["btf_kinds.bpfel.o", "btf_kinds.bpfeb.o"] {
+        let m = read(name);
+        for (what, features, has) in &cases {
+            let mut btf = m.btf.clone().unwrap();
+            assert!(btf.own_types().any(|(_, t)| has(&t.kind)), "{name}: {what}");
+            let n = btf.own_types().len();
+            sanitize_btf_features(&mut btf, features).unwrap();
+            assert!(
+                !btf.own_types().any(|(_, t)| has(&t.kind)),
+                "{name}: {what}"
+            );
+            assert_eq!(btf.own_types().len(), n, "{name}: {what}: type ids kept");
+        }
+    }
+    if !kernel::kernel_available("btf_is_rewritten_for_kernels_without_a_feature") {
+        return;
+    }
+    assert!(
+        BtfFeatures::probe().all(),
+        "this kernel (6.x) has every feature: {:?}",
+        BtfFeatures::probe()
+    );
+    let m = read(&native("btf_kinds"));
+    for (what, features, _) in &cases {
+        let opts = LoadOptions {
+            btf_features: Some(*features),
+            ..options("btf_kinds")
+        };
+        let loaded = load(&m, &opts).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(
+            loaded.btf_refused.is_none(),
+            "{what}: {:?}",
+            loaded.btf_refused
+        );
+        run_all(&loaded);
+    }
+}
+
+#[test]
+fn co_re_targets_include_module_btf() {
+    use std::sync::Arc;
+    let (Some(corpus), Some(vmlinux)) = (common::corpus_dir(), common::corpus_vmlinux()) else {
+        return;
+    };
+    let base = Arc::new(bpfir::btf::Btf::parse(&vmlinux).unwrap());
+    // A /sys/kernel/btf of our own: vmlinux (skipped: it is the base) and one module.
+    let dir = std::env::temp_dir().join(format!("bpfir-module-btf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("vmlinux"), b"not read").unwrap();
+    std::fs::copy(
+        corpus.join("cilium/btf/testdata/btf_testmod.btf"),
+        dir.join("bpf_testmod"),
+    )
+    .unwrap();
+    let targets = bpfir::load::kernel_targets(base.clone(), &dir);
+    let missing = bpfir::load::kernel_targets(base.clone(), &dir.join("none")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let targets = targets.unwrap();
+    let names: Vec<_> = targets.iter().map(|t| t.name().to_string()).collect();
+    assert_eq!(names, ["vmlinux", "bpf_testmod"]);
+    assert_eq!(missing.len(), 1, "no directory: vmlinux alone");
+    // The module is split over vmlinux: its own types follow vmlinux's, and it sees both.
+    let module = targets.get(1).unwrap().btf();
+    assert_eq!(module.first_own_id(), base.n_types());
+    assert!(module.own_types().len() > 0);
+    assert!(module
+        .type_by_name_kind("task_struct", bpfir::btf::Kind::Struct)
+        .is_some());
+}

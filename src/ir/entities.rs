@@ -242,6 +242,9 @@ pub enum ExternKind {
     Ksym,
     /// A function defined elsewhere: a kfunc, or a function of another object to link.
     Func,
+    /// A map another object defines (`extern ... SEC(".maps")`), bound when the objects
+    /// are linked.
+    Map,
 }
 
 /// An extern symbol the object uses and does not define.

@@ -522,21 +522,26 @@ fn merge_btf(
             continue;
         };
         let out = merged.btf.get_or_insert_with(|| Btf::new(m.endian()));
-        // An extern FUNC that an input defines is only that function's declaration: it is
-        // left out (its callers now reach the definition, whose FUNC stays), as libbpf's
-        // linker does; the kernel refuses extern FUNCs. Unresolved ones (kfuncs) stay.
+        // An extern FUNC (or extern map or variable VAR) that an input defines is only a
+        // declaration: it is left out (its users now reach the definition, whose type
+        // stays), as libbpf's linker does; the kernel refuses extern linkage. Unresolved
+        // ones (kfuncs, ksyms) stay.
         let resolved_decl = |t: &crate::btf::Type| {
-            matches!(
-                t.kind,
+            let defined = |want: fn(&Target) -> bool| {
+                b.str(t.name)
+                    .is_ok_and(|n| symbols.get(n).is_some_and(|sym| want(&sym.winner)))
+            };
+            match t.kind {
                 TypeKind::Func {
                     linkage: Linkage::Extern,
                     ..
-                }
-            ) && b.str(t.name).is_ok_and(|n| {
-                symbols
-                    .get(n)
-                    .is_some_and(|sym| matches!(sym.winner, Target::Func(..)))
-            })
+                } => defined(|w| matches!(w, Target::Func(..))),
+                TypeKind::Var {
+                    linkage: Linkage::Extern,
+                    ..
+                } => defined(|w| matches!(w, Target::Map(..) | Target::Var(..))),
+                _ => false,
+            }
         };
         let moved = out
             .append(b, |_, t| {

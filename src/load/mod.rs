@@ -11,6 +11,7 @@
 mod data;
 mod explain;
 mod externs;
+mod features;
 pub mod kconfig;
 mod maps;
 mod program;
@@ -19,6 +20,7 @@ mod struct_ops;
 
 pub use explain::{explain_refused, refusal};
 pub use externs::KconfigMap;
+pub use features::{sanitize_btf_features, BtfFeatures};
 pub use maps::possible_cpus;
 pub use sanitize::sanitize_for_kernel;
 
@@ -29,7 +31,7 @@ use la_arena::ArenaMap;
 
 use crate::btf::{Btf, BtfError};
 use crate::co_re::{relocate, CoReError, Report, Targets};
-use crate::ir::{DataId, FuncId, MapId, Module};
+use crate::ir::{DataId, ExternKind, FuncId, MapId, Module};
 use crate::lower::{Bindings, LowerError};
 use crate::sys::{self, BtfFd, LogLevel, MapFd, ProgFd, SysError, TestRun};
 use kconfig::KernelConfig;
@@ -98,6 +100,10 @@ pub struct LoadOptions {
     /// are pinned by name, and reused from when a compatible map is already pinned there.
     /// `None`: `/sys/fs/bpf`, as libbpf.
     pub pin_root: Option<PathBuf>,
+    /// The BTF kinds and flags the kernel accepts; the object's BTF is rewritten for a
+    /// kernel that lacks some (see [`sanitize_btf_features`]). `None`: probed from the
+    /// running kernel, once per process.
+    pub btf_features: Option<BtfFeatures>,
     /// Name of the object (e.g. the file stem); its first 8 characters prefix the names of
     /// the maps that hold global data (`calls.rodata`), as libbpf names them. The kernel
     /// refuses to freeze a map whose name starts with a dot, so an empty name becomes `bpfir`.
@@ -252,7 +258,7 @@ fn apply_co_re(
                 Some(b) => b.clone(),
                 None => Arc::new(read_kernel_btf()?),
             };
-            Targets::single("vmlinux", kernel)
+            kernel_targets(kernel, std::path::Path::new(KERNEL_BTF_DIR))?
         }
     };
     let mut relocated = module.clone();
@@ -261,6 +267,41 @@ fn apply_co_re(
     // reach them are refused before the kernel sees them.
     report.clear_applied(&mut relocated);
     Ok((Some(relocated), Some(report)))
+}
+
+/// Where the running kernel publishes its BTF: `vmlinux` and one split BTF per module.
+pub const KERNEL_BTF_DIR: &str = "/sys/kernel/btf";
+
+/// The running kernel's BTF as CO-RE targets: `vmlinux` first, then the split BTF of every
+/// module in `dir` (by name), over it, as libbpf searches them (a module only for types
+/// `vmlinux` has no candidate for). A missing `dir` gives `vmlinux` alone.
+pub fn kernel_targets(vmlinux: Arc<Btf>, dir: &std::path::Path) -> Result<Targets, LoadError> {
+    let mut targets = Targets::single("vmlinux", vmlinux.clone());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(targets);
+    };
+    let mut modules: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().is_some_and(|n| n != "vmlinux"))
+        .collect();
+    modules.sort();
+    for path in modules {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let bytes = std::fs::read(&path).map_err(|e| LoadError::Unsupported {
+            what: format!("module BTF {name}"),
+            reason: format!("{}: {e}", path.display()),
+        })?;
+        let btf =
+            Btf::parse_split(&bytes, vmlinux.clone()).map_err(|e| LoadError::Unsupported {
+                what: format!("module BTF {name}"),
+                reason: format!("{}: {e}", path.display()),
+            })?;
+        targets.push(name, Arc::new(btf));
+    }
+    Ok(targets)
 }
 
 /// The steps before the first syscall: `.kconfig` values, ksyms and kfuncs resolved against
@@ -277,12 +318,23 @@ fn start<'a>(
         kernel_btf: opts.kernel_btf.clone(),
         struct_ops: struct_ops::Plan::default(),
     };
+    if let Some((_, e)) = module.externs().find(|(_, e)| e.kind == ExternKind::Map) {
+        return Err(LoadError::Extern {
+            name: e.name.clone(),
+            reason: "an extern map is defined by another object: link them first (bpfir link)"
+                .into(),
+        });
+    }
     let mut bindings = Bindings::default();
     let kconfig = loader.kconfig()?;
     loader.ksyms(&mut bindings)?;
     if let Some(btf) = loader.btf.as_mut() {
         sanitize_for_kernel(btf)?;
         sanitize::hidden_funcs_static(module, btf)?;
+        let features = opts
+            .btf_features
+            .unwrap_or_else(BtfFeatures::running_kernel);
+        sanitize_btf_features(btf, &features)?;
     }
     Ok((loader, bindings, kconfig))
 }

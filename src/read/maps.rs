@@ -356,7 +356,8 @@ fn read_btf_maps(
             .name(var.ty)
             .map_err(|e| bad_section(sec, format!("map variable name: {e}")))?;
         if linkage == Linkage::Extern {
-            return Err(bad_map(sec, name, "extern maps are not supported"));
+            // Defined by another object: an extern of the module (see `read_externs`).
+            continue;
         }
         let sym = elf
             .symbols()

@@ -268,6 +268,7 @@ impl<'a> Reader<'a> {
         for (section, kind) in [
             (".kconfig", ExternKind::Kconfig),
             (".ksyms", ExternKind::Ksym),
+            (".maps", ExternKind::Map),
         ] {
             let Some(sec) = btf.type_by_name_kind(section, Kind::Datasec) else {
                 continue;
@@ -458,6 +459,20 @@ impl<'a> Reader<'a> {
                 .iter()
                 .map(|v| btf.name(v.ty).map(str::to_string))
                 .collect::<Result<_, _>>()?;
+            // Extern variables (an extern map of `.maps`) live in another object.
+            let externs: Vec<bool> = btf
+                .datasec_vars(id)
+                .iter()
+                .map(|v| {
+                    matches!(
+                        btf.kind_of(v.ty),
+                        Ok(TypeKind::Var {
+                            linkage: crate::btf::Linkage::Extern,
+                            ..
+                        })
+                    )
+                })
+                .collect();
             // The section's symbols by name, once: a lookup per variable is then O(1).
             let mut symbols = std::collections::HashMap::new();
             for s in self.elf.symbols() {
@@ -466,7 +481,10 @@ impl<'a> Reader<'a> {
                 }
             }
             let vars = btf.datasec_vars_mut(id)?;
-            for (v, var_name) in vars.iter_mut().zip(var_names) {
+            for ((v, var_name), is_extern) in vars.iter_mut().zip(var_names).zip(externs) {
+                if is_extern {
+                    continue;
+                }
                 let sym = symbols.get(var_name.as_str());
                 match sym {
                     Some(sym) => {

@@ -226,6 +226,7 @@ impl<'a> Parser<'a> {
                         "kconfig" => ExternKind::Kconfig,
                         "ksym" => ExternKind::Ksym,
                         "func" => ExternKind::Func,
+                        "map" => ExternKind::Map,
                         k => {
                             return Err(cur.syntax_at(
                                 pos,

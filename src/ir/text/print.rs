@@ -386,6 +386,7 @@ impl ModuleText<'_> {
                 ExternKind::Kconfig => "kconfig",
                 ExternKind::Ksym => "ksym",
                 ExternKind::Func => "func",
+                ExternKind::Map => "map",
             };
             write!(f, "extern {} kind={kind}", Sym(&ext.name))?;
             if ext.weak {
