@@ -175,7 +175,60 @@ impl<'a> Parser<'a> {
         line.tokens.len() == 1 && line.tokens[0].tok == Tok::Punct("}")
     }
 
+    /// Reads the top-level `strings { ... }` block, wherever it is, before anything interns
+    /// a string: its order is the table's.
+    fn preload_strings(&mut self) -> Result<(), ParseError> {
+        let mut depth = 0usize;
+        let mut seen: Option<u32> = None;
+        let mut i = 0;
+        while i < self.lines.len() {
+            let line = &self.lines[i];
+            i += 1;
+            if Self::is_close(line) {
+                depth = depth.saturating_sub(1);
+                continue;
+            }
+            let opens = line.tokens.last().is_some_and(|t| t.tok == Tok::Punct("{"));
+            let is_strings = depth == 0
+                && line.tokens.len() == 2
+                && line.tokens[0].tok == Tok::Word("strings".into())
+                && opens;
+            if !is_strings {
+                depth += usize::from(opens);
+                continue;
+            }
+            if let Some(first) = seen {
+                return Err(ParseError::syntax(
+                    Pos::new(line.number, 1),
+                    &line.text,
+                    format!("a second strings block (the first is at line {first})"),
+                ));
+            }
+            seen = Some(line.number);
+            loop {
+                let Some(l) = self.lines.get(i) else {
+                    return Err(ParseError::syntax(
+                        Pos::new(line.number, 1),
+                        &line.text,
+                        "this block is not closed with `}`".into(),
+                    ));
+                };
+                i += 1;
+                if Self::is_close(l) {
+                    break;
+                }
+                let mut c = Cur::new(l);
+                let at = c.pos();
+                let s = c.string()?;
+                c.end()?;
+                self.strings.push(&s).map_err(|e| c.syntax_at(at, e))?;
+            }
+        }
+        Ok(())
+    }
+
     fn top(&mut self) -> Result<(), ParseError> {
+        self.preload_strings()?;
         while let Some(line) = self.next_line() {
             let mut cur = Cur::new(line);
             let (word, pos) = cur.word()?;
@@ -250,10 +303,16 @@ impl<'a> Parser<'a> {
                     ));
                 }
                 "program" | "subprogram" => self.function(line, cur, word == "program")?,
+                "strings" => {
+                    // Read by `preload_strings`; skip it here.
+                    cur.punct("{")?;
+                    cur.end()?;
+                    while !Self::is_close(self.block_line(line)?) {}
+                }
                 other => {
                     return Err(cur.syntax_at(
                         pos,
-                        format!("unknown statement `{other}` (expected endian, license, version, btf, map, data, extern, program or subprogram)"),
+                        format!("unknown statement `{other}` (expected endian, license, version, btf, map, data, extern, program, subprogram or strings)"),
                     ))
                 }
             }
@@ -263,32 +322,12 @@ impl<'a> Parser<'a> {
 
     fn btf_block(&mut self, open: &'a Line) -> Result<(), ParseError> {
         let mut btf = BtfText::new(open.number);
-        let mut first = true;
         loop {
             let line = self.block_line(open)?;
             if Self::is_close(line) {
                 break;
             }
             let mut cur = Cur::new(line);
-            if first && cur.peek_word() == Some("strings") {
-                cur.bump();
-                cur.punct("{")?;
-                cur.end()?;
-                loop {
-                    let l = self.block_line(line)?;
-                    if Self::is_close(l) {
-                        break;
-                    }
-                    let mut c = Cur::new(l);
-                    let at = c.pos();
-                    let s = c.string()?;
-                    c.end()?;
-                    self.strings.push(&s).map_err(|e| c.syntax_at(at, e))?;
-                }
-                first = false;
-                continue;
-            }
-            first = false;
             if cur.is_punct("[") {
                 btf.type_line(&mut cur, &mut self.strings)?;
             } else if BtfText::is_item_line(&cur) {

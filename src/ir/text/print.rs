@@ -24,7 +24,7 @@ use crate::ir::{
     SymbolLinkage,
 };
 
-use super::btf::print_btf;
+use super::btf::{print_btf, print_strings};
 use super::cdecl::{c_decl, core_note};
 use super::names::{escape, helper_name, map_type_name};
 use super::Has as _;
@@ -366,7 +366,7 @@ impl ModuleText<'_> {
         }
         if let Some(btf) = self.btf() {
             writeln!(f)?;
-            print_btf(f, m, btf)?;
+            print_btf(f, btf)?;
         }
         if m.maps().len() > 0 {
             writeln!(f)?;
@@ -656,6 +656,9 @@ impl fmt::Display for ModuleText<'_> {
         for (id, _) in self.module.functions() {
             writeln!(f)?;
             self.function(f, id)?;
+        }
+        if let Some(btf) = self.btf() {
+            print_strings(f, self.module, btf)?;
         }
         Ok(())
     }
