@@ -24,7 +24,7 @@ const ARRAY: MapType = MapType::ARRAY;
 /// Adds the counter map `call_counts` and the counting code; returns the map and the
 /// functions in key order (the counter of `funcs[k]` is at key `k`).
 pub fn instrument(m: &mut Module) -> Result<(MapId, Vec<FuncId>), Box<dyn Error>> {
-    // The rewrite: 15 lines.
+    // The rewrite: 15 statements.
     let funcs: Vec<FuncId> = m
         .functions()
         .filter(|f| f.1.n_insns() > 0)

@@ -613,6 +613,28 @@ fn vmlinux_is_nearly_a_fixed_point() {
     assert_eq!(again.btf, d.btf, "dedup of vmlinux is not idempotent");
 }
 
+/// Two copies of vmlinux (what a link of two objects built from a full `vmlinux.h` holds)
+/// dedup to one, within dedup's work budget: the budget bounds malicious input and never
+/// the real thing.
+#[test]
+fn vmlinux_twice_dedups_to_vmlinux_within_budget() {
+    let Some(raw) = common::corpus_vmlinux() else {
+        eprintln!("corpus vmlinux not found; skipping");
+        return;
+    };
+    let btf = Btf::parse(&raw).unwrap();
+    let once = dedup(&btf).unwrap();
+    let (twice, _) = concat(&btf, &btf);
+    let d = dedup(&twice).unwrap();
+    assert!(!d.budget_exhausted, "dedup ran out of budget on real BTF");
+    // DATASECs are never merged: the second copy keeps its own.
+    let datasecs = btf
+        .own_types()
+        .filter(|(_, t)| t.kind.kind() == Kind::Datasec)
+        .count() as u32;
+    assert_eq!(d.btf.n_types(), once.btf.n_types() + datasecs);
+}
+
 /// What loaders do to clang's BTF before `BPF_BTF_LOAD` (see `tests/kernel_btf.rs`): each
 /// DATASEC gets its ELF section's size, each global variable its symbol's offset.
 #[cfg(all(feature = "kernel", target_os = "linux"))]

@@ -194,6 +194,7 @@ mod kernel_tests {
                 ..LoadOptions::default()
             };
             let loaded = load(module, &opts).unwrap_or_else(|e| panic!("{what}: {e}"));
+            super::kernel::check_offline_tags(what, &loaded);
             for p in &loaded.programs {
                 let lp = p
                     .result

@@ -162,6 +162,7 @@ mod kernel_tests {
                 ..LoadOptions::default()
             };
             let loaded = load(&m, &opts).unwrap_or_else(|e| panic!("{object}: {e}"));
+            super::kernel::check_offline_tags(object, &loaded);
             let names: Vec<String> = funcs.iter().map(|&f| m.function(f).name.clone()).collect();
             for p in &loaded.programs {
                 let want = common::EXPECTED_RUNS
@@ -210,6 +211,7 @@ mod kernel_tests {
             ..LoadOptions::default()
         };
         let loaded = load(m, &opts).unwrap();
+        super::kernel::check_offline_tags("spliced", &loaded);
         loaded
             .programs
             .iter()

@@ -256,7 +256,14 @@ fn every_readable_object_round_trips() {
         "round trip: {counts:?}; {unreadable} objects do not read; by byte order {by_order:?}; \
          {same_ext} objects with identical .BTF.ext records"
     );
-    assert!(same_ext >= 10, "{same_ext}");
+    // testdata has 6 objects whose code is packed (no padding between functions) and that
+    // have .BTF.ext; the corpus adds more. A clean clone has testdata only.
+    let min_same_ext = if common::corpus_dir().is_some() {
+        10
+    } else {
+        6
+    };
+    assert!(same_ext >= min_same_ext, "{same_ext}");
     assert!(counts.objects >= 14, "{counts:?}");
     assert!(by_order.get("big").copied().unwrap_or(0) >= 7);
 }

@@ -39,11 +39,25 @@
 //! except that a `FWD` may map to the struct or union it declares and an enum forward
 //! declaration to the full enum; the new BTF never has more types than the old one.
 //!
-//! Costs: every type is hashed once; hash buckets are chained through one array, so the
-//! tables make no allocation per type. The structural walks visit each pair of types at most
-//! once per candidate. The walks use explicit stacks, so deep or cyclic type graphs from
-//! untrusted input cannot overflow the call stack; reference cycles that do not pass through
-//! a struct or union are reported as [`BtfError::ReferenceCycle`].
+//! Costs and bounds: every type is hashed once; hash buckets are chained through one array,
+//! so the tables make no allocation per type. Structs and unions hash by their *shape* (what
+//! they hold by value, all the way down, computed in one post-order pass), so structurally
+//! different types rarely share a bucket: a chain of anonymous structs each holding the
+//! next by value, once cubic (1,000 types took 18.7 s), puts each in its own bucket.
+//! Everything that compares candidates draws on one **work budget** for the whole dedup,
+//! [`WORK_BASE`] + [`WORK_PER_ITEM`] × (types + members, parameters, enumerators): one unit
+//! per candidate considered, per type pair an equivalence walk or an identical-types check
+//! visits, and per item compared. So dedup costs O(input) whatever the input; two copies of
+//! vmlinux use about 2 units per type, far below the budget. When malicious input exhausts
+//! it (a chain of structs linked by pointers, whose shapes are equal; a struct whose every
+//! member conflicts in the walk), the types not compared yet stay as they are: the result
+//! is still correct, only not minimal, and [`Deduped::budget_exhausted`] says so. The
+//! identical-types check no longer gets a fresh budget per conflict (a walk with a conflict
+//! per member once cost members² work). The walks use explicit stacks, so deep or cyclic
+//! type graphs from untrusted input cannot overflow the call stack; reference cycles that
+//! do not pass through a struct or union are reported as [`BtfError::ReferenceCycle`].
+//! Memory: a few words per type and 4 bytes per byte of the string section (string
+//! offset → interned number), all linear in the input.
 
 use hashbrown::HashMap;
 
@@ -60,6 +74,10 @@ pub struct Deduped {
     /// `map[old]` is the new id of old type id `old`, for every old id from `void` (0) up
     /// to the input's [`Btf::n_types`]. Base ids of a split BTF map to themselves.
     pub map: Vec<TypeId>,
+    /// True when the work budget ([`WORK_PER_ITEM`], [`WORK_BASE`]) ran out: the types
+    /// not compared by then were kept as they were, so the BTF is correct but may hold
+    /// duplicates. Only inputs built to be slow get there.
+    pub budget_exhausted: bool,
 }
 
 impl Deduped {
@@ -94,8 +112,13 @@ const UNPROCESSED: u32 = u32::MAX;
 const IN_PROGRESS: u32 = u32::MAX - 1;
 /// Depth limit of the "identical types" comparison, as in libbpf.
 const IDENTICAL_DEPTH: u32 = 16;
-/// How many type pairs one "identical types" comparison may visit.
-const IDENTICAL_BUDGET: u32 = 1 << 16;
+/// Work units [`dedup`] may spend comparing candidates, per type and per item (member,
+/// parameter, enumerator) of its input; see [`WORK_BASE`].
+pub const WORK_PER_ITEM: u64 = 2;
+/// Work units [`dedup`] may spend comparing candidates whatever the size of its input.
+/// One unit is one candidate considered, one type pair popped by an equivalence walk or an
+/// identical-types check, or one item compared.
+pub const WORK_BASE: u64 = 1 << 20;
 
 /// One step of a hash: order-dependent and well mixed, deterministic across runs.
 fn mix(h: u64, v: u64) -> u64 {
@@ -129,14 +152,14 @@ impl Table {
         }
     }
 
-    /// The candidates of bucket `hash`, oldest first, into `out`.
-    fn candidates(&self, hash: u64, out: &mut Vec<u32>) {
+    /// The first `limit` candidates of bucket `hash`, oldest first, into `out`.
+    fn candidates(&self, hash: u64, out: &mut Vec<u32>, limit: usize) {
         out.clear();
         let Some(&(head, _)) = self.heads.get(&hash) else {
             return;
         };
         let mut cur = head;
-        while cur != UNPROCESSED {
+        while cur != UNPROCESSED && out.len() < limit {
             out.push(cur);
             cur = self.next[cur as usize];
         }
@@ -149,8 +172,10 @@ struct Dedup<'a> {
     start: u32,
     /// Number of type ids (base included).
     n: u32,
-    /// String offset → interned string number (equal strings, equal numbers).
-    sids: HashMap<u32, u32>,
+    /// String offset → interned string number (equal strings, equal numbers), indexed by
+    /// offset (`UNPROCESSED` where no string starts): 4 bytes per byte of the string
+    /// section, and a lookup that is one index, the most frequent step of every walk.
+    sids: Vec<u32>,
     /// The canonical map: `map[id]` is `id` for canonical types, another id on the way to
     /// the canonical one, or `UNPROCESSED` / `IN_PROGRESS`.
     map: Vec<u32>,
@@ -162,6 +187,11 @@ struct Dedup<'a> {
     /// the candidate is not really equivalent.
     hypot_adjust_canon: bool,
     table: Table,
+    /// The shape of each type (see [`Self::compute_shapes`]).
+    shapes: Vec<u64>,
+    /// Work units left for comparisons (see [`WORK_PER_ITEM`]); at zero no more candidates
+    /// are compared and every type not yet processed stays its own canonical type.
+    budget: u64,
     /// Scratch buffers.
     cands: Vec<u32>,
     walk: Vec<(u32, u32)>,
@@ -175,16 +205,29 @@ impl<'a> Dedup<'a> {
             btf,
             start,
             n,
-            sids: HashMap::new(),
+            sids: Vec::new(),
             map: vec![UNPROCESSED; n as usize],
             hypot: vec![UNPROCESSED; n as usize],
             hypot_list: Vec::new(),
             hypot_adjust_canon: false,
             table: Table::new(n as usize),
+            shapes: Vec::new(),
+            budget: 0,
             cands: Vec::new(),
             walk: Vec::new(),
         };
+        let n_items: u64 = (start..n)
+            .map(|id| {
+                let id = type_id(id);
+                (btf.members(id).len()
+                    + btf.params(id).len()
+                    + btf.enum_values(id).len()
+                    + btf.datasec_vars(id).len()) as u64
+            })
+            .sum();
+        d.budget = WORK_BASE + WORK_PER_ITEM * (u64::from(n) + n_items);
         d.intern_strings()?;
+        d.compute_shapes();
         if n > 0 {
             d.map[0] = 0;
         }
@@ -222,7 +265,7 @@ impl<'a> Dedup<'a> {
             sids.insert(off.0, sid);
             Ok(())
         };
-        let mut sids = std::mem::take(&mut self.sids);
+        let mut sids = HashMap::new();
         for raw in 0..self.n {
             let id = type_id(raw);
             let Some(t) = btf.get(id) else { continue };
@@ -237,13 +280,20 @@ impl<'a> Dedup<'a> {
                 intern(&mut sids, raw, v.name)?;
             }
         }
-        self.sids = sids;
+        let len = sids.keys().max().map_or(0, |&k| k as usize + 1);
+        self.sids = vec![UNPROCESSED; len];
+        for (off, sid) in sids {
+            self.sids[off as usize] = sid;
+        }
         Ok(())
     }
 
     /// The interned number of the string at `off` (interned by [`Self::intern_strings`]).
     fn sid(&self, off: StrOffset) -> u32 {
-        self.sids.get(&off.0).copied().unwrap_or(UNPROCESSED)
+        self.sids
+            .get(off.0 as usize)
+            .copied()
+            .unwrap_or(UNPROCESSED)
     }
 
     fn ty(&self, id: u32) -> Result<&'a Type> {
@@ -296,8 +346,20 @@ impl<'a> Dedup<'a> {
         let tid = |t: TypeId| u64::from(self.resolve(raw_id(t)));
         let h = mix(mix(0, kind), name);
         Ok(match t.kind {
+            // Not typedefs by height: a typedef of a forward declaration is equivalent to
+            // one of the struct it declares.
             TypeKind::Void | TypeKind::Datasec { .. } | TypeKind::Typedef(_) => h,
-            // Enums hash by name only, so that a forward declaration finds its full enum.
+            // An enum forward declaration has a name: anonymous enums hash by their values.
+            TypeKind::Enum { size, .. } | TypeKind::Enum64 { size, .. } if t.name.0 == 0 => {
+                let values = self.btf.enum_values(type_id(id));
+                let mut h = mix(mix(0, name), u64::from(size) << 32 | values.len() as u64);
+                for v in values {
+                    h = mix(mix(h, u64::from(self.sid(v.name))), v.bits);
+                }
+                h
+            }
+            // Named enums hash by name only, so that a forward declaration finds its full
+            // enum.
             TypeKind::Enum { .. } | TypeKind::Enum64 { .. } => mix(0, name),
             TypeKind::Int {
                 size,
@@ -310,30 +372,9 @@ impl<'a> Dedup<'a> {
             ),
             TypeKind::Float { size } => mix(h, u64::from(size)),
             TypeKind::Fwd { union } => mix(h, u64::from(union)),
-            TypeKind::Struct {
-                size,
-                bitfield_encoding,
-                ..
-            }
-            | TypeKind::Union {
-                size,
-                bitfield_encoding,
-                ..
-            } => {
-                let members = self.btf.members(type_id(id));
-                let mut h = mix(
-                    mix(h, u64::from(size)),
-                    (members.len() as u64) << 1 | u64::from(bitfield_encoding),
-                );
-                for m in members {
-                    h = mix(h, u64::from(self.sid(m.name)));
-                    h = mix(
-                        h,
-                        u64::from(m.bit_offset) | u64::from(m.bitfield_size) << 32,
-                    );
-                }
-                h
-            }
+            // Structs and unions by their shape: names, sizes, members, and what they
+            // hold by value, all the way down.
+            TypeKind::Struct { .. } | TypeKind::Union { .. } => self.shapes[id as usize],
             TypeKind::Ptr(t)
             | TypeKind::Volatile(t)
             | TypeKind::Const(t)
@@ -361,6 +402,127 @@ impl<'a> Dedup<'a> {
                 h
             }
         })
+    }
+
+    /// The type that `id` holds by value as its `i`-th child (struct and union members,
+    /// the element of an array, the target of a typedef or qualifier), if any. Pointers,
+    /// prototypes and functions hold nothing by value.
+    fn by_value_child(&self, id: u32, i: usize) -> Option<u32> {
+        let t = self.btf.get(type_id(id))?;
+        let child = match t.kind {
+            TypeKind::Struct { .. } | TypeKind::Union { .. } => {
+                self.btf.members(type_id(id)).get(i)?.ty
+            }
+            TypeKind::Array { elem, .. } if i == 0 => elem,
+            TypeKind::Typedef(t)
+            | TypeKind::Volatile(t)
+            | TypeKind::Const(t)
+            | TypeKind::Restrict(t)
+            | TypeKind::TypeTag { ty: t, .. }
+                if i == 0 =>
+            {
+                t
+            }
+            _ => return None,
+        };
+        Some(raw_id(child)).filter(|&c| c < self.n)
+    }
+
+    /// The *shape* of every type: a hash of what it holds by value, all the way down
+    /// (names, sizes, member names and offsets, and the shapes of by-value members; a
+    /// pointer is a leaf). Equivalent types hold equivalent types by value, so they have
+    /// equal shapes, and the shape is the hash of structs and unions. Without it, a chain
+    /// of anonymous structs each holding the next by value falls in one bucket and each
+    /// struct was compared with every earlier one, each walk running down the chain (cubic:
+    /// issue 11, bug 2); and vmlinux's hundreds of anonymous unions of two anonymous structs
+    /// were compared pairwise. One iterative post-order pass; a by-value cycle (which C
+    /// cannot express) is cut where it closes.
+    fn compute_shapes(&mut self) {
+        const UNSEEN: u64 = u64::MAX;
+        const OPEN: u64 = u64::MAX - 1;
+        let mut shapes = vec![UNSEEN; self.n as usize];
+        let mut stack: Vec<(u32, usize)> = Vec::new();
+        for root in 0..self.n {
+            if shapes[root as usize] != UNSEEN {
+                continue;
+            }
+            shapes[root as usize] = OPEN;
+            stack.push((root, 0));
+            while let Some(&mut (id, ref mut next)) = stack.last_mut() {
+                if let Some(child) = self.by_value_child(id, *next) {
+                    *next += 1;
+                    if shapes[child as usize] == UNSEEN {
+                        shapes[child as usize] = OPEN;
+                        stack.push((child, 0));
+                    }
+                    continue;
+                }
+                stack.pop();
+                shapes[id as usize] = self.shape(id, &shapes);
+            }
+        }
+        self.shapes = shapes;
+    }
+
+    /// The shape of `id` from the shapes of its by-value children (see
+    /// [`Self::compute_shapes`]).
+    fn shape(&self, id: u32, shapes: &[u64]) -> u64 {
+        let child = |t: TypeId| match shapes.get(raw_id(t) as usize) {
+            Some(&s) if s < u64::MAX - 1 => s,
+            _ => 0x5eed,
+        };
+        let Some(t) = self.btf.get(type_id(id)) else {
+            return 0;
+        };
+        let h = mix(mix(0, t.kind.kind() as u64), u64::from(self.sid(t.name)));
+        match t.kind {
+            TypeKind::Struct {
+                size,
+                bitfield_encoding,
+                ..
+            }
+            | TypeKind::Union {
+                size,
+                bitfield_encoding,
+                ..
+            } => {
+                let members = self.btf.members(type_id(id));
+                let mut h = mix(
+                    mix(h, u64::from(size)),
+                    (members.len() as u64) << 1 | u64::from(bitfield_encoding),
+                );
+                for m in members {
+                    h = mix(h, u64::from(self.sid(m.name)));
+                    h = mix(
+                        h,
+                        u64::from(m.bit_offset) | u64::from(m.bitfield_size) << 32,
+                    );
+                    h = mix(h, child(m.ty));
+                }
+                h
+            }
+            TypeKind::Typedef(t)
+            | TypeKind::Volatile(t)
+            | TypeKind::Const(t)
+            | TypeKind::Restrict(t) => mix(h, child(t)),
+            TypeKind::TypeTag { ty, attribute } => mix(mix(h, u64::from(attribute)), child(ty)),
+            TypeKind::Array { elem, len, .. } => mix(mix(h, u64::from(len)), child(elem)),
+            // An enum of a name may stand for its forward declaration: the name only.
+            TypeKind::Enum { .. } | TypeKind::Enum64 { .. } => mix(0, u64::from(self.sid(t.name))),
+            TypeKind::Int {
+                size,
+                encoding,
+                offset,
+                bits,
+            } => mix(
+                mix(h, u64::from(size)),
+                u64::from(encoding.0) << 16 | u64::from(offset) << 8 | u64::from(bits),
+            ),
+            TypeKind::Float { size } => mix(h, u64::from(size)),
+            // A pointer is a leaf: its target may be a forward declaration on one side.
+            TypeKind::Ptr(_) => mix(0, Kind::Ptr as u64),
+            _ => h,
+        }
     }
 
     /// Equality of everything but referenced types and items: name, kind, the kind flag,
@@ -574,6 +736,28 @@ impl<'a> Dedup<'a> {
         }
     }
 
+    /// Takes `units` from the work budget; false (and nothing taken) when it has run out.
+    fn spend(&mut self, units: u64) -> bool {
+        match self.budget.checked_sub(units) {
+            Some(left) => {
+                self.budget = left;
+                true
+            }
+            None => {
+                self.budget = 0;
+                false
+            }
+        }
+    }
+
+    /// The candidates of bucket `hash` into `cands`, each paid for with one work unit: as
+    /// many as the budget allows.
+    fn candidates(&mut self, hash: u64, cands: &mut Vec<u32>) {
+        let limit = usize::try_from(self.budget).unwrap_or(usize::MAX);
+        self.table.candidates(hash, cands, limit);
+        self.spend(cands.len() as u64);
+    }
+
     fn own_ids(&self) -> std::ops::Range<u32> {
         self.start.max(1)..self.n
     }
@@ -589,9 +773,13 @@ impl<'a> Dedup<'a> {
                 _ => continue,
             };
             let h = self.hash(id)?;
-            self.table.candidates(h, &mut cands);
+            self.candidates(h, &mut cands);
             let mut new_id = id;
             for &cand in &cands {
+                // Enumerators are compared one by one.
+                if !self.spend(self.btf.enum_values(type_id(id)).len() as u64) {
+                    break;
+                }
                 if self.equal_exact(id, cand)? {
                     new_id = cand;
                     break;
@@ -632,9 +820,12 @@ impl<'a> Dedup<'a> {
                 continue;
             }
             let h = self.hash(id)?;
-            self.table.candidates(h, &mut cands);
+            self.candidates(h, &mut cands);
             let mut new_id = id;
             for &cand in &cands {
+                if !self.spend(self.btf.members(type_id(id)).len() as u64) {
+                    break;
+                }
                 // Guards against a FWD candidate on a hash collision, which the walk would
                 // accept and so create a FWD <-> struct loop.
                 if !self.shallow_equal(id, cand)? {
@@ -682,6 +873,10 @@ impl<'a> Dedup<'a> {
 
     fn walk_equiv(&mut self, walk: &mut Vec<(u32, u32)>) -> Result<bool> {
         while let Some((cand, canon)) = walk.pop() {
+            // Out of budget: not proven equivalent, so the types stay apart.
+            if !self.spend(1) {
+                return Ok(false);
+            }
             if self.resolve(cand) == self.resolve(canon) {
                 continue;
             }
@@ -693,8 +888,12 @@ impl<'a> Dedup<'a> {
                 }
                 // Compilers sometimes emit identical copies of a type (an array, a struct)
                 // for different members of the same struct: equal copies are no contradiction.
-                let mut budget = IDENTICAL_BUDGET;
-                if self.identical(hypot, cand, IDENTICAL_DEPTH, &mut budget)? {
+                // The check draws on the budget of the whole dedup, not a fresh one per
+                // conflict (a walk with a conflict per member once cost vlen² work).
+                let mut budget = self.budget;
+                let identical = self.identical(hypot, cand, IDENTICAL_DEPTH, &mut budget)?;
+                self.budget = budget;
+                if identical {
                     continue;
                 }
                 return Ok(false);
@@ -775,20 +974,20 @@ impl<'a> Dedup<'a> {
                     walk.push((raw_id(e1), raw_id(e2)));
                 }
                 (TypeKind::Struct { .. } | TypeKind::Union { .. }, _) => {
-                    if !self.shallow_equal(cand, canon)? {
+                    let ms = self.btf.members(type_id(cand));
+                    if !self.spend(ms.len() as u64) || !self.shallow_equal(cand, canon)? {
                         return Ok(false);
                     }
-                    let ms = self.btf.members(type_id(cand));
                     let ns = self.btf.members(type_id(canon));
                     for (a, b) in ms.iter().zip(ns) {
                         walk.push((raw_id(a.ty), raw_id(b.ty)));
                     }
                 }
                 (TypeKind::FuncProto { ret: r1, .. }, TypeKind::FuncProto { ret: r2, .. }) => {
-                    if !self.equal_header(ct, kt) {
+                    let ps = self.btf.params(type_id(cand));
+                    if !self.spend(ps.len() as u64) || !self.equal_header(ct, kt) {
                         return Ok(false);
                     }
-                    let ps = self.btf.params(type_id(cand));
                     let qs = self.btf.params(type_id(canon));
                     if !ps
                         .iter()
@@ -812,16 +1011,20 @@ impl<'a> Dedup<'a> {
     }
 
     /// True when `a` and `b` are identical type graphs up to `depth` levels (libbpf's
-    /// `btf_dedup_identical_types`), visiting at most `budget` pairs.
-    fn identical(&self, a: u32, b: u32, depth: u32, budget: &mut u32) -> Result<bool> {
+    /// `btf_dedup_identical_types`), spending one unit of `budget` per pair and one per
+    /// item compared; false once the budget is spent.
+    fn identical(&self, a: u32, b: u32, depth: u32, budget: &mut u64) -> Result<bool> {
         if a == b {
             return Ok(true);
         }
-        if depth == 0 || *budget == 0 {
-            return Ok(false);
-        }
-        *budget -= 1;
         let (ta, tb) = (self.ty(a)?, self.ty(b)?);
+        let items = self.btf.members(type_id(a)).len()
+            + self.btf.params(type_id(a)).len()
+            + self.btf.enum_values(type_id(a)).len();
+        match budget.checked_sub(1 + items as u64) {
+            Some(left) if depth > 0 => *budget = left,
+            _ => return Ok(false),
+        }
         if ta.kind.kind() != tb.kind.kind() {
             return Ok(false);
         }
@@ -1025,9 +1228,12 @@ impl<'a> Dedup<'a> {
                 }
                 stack.pop();
                 let h = self.hash(id)?;
-                self.table.candidates(h, &mut cands);
+                self.candidates(h, &mut cands);
                 let mut new_id = id;
                 for &cand in &cands {
+                    if !self.spend(self.btf.params(type_id(id)).len() as u64) {
+                        break;
+                    }
                     if self.equal_exact(id, cand)? {
                         new_id = cand;
                         break;
@@ -1091,6 +1297,7 @@ impl<'a> Dedup<'a> {
         Ok(Deduped {
             btf: out,
             map: map.into_iter().map(type_id).collect(),
+            budget_exhausted: self.budget == 0,
         })
     }
 }

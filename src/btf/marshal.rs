@@ -33,16 +33,33 @@ pub(super) fn marshal(btf: &Btf) -> Vec<u8> {
         SectionKind::Strings => str_len,
         SectionKind::KindLayout => layout.kind_layout.len(),
     };
-    // Sections follow each other in their original order, without gaps.
-    let off_of = |k: SectionKind| {
-        layout
-            .order
-            .iter()
-            .take_while(|&&o| o != k)
-            .map(|&o| len_of(o))
-            .sum::<usize>()
+    // Sections follow each other in their original order, without gaps, except that the
+    // type section starts 4-byte aligned (the kernel refuses it otherwise; only input
+    // whose strings come first with an odd length needs the padding).
+    let offsets: Vec<(SectionKind, usize)> = {
+        let mut cursor = 0usize;
+        let mut v = Vec::with_capacity(layout.order.len());
+        for &k in &layout.order {
+            if k == SectionKind::Types {
+                cursor = cursor.next_multiple_of(4);
+            }
+            v.push((k, cursor));
+            cursor += len_of(k);
+        }
+        v
     };
-    let total = hdr_len + type_len + str_len + layout.kind_layout.len();
+    let off_of = |k: SectionKind| {
+        offsets
+            .iter()
+            .find(|(o, _)| *o == k)
+            .map_or(0, |&(_, off)| off)
+    };
+    let total = hdr_len
+        + offsets
+            .iter()
+            .map(|&(k, off)| off + len_of(k))
+            .max()
+            .unwrap_or(0);
 
     let mut out = Vec::with_capacity(total);
     out.extend_from_slice(&e.u16_bytes(MAGIC));
@@ -67,7 +84,8 @@ pub(super) fn marshal(btf: &Btf) -> Vec<u8> {
         out.extend_from_slice(&e.u32_bytes(v as u32));
     }
     out.resize(hdr_len, 0);
-    for &section in &layout.order {
+    for &(section, off) in &offsets {
+        out.resize(hdr_len + off, 0);
         match section {
             SectionKind::Types => write_types(btf, &mut out),
             SectionKind::Strings => out.extend_from_slice(btf.strings.bytes()),

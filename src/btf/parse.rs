@@ -186,7 +186,14 @@ fn header(bytes: &[u8]) -> Result<Header> {
             hdr_len,
             order: placed.iter().map(|(_, k, _)| *k).collect(),
             kind_layout: bytes[kind_layout].to_vec(),
-            empty_kind_layout_off: if layout_len == 0 { layout_off } else { 0 },
+            // An empty kind layout's offset is kept for a byte-identical re-marshal, but
+            // never past the sections the marshaller writes (they close up any gaps), or
+            // the marshalled BTF would not parse.
+            empty_kind_layout_off: if layout_len == 0 {
+                layout_off.min(type_len.saturating_add(r(20)))
+            } else {
+                0
+            },
         },
         types,
         strings,

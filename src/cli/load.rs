@@ -1,63 +1,59 @@
-//! `bpfir load` and `bpfir lower`.
+//! `bpfir load`: create the maps and load every program into the kernel; and the options
+//! `load` and `lower` share.
+//!
+//! What can be checked without the kernel is checked before the first system call: the
+//! object's byte order, and extern functions and variables that no kernel provides (the
+//! object needs a static link first).
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use std::sync::Arc;
 
-use bpfir::btf::Btf;
+use bpfir::btf::Kind;
 use bpfir::co_re::Targets;
-use bpfir::elf::ElfObject;
-use bpfir::ir::Module;
-use bpfir::load::{load, prepare, CoReMode, LoadOptions};
-use bpfir::lower::lower;
+use bpfir::ir::{ExternKind, Module};
+use bpfir::load::{load, CoReMode, LoadOptions};
 
-/// Parsed options of `load` and `lower`.
-#[derive(Default)]
-pub struct Args {
+use super::{read_btf, read_module, Context, Output};
+
+/// The options `load` and `lower` share: the object, CO-RE, which programs.
+#[derive(clap::Args, Default)]
+pub struct Common {
+    /// The BPF ELF object.
     pub object: String,
+    /// Relocate CO-RE against this BTF (a raw BTF file or an object's .BTF) instead of the
+    /// running kernel's.
+    #[arg(long, value_name = "FILE")]
     pub target_btf: Option<String>,
+    /// Only this program (repeatable); default: every program.
+    #[arg(long = "program", value_name = "NAME")]
     pub programs: Vec<String>,
-    pub run: bool,
-    pub json: bool,
-    pub out: Option<PathBuf>,
+    /// Let the kernel do the CO-RE relocations (BPF_PROG_LOAD with core_relo records).
+    #[arg(long, conflicts_with = "target_btf")]
     pub kernel_co_re: bool,
 }
 
-impl Args {
-    /// Parses the words after the subcommand; `lower` takes `--out`, `load` takes `--run`
-    /// and `--json`.
-    pub fn parse(words: &[String], lower: bool) -> Result<Args, String> {
-        let mut a = Args::default();
-        let mut it = words.iter();
-        while let Some(w) = it.next() {
-            let mut value = |flag: &str| {
-                it.next()
-                    .cloned()
-                    .ok_or_else(|| format!("{flag} needs a value"))
-            };
-            match w.as_str() {
-                "--target-btf" => a.target_btf = Some(value("--target-btf")?),
-                "--program" => a.programs.push(value("--program")?),
-                "--kernel-co-re" => a.kernel_co_re = true,
-                "--run" if !lower => a.run = true,
-                "--json" if !lower => a.json = true,
-                "--out" if lower => a.out = Some(PathBuf::from(value("--out")?)),
-                w if w.starts_with('-') => return Err(format!("unknown option {w}")),
-                w if a.object.is_empty() => a.object = w.to_string(),
-                w => return Err(format!("unexpected argument {w}")),
-            }
-        }
-        if a.object.is_empty() {
-            return Err("no object given".into());
-        }
-        if lower && a.out.is_none() {
-            return Err("lower needs --out DIR".into());
-        }
-        Ok(a)
-    }
+/// Arguments of `bpfir load`.
+#[derive(clap::Args, Default)]
+#[command(
+    about = "Create the maps and load every program into the kernel",
+    long_about = "Create the maps, relocate CO-RE (against --target-btf, the running kernel, or \
+                  by the kernel with --kernel-co-re) and load every program with BPF_PROG_LOAD; \
+                  with --run, run each once with BPF_PROG_TEST_RUN. Exit status 1 if a program \
+                  is refused or a run fails. Needs root (or CAP_BPF).",
+    after_help = "Examples:\n  bpfir load testdata/calls.bpfel.o --run\n  bpfir load testdata/tracing.bpfel.o --program xdp_count --run --json\n  bpfir load testdata/core.bpfel.o --target-btf /sys/kernel/btf/vmlinux"
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub common: Common,
+    /// Run each loaded program once (BPF_PROG_TEST_RUN on a zeroed 64-byte packet).
+    #[arg(long)]
+    pub run: bool,
+}
 
-    fn options(&self) -> Result<LoadOptions, String> {
+impl Common {
+    pub(super) fn options(&self) -> Result<LoadOptions, String> {
         let co_re = match &self.target_btf {
             Some(path) => {
                 let btf = read_btf(path)?;
@@ -80,55 +76,79 @@ impl Args {
     }
 }
 
-/// A BTF from a raw BTF file or from an ELF object's `.BTF`.
-pub fn read_btf(path: &str) -> Result<Btf, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
-    if bytes.starts_with(b"\x7fELF") {
-        let elf = ElfObject::parse(&bytes).map_err(|e| format!("{path}: {e}"))?;
-        let s = elf
-            .section(".BTF")
-            .ok_or_else(|| format!("{path}: no .BTF section"))?;
-        Btf::parse(s.data).map_err(|e| format!("{path}: .BTF: {e}"))
-    } else {
-        Btf::parse(&bytes).map_err(|e| format!("{path}: {e}"))
+/// What makes `module` unloadable whatever the kernel says, checked before any system
+/// call: a byte order that is not this machine's, and extern functions or variables that
+/// only a static link can provide (an extern outside `.ksyms` is not a kernel symbol).
+pub fn check_loadable(path: &str, module: &Module) -> Result<(), String> {
+    let native = bpfir::Endian::native();
+    if module.endian() != native {
+        let name = |e| match e {
+            bpfir::Endian::Little => "little",
+            bpfir::Endian::Big => "big",
+        };
+        return Err(format!(
+            "{path}: a {}-endian object cannot be loaded on this {}-endian machine \
+             (build it with clang -target bpf, or -target bpf{} to match)",
+            name(module.endian()),
+            name(native),
+            if native == bpfir::Endian::Little { "el" } else { "eb" },
+        ));
     }
+    let ksyms: Vec<_> = module
+        .btf
+        .as_ref()
+        .and_then(|btf| btf.type_by_name_kind(".ksyms", Kind::Datasec).map(|d| (btf, d)))
+        .map(|(btf, d)| btf.datasec_vars(d).iter().map(|v| v.ty).collect())
+        .unwrap_or_default();
+    let to_link: Vec<&str> = module
+        .externs()
+        .filter(|(_, e)| !e.weak && matches!(e.kind, ExternKind::Func | ExternKind::Ksym))
+        .filter(|(_, e)| e.btf.is_some_and(|t| !ksyms.contains(&t)))
+        .map(|(_, e)| e.name.as_str())
+        .collect();
+    if !to_link.is_empty() {
+        return Err(format!(
+            "{path}: needs linking: it uses {} but does not define {}, and {} not kernel \
+             symbols (not in .ksyms); link it with the objects that define {} first: \
+             bpfir link {path} OTHER.o -o linked.o",
+            to_link.join(", "),
+            if to_link.len() == 1 { "it" } else { "them" },
+            if to_link.len() == 1 { "it is" } else { "they are" },
+            if to_link.len() == 1 { "it" } else { "them" },
+        ));
+    }
+    Ok(())
 }
 
-fn read_module(path: &str) -> Result<Module, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
-    Module::read(&bytes).map_err(|e| format!("{path}: {e}"))
+/// Runs `bpfir load`.
+pub fn run(args: &Args, ctx: &Context) -> Result<Output, String> {
+    let (out, ok) = run_load(args, ctx.json)?;
+    Ok(Output {
+        text: out.clone(),
+        json: out,
+        success: ok,
+    })
 }
 
 /// A JSON string literal.
-fn json_str(s: &str) -> String {
+pub(super) fn json_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    let _ = super::json::write_str(&mut out, s);
     out
 }
 
 /// `bpfir load`: returns the report and whether every selected program loaded (and ran).
-pub fn run_load(args: &Args) -> Result<(String, bool), String> {
-    let module = read_module(&args.object)?;
-    let opts = args.options()?;
-    for name in &args.programs {
+pub fn run_load(args: &Args, json: bool) -> Result<(String, bool), String> {
+    let common = &args.common;
+    let module = read_module(&common.object)?;
+    for name in &common.programs {
         if !module.programs().any(|(_, f)| &f.name == name) {
-            return Err(format!("{}: no program named {name}", args.object));
+            return Err(format!("{}: no program named {name}", common.object));
         }
     }
-    let loaded = load(&module, &opts).map_err(|e| format!("{}: {e}", args.object))?;
+    check_loadable(&common.object, &module)?;
+    let opts = common.options()?;
+    let loaded = load(&module, &opts).map_err(|e| format!("{}: {e}", common.object))?;
     let mut out = String::new();
     let mut all_ok = true;
     for p in &loaded.programs {
@@ -149,7 +169,7 @@ pub fn run_load(args: &Args) -> Result<(String, bool), String> {
             }
         }
         all_ok &= error.is_none();
-        if args.json {
+        if json {
             let opt = |v: Option<String>| v.unwrap_or_else(|| "null".into());
             let _ = writeln!(
                 out,
@@ -182,92 +202,4 @@ pub fn run_load(args: &Args) -> Result<(String, bool), String> {
         }
     }
     Ok((out, all_ok))
-}
-
-/// `bpfir lower`: writes the raw kernel records of every (selected) program.
-pub fn run_lower(args: &Args) -> Result<String, String> {
-    let module = read_module(&args.object)?;
-    let opts = args.options()?;
-    let out = args.out.as_ref().expect("parse checked --out");
-    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let mut prepared = prepare(&module, &opts).map_err(|e| format!("{}: {e}", args.object))?;
-    let module = prepared.relocated.take().unwrap_or(module);
-    // Offline there are no fds: maps and data sections get placeholder fds (their index),
-    // listed in the manifest so a loader can substitute real ones.
-    let mut bindings = prepared.bindings.clone();
-    let mut manifest_maps = Vec::new();
-    for (i, (id, m)) in module.maps().enumerate() {
-        bindings.maps.insert(id, i as i32);
-        manifest_maps.push(format!(
-            "{{\"name\": {}, \"placeholder_fd\": {i}}}",
-            json_str(&m.name)
-        ));
-    }
-    for (i, (id, d)) in module.data_sections().enumerate() {
-        let fd = (module.maps().len() + i) as i32;
-        bindings.data.insert(id, fd);
-        manifest_maps.push(format!(
-            "{{\"name\": {}, \"placeholder_fd\": {fd}}}",
-            json_str(&d.name)
-        ));
-    }
-    if let Some(k) = &prepared.kconfig {
-        let fd = (module.maps().len() + module.data_sections().len()) as i32;
-        for &(id, offset) in &k.offsets {
-            bindings
-                .externs
-                .insert(id, bpfir::lower::ExternBinding::MapValue { fd, offset });
-        }
-        manifest_maps.push(format!(
-            "{{\"name\": \".kconfig\", \"placeholder_fd\": {fd}}}"
-        ));
-    }
-    let endian = module.endian();
-    let write = |name: &str, bytes: &[u8]| {
-        std::fs::write(out.join(name), bytes)
-            .map_err(|e| format!("{}: {e}", out.join(name).display()))
-    };
-    let mut programs = Vec::new();
-    for (f, func) in module.programs() {
-        if !args.programs.is_empty() && !args.programs.contains(&func.name) {
-            continue;
-        }
-        let p = lower(&module, f, &bindings).map_err(|e| format!("{}: {e}", args.object))?;
-        write(&format!("{}.insns", p.name), &p.insn_bytes(endian))?;
-        write(&format!("{}.func_info", p.name), &p.func_info_bytes(endian))?;
-        write(&format!("{}.line_info", p.name), &p.line_info_bytes(endian))?;
-        write(&format!("{}.core_relo", p.name), &p.core_relo_bytes(endian))?;
-        programs.push(format!(
-            "{{\"program\": {}, \"section\": {}, \"insns\": {}, \"tag\": {}, \"func_info\": {}, \"line_info\": {}, \"core_relo\": {}}}",
-            json_str(&p.name),
-            json_str(&p.section),
-            p.n_slots(),
-            // The tag a current kernel of the object's byte order computes (SHA-256).
-            json_str(&bpfir::lower::tag_hex(bpfir::lower::program_tag(
-                &p.insns,
-                endian,
-                bpfir::lower::TagHash::Sha256
-            ))),
-            p.func_info.len(),
-            p.line_info.len(),
-            p.core_relos.len()
-        ));
-    }
-    if let Some(btf) = &prepared.btf {
-        write("btf.bin", &btf.to_bytes())?;
-    }
-    let manifest = format!(
-        "{{\n  \"object\": {},\n  \"endian\": {},\n  \"btf\": {},\n  \"programs\": [\n    {}\n  ],\n  \"maps\": [\n    {}\n  ]\n}}\n",
-        json_str(&args.object),
-        json_str(&format!("{endian:?}").to_lowercase()),
-        if prepared.btf.is_some() { "\"btf.bin\"" } else { "null" },
-        programs.join(",\n    "),
-        manifest_maps.join(",\n    ")
-    );
-    write("manifest.json", manifest.as_bytes())?;
-    Ok(format!(
-        "wrote {} programs to {}\n",
-        programs.len(),
-        out.display()
-    ))
 }

@@ -30,8 +30,12 @@
 //! instruction no longer holds its local value, so validation refuses it).
 //!
 //! Costs: one walk over every function's instructions to find the relocated ones, one
-//! candidate search per distinct local type (cached for the call), and for each relocation
-//! a walk of its access through the local type and each candidate.
+//! candidate search per distinct local type (a name index lookup, cached for the call), and
+//! for each relocation a walk of its access through the local type and each candidate. The
+//! candidates of one local type are at most [`MAX_CANDIDATES`] (more fail that type's
+//! relocations), and the type compatibility walks are bounded by [`MAX_DEPTH`] and
+//! [`MAX_MATCH_VISITS`], so a relocation costs at most `MAX_CANDIDATES ×` a bounded walk
+//! whatever the target.
 
 mod calc;
 mod compat;
@@ -48,10 +52,11 @@ use crate::btf::{Btf, BtfError, TypeId};
 use crate::btf_ext::CoreReloKind;
 use crate::ir::{CoreId, CoreRelo, FuncId, InsnId, Module};
 
+pub(crate) use compat::types_are_compat;
 pub use compat::{MAX_DEPTH, MAX_MATCH_VISITS};
 pub use error::{CoReError, ReloContext};
 pub use patch::{POISON_HELPER, POISON_INSN};
-pub use targets::{Candidate, Target, Targets};
+pub use targets::{Candidate, Target, Targets, MAX_CANDIDATES};
 
 use calc::Resolution;
 use patch::{PatchFail, Patched};

@@ -17,6 +17,12 @@ use crate::btf::{essential_name, Btf, TypeId};
 use super::compat::kinds_compat;
 use super::Fail;
 
+/// The most candidates one local type may have in the targets: real kernels have a few
+/// per name (vmlinux and some modules). More makes every relocation of that type fail
+/// with an error rather than cost `relocations × candidates` walks (a target of 300k
+/// structs of one name once took 23 s).
+pub const MAX_CANDIDATES: usize = 1 << 12;
+
 /// One target BTF with a name for reports (`vmlinux`, a module's name, a file).
 #[derive(Clone, Debug)]
 pub struct Target {
@@ -102,7 +108,7 @@ impl Targets {
         self.targets.is_empty()
     }
 
-    /// The candidates for local type `local_id` of `local`: the main target's, or when it
+    /// The candidates for local type `local_id` of `local`, at most [`MAX_CANDIDATES`]: the main target's, or when it
     /// has none, every other target's, each in id order.
     pub(crate) fn candidates(&self, local: &Btf, local_id: TypeId) -> Result<Vec<Candidate>, Fail> {
         let local_kind = *local.kind_of(local_id)?;
@@ -123,6 +129,12 @@ impl Targets {
                     continue;
                 }
                 if kinds_compat(&local_kind, target.btf.kind_of(id)?) {
+                    if out.len() == MAX_CANDIDATES {
+                        return Err(Fail::Unsupported(format!(
+                            "more than {MAX_CANDIDATES} target types named {essential} \
+                             (a kernel has a few; this target was built to be slow)"
+                        )));
+                    }
                     out.push(Candidate { target: i, ty: id });
                 }
             }

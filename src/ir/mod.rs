@@ -49,6 +49,8 @@ mod entities;
 mod error;
 mod meta;
 pub use meta::{Meta, Origin, OriginId};
+mod struct_ops;
+pub use struct_ops::StructOps;
 
 use std::collections::HashMap;
 
@@ -113,6 +115,8 @@ pub struct Module {
     maps: Arena<MapDef>,
     /// Linkage of map symbols that are not global (a weak `SEC(".maps")` definition).
     map_linkage: ArenaMap<MapId, SymbolLinkage>,
+    /// The values of struct_ops maps.
+    struct_ops: ArenaMap<MapId, StructOps>,
     data: Arena<DataSection>,
     externs: Arena<Extern>,
     lines: Arena<SourceLine>,
@@ -139,6 +143,7 @@ impl Module {
             funcs: Arena::new(),
             maps: Arena::new(),
             map_linkage: ArenaMap::default(),
+            struct_ops: ArenaMap::default(),
             data: Arena::new(),
             externs: Arena::new(),
             lines: Arena::new(),
@@ -465,6 +470,16 @@ impl Module {
             self.map_linkage.insert(id, linkage);
         }
         Ok(())
+    }
+
+    /// Sets the value of struct_ops map `id` (see [`StructOps`]).
+    pub fn set_struct_ops(&mut self, id: MapId, value: StructOps) {
+        self.struct_ops.insert(id, value);
+    }
+
+    /// The value of map `id` when it is a struct_ops map read from the object.
+    pub fn struct_ops(&self, id: MapId) -> Option<&StructOps> {
+        self.struct_ops.get(id)
     }
 
     /// Adds a data section.

@@ -18,8 +18,9 @@
 //!    its section alignment.
 //! 3. **BTF** (`merge_btf`): step (a) appends every input's types except `DATASEC`s (with
 //!    [`Btf::append`]: strings by one base offset, types by a table) and builds one `DATASEC`
-//!    per output section from the layout; step (b), deduplication, has its one call site
-//!    there and is not done yet.
+//!    per output section from the layout; step (b) de-duplicates the result
+//!    ([`crate::btf::dedup`], libbpf's `btf__dedup` semantics) and composes its id map with
+//!    step (a)'s.
 //! 4. **Entities.** Data sections, maps, externs, functions (in input order, so that
 //!    same-named sections concatenate in input order), source lines, CO-RE records; then
 //!    every instruction of every surviving function is re-created through
@@ -37,7 +38,8 @@
 //! a different `max_entries`.
 //!
 //! Costs: linear in the total size of the inputs (one pass per arena, one hash lookup per
-//! symbol and extern), plus the BTF copy.
+//! symbol and extern), plus the BTF copy and its de-duplication, which is linear too (see
+//! [`crate::btf::dedup`]'s work budget).
 
 mod error;
 
@@ -732,6 +734,7 @@ impl Linker<'_> {
         self.add_data(&merged);
         self.add_maps(&merged)?;
         self.add_functions(&merged);
+        self.add_struct_ops();
         self.add_externs(&merged)?;
         self.add_lines_and_relos(&merged);
         for i in 0..n {
@@ -830,6 +833,31 @@ impl Linker<'_> {
             }
         }
         Ok(())
+    }
+
+    /// struct_ops values follow their maps, their programs remapped to the output's.
+    fn add_struct_ops(&mut self) {
+        for (i, m) in self.modules.iter().enumerate() {
+            for (id, _) in m.maps() {
+                let (Some(value), Some(&new)) = (m.struct_ops(id), self.maps[i].get(id)) else {
+                    continue;
+                };
+                if self.out.struct_ops(new).is_some() {
+                    continue;
+                }
+                let mut value = value.clone();
+                value
+                    .funcs
+                    .retain_mut(|(_, f)| match self.funcs[i].get(*f) {
+                        Some(&g) => {
+                            *f = g;
+                            true
+                        }
+                        None => false,
+                    });
+                self.out.set_struct_ops(new, value);
+            }
+        }
     }
 
     fn add_functions(&mut self, merged: &MergedBtf) {

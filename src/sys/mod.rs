@@ -29,6 +29,7 @@ mod fd;
 mod info;
 mod log;
 mod map;
+mod mmap;
 mod pin;
 mod prog;
 mod progtype;
@@ -47,9 +48,10 @@ pub use log::{LogLevel, INITIAL_LOG_SIZE, MAX_LOG_SIZE};
 pub use map::{
     create_map, freeze_map, lookup_elem, update_elem, MapCreate, BPF_ANY, BPF_EXIST, BPF_NOEXIST,
 };
+pub use mmap::{mmap_map, page_size, MapMmap};
 pub use pin::{get_pinned_map, pin_map};
 pub use prog::{load_prog, ProgLoad, BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS};
-pub use progtype::{program_kind, AttachTarget, BtfTarget, BtfTargetKind, ProgramKind};
+pub use progtype::{autoload, program_kind, AttachTarget, BtfTarget, BtfTargetKind, ProgramKind};
 pub use test_run::{test_run, TestRun, TestRunResult};
 
 /// An error number returned by the kernel.
@@ -162,6 +164,14 @@ pub enum SysError {
         /// The argument (`"key"`, `"func_info"`, ...).
         what: &'static str,
         /// What is wrong with it.
+        reason: String,
+    },
+    /// Mapping a map's memory failed.
+    #[error("mmap of {what}: {reason}")]
+    Mmap {
+        /// What was being mapped or written.
+        what: &'static str,
+        /// Why it failed.
         reason: String,
     },
     /// The kernel returned success with a value the command never returns (e.g. a negative

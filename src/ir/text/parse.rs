@@ -356,6 +356,7 @@ impl<'a> Parser<'a> {
         let origin = match attrs.opt_word("origin")?.unwrap_or("btf") {
             "btf" => MapOrigin::Btf,
             "legacy" => MapOrigin::Legacy,
+            "struct_ops" => MapOrigin::StructOps,
             o => return Err(cur.syntax_at(name_pos, format!("unknown map origin `{o}`"))),
         };
         let pinning = match attrs.get("pinning") {
@@ -448,6 +449,7 @@ impl<'a> Parser<'a> {
             "data" => DataKind::Data,
             "rodata" => DataKind::Rodata,
             "bss" => DataKind::Bss,
+            "arena" => DataKind::Arena,
             k => {
                 return Err(cur.syntax_at(
                     name_pos,

@@ -431,6 +431,7 @@ impl ModuleText<'_> {
         let origin = match map.origin {
             MapOrigin::Legacy => "legacy",
             MapOrigin::Btf => "btf",
+            MapOrigin::StructOps => "struct_ops",
         };
         write!(f, " origin={origin}")?;
         match map.pinning {
@@ -484,6 +485,7 @@ impl ModuleText<'_> {
             DataKind::Data => "data",
             DataKind::Rodata => "rodata",
             DataKind::Bss => "bss",
+            DataKind::Arena => "arena",
         };
         write!(
             f,
