@@ -66,6 +66,15 @@ pub(super) struct PMap {
     pub(super) linkage: SymbolLinkage,
     pub(super) line_index: usize,
     pub(super) name_pos: Pos,
+    /// A struct_ops value: section, bytes, and `(offset, function, k, where)` pointers.
+    pub(super) ops: Option<POps>,
+}
+
+/// A struct_ops value as parsed, its function pointers unresolved.
+pub(super) struct POps {
+    pub(super) section: String,
+    pub(super) data: Vec<u8>,
+    pub(super) funcs: Vec<(u32, String, usize, usize, Pos)>,
 }
 
 /// A data section as parsed: its `datasec=` type, line and name position.
@@ -402,6 +411,7 @@ impl<'a> Parser<'a> {
             linkage,
             line_index,
             name_pos,
+            ops: None,
         };
         if inner && linkage != SymbolLinkage::Global {
             return Err(cur.syntax_at(name_pos, "an inner map has no linkage".into()));
@@ -428,10 +438,53 @@ impl<'a> Parser<'a> {
                         c.end()?;
                         map.def.init_slots.push((slot, sym));
                     }
+                    "struct_ops" if !inner && map.ops.is_none() => {
+                        let a = c.attrs()?;
+                        let section = a.opt_str("section")?.unwrap_or(b".struct_ops").to_vec();
+                        let section = String::from_utf8(section).map_err(|_| {
+                            c.syntax_at(pos, "the section must be valid UTF-8".into())
+                        })?;
+                        let size = u64::from(a.u32("size")?);
+                        a.finish()?;
+                        c.end()?;
+                        if size > MAX_DATA_BYTES {
+                            return Err(c.syntax_at(pos, "a struct_ops value that large".into()));
+                        }
+                        map.ops = Some(POps {
+                            section,
+                            data: vec![0; size as usize],
+                            funcs: Vec::new(),
+                        });
+                    }
+                    "bytes" | "func" if map.ops.is_none() => {
+                        return Err(c.syntax_at(
+                            pos,
+                            format!(
+                                "`{w}` belongs to a struct_ops value: `struct_ops size=N` first"
+                            ),
+                        ))
+                    }
+                    "bytes" => {
+                        if let Some(ops) = map.ops.as_mut() {
+                            self.bytes_row(l, &mut ops.data)?;
+                        }
+                    }
+                    "func" => {
+                        let at = c.pos();
+                        let offset = u32::try_from(c.num()?)
+                            .map_err(|_| c.syntax_at(at, "offset out of range".into()))?;
+                        let fpos = c.pos();
+                        let (name, k) = super::insn::func_sym(&mut c)?;
+                        c.end()?;
+                        if let Some(ops) = map.ops.as_mut() {
+                            ops.funcs.push((offset, name, k, self.i - 1, fpos));
+                        }
+                    }
                     _ => {
-                        return Err(
-                            c.syntax_at(pos, format!("expected `inner` or `slot`, found `{w}`"))
-                        )
+                        return Err(c.syntax_at(
+                            pos,
+                            format!("expected `inner`, `slot` or `struct_ops`, found `{w}`"),
+                        ))
                     }
                 }
             }
@@ -573,6 +626,7 @@ impl<'a> Parser<'a> {
             Some("weak") => SymbolLinkage::Weak,
             Some(l) => return Err(cur.syntax_at(name_pos, format!("unknown linkage `{l}`"))),
         };
+        func.hidden = attrs.flag("hidden")?;
         let btf = attrs.opt_type("btf")?;
         attrs.finish()?;
         cur.punct("{")?;
