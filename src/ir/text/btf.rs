@@ -1,6 +1,7 @@
 //! The `btf { ... }` block: every type of the module's BTF in `bpftool btf dump` form
 //! (`[3] STRUCT 'foo' size=8 vlen=2` with its members on the following lines), and, when
-//! the string table is not in the order the parser would build it, the table itself.
+//! the string table is not in the order the parser would build it, the table itself in a
+//! `strings { ... }` block at the end of the text.
 //!
 //! The parser writes the types back as wire records with the ids they were printed with and
 //! hands the blob to [`Btf::parse`], so the result is exactly as valid as a read object's BTF
@@ -10,8 +11,9 @@
 //! String order: without a `strings` block the parser interns strings as it meets them —
 //! type, member, parameter and enumerator names in type order, then for each function the
 //! file and text of each `.line` and the access string of each `.core`. The printer writes
-//! the block only when the module's table differs from that (clang's tables interleave
-//! type names and source lines, so read objects carry it; hand-written text does not need it).
+//! the `strings` block only when the module's table differs from that (clang's tables
+//! interleave type names and source lines, so read objects carry it; hand-written text does
+//! not need it). The parser reads that block first, wherever it is.
 //!
 //! Cost: printing is one pass over the types plus one simulated interning pass; parsing is one
 //! pass and one [`Btf::parse`].
@@ -182,16 +184,27 @@ fn linkage(l: Linkage) -> &'static str {
     }
 }
 
-/// Prints the `btf { ... }` block.
-pub(crate) fn print_btf(f: &mut fmt::Formatter<'_>, m: &Module, btf: &Btf) -> fmt::Result {
-    writeln!(f, "btf {{")?;
-    if !implicit_order_holds(m, btf) {
-        writeln!(f, "    strings {{")?;
-        for s in table_strings(btf).unwrap_or_default() {
-            writeln!(f, "        {}", super::print::Quoted(s.as_bytes()))?;
-        }
-        writeln!(f, "    }}")?;
+/// Prints the `strings { ... }` block (at the end of the text) when the module's string
+/// table is not in the order the parser would build it.
+pub(crate) fn print_strings(f: &mut fmt::Formatter<'_>, m: &Module, btf: &Btf) -> fmt::Result {
+    if implicit_order_holds(m, btf) {
+        return Ok(());
     }
+    writeln!(f)?;
+    writeln!(
+        f,
+        "; The BTF string table in its order, so that every string offset is kept."
+    )?;
+    writeln!(f, "strings {{")?;
+    for s in table_strings(btf).unwrap_or_default() {
+        writeln!(f, "    {}", super::print::Quoted(s.as_bytes()))?;
+    }
+    writeln!(f, "}}")
+}
+
+/// Prints the `btf { ... }` block.
+pub(crate) fn print_btf(f: &mut fmt::Formatter<'_>, btf: &Btf) -> fmt::Result {
+    writeln!(f, "btf {{")?;
     for (ty, t) in btf.own_types().skip(1) {
         let kind = t.kind.kind();
         write!(f, "    [{}] {kind} {}", id(btf, ty), Name(btf, t.name))?;

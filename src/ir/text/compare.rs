@@ -1,6 +1,7 @@
 //! Module equality up to arena order: what "the text round-trips" means.
 //!
-//! Two modules are the same when their header, BTF, maps (with linkage), data sections,
+//! Two modules are the same when their header, BTF, maps (with linkage and struct_ops
+//! values), data sections,
 //! externs and functions are equal in order, and each function's body is the same
 //! instruction by instruction: the instruction (with the raw fields lowering and the writer
 //! overwrite for a referenced instruction left out), its reference (a jump by the target's
@@ -70,7 +71,10 @@ pub fn same_module(a: &Module, b: &Module) -> Result<(), String> {
     }
     check("map counts", a.maps().len() == b.maps().len())?;
     for ((ia, ma), (ib, mb)) in a.maps().zip(b.maps()) {
-        if ma != mb || a.map_linkage(ia) != b.map_linkage(ib) {
+        if ma != mb
+            || a.map_linkage(ia) != b.map_linkage(ib)
+            || a.struct_ops(ia) != b.struct_ops(ib)
+        {
             return Err(format!("map {} differs: {ma:?} vs {mb:?}", ma.name));
         }
     }
@@ -99,6 +103,7 @@ pub fn same_module(a: &Module, b: &Module) -> Result<(), String> {
             || xa.linkage != xb.linkage
             || xa.section != xb.section
             || xa.is_program != xb.is_program
+            || xa.hidden != xb.hidden
             || xa.btf_func != xb.btf_func
             || xa.n_insns() != xb.n_insns()
         {

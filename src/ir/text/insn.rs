@@ -347,7 +347,7 @@ fn imm64(c: &mut Cur<'_>) -> Result<i64, ParseError> {
 }
 
 /// `@name` or `@name:k` (the k-th function of that name).
-fn func_sym(c: &mut Cur<'_>) -> Result<(String, usize), ParseError> {
+pub(crate) fn func_sym(c: &mut Cur<'_>) -> Result<(String, usize), ParseError> {
     let (name, _) = c.sym()?;
     if c.eat_punct(":") {
         let at = c.pos();

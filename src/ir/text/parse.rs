@@ -66,6 +66,15 @@ pub(super) struct PMap {
     pub(super) linkage: SymbolLinkage,
     pub(super) line_index: usize,
     pub(super) name_pos: Pos,
+    /// A struct_ops value: section, bytes, and `(offset, function, k, where)` pointers.
+    pub(super) ops: Option<POps>,
+}
+
+/// A struct_ops value as parsed, its function pointers unresolved.
+pub(super) struct POps {
+    pub(super) section: String,
+    pub(super) data: Vec<u8>,
+    pub(super) funcs: Vec<(u32, String, usize, usize, Pos)>,
 }
 
 /// A data section as parsed: its `datasec=` type, line and name position.
@@ -175,7 +184,60 @@ impl<'a> Parser<'a> {
         line.tokens.len() == 1 && line.tokens[0].tok == Tok::Punct("}")
     }
 
+    /// Reads the top-level `strings { ... }` block, wherever it is, before anything interns
+    /// a string: its order is the table's.
+    fn preload_strings(&mut self) -> Result<(), ParseError> {
+        let mut depth = 0usize;
+        let mut seen: Option<u32> = None;
+        let mut i = 0;
+        while i < self.lines.len() {
+            let line = &self.lines[i];
+            i += 1;
+            if Self::is_close(line) {
+                depth = depth.saturating_sub(1);
+                continue;
+            }
+            let opens = line.tokens.last().is_some_and(|t| t.tok == Tok::Punct("{"));
+            let is_strings = depth == 0
+                && line.tokens.len() == 2
+                && line.tokens[0].tok == Tok::Word("strings".into())
+                && opens;
+            if !is_strings {
+                depth += usize::from(opens);
+                continue;
+            }
+            if let Some(first) = seen {
+                return Err(ParseError::syntax(
+                    Pos::new(line.number, 1),
+                    &line.text,
+                    format!("a second strings block (the first is at line {first})"),
+                ));
+            }
+            seen = Some(line.number);
+            loop {
+                let Some(l) = self.lines.get(i) else {
+                    return Err(ParseError::syntax(
+                        Pos::new(line.number, 1),
+                        &line.text,
+                        "this block is not closed with `}`".into(),
+                    ));
+                };
+                i += 1;
+                if Self::is_close(l) {
+                    break;
+                }
+                let mut c = Cur::new(l);
+                let at = c.pos();
+                let s = c.string()?;
+                c.end()?;
+                self.strings.push(&s).map_err(|e| c.syntax_at(at, e))?;
+            }
+        }
+        Ok(())
+    }
+
     fn top(&mut self) -> Result<(), ParseError> {
+        self.preload_strings()?;
         while let Some(line) = self.next_line() {
             let mut cur = Cur::new(line);
             let (word, pos) = cur.word()?;
@@ -251,10 +313,16 @@ impl<'a> Parser<'a> {
                     ));
                 }
                 "program" | "subprogram" => self.function(line, cur, word == "program")?,
+                "strings" => {
+                    // Read by `preload_strings`; skip it here.
+                    cur.punct("{")?;
+                    cur.end()?;
+                    while !Self::is_close(self.block_line(line)?) {}
+                }
                 other => {
                     return Err(cur.syntax_at(
                         pos,
-                        format!("unknown statement `{other}` (expected endian, license, version, btf, map, data, extern, program or subprogram)"),
+                        format!("unknown statement `{other}` (expected endian, license, version, btf, map, data, extern, program, subprogram or strings)"),
                     ))
                 }
             }
@@ -264,32 +332,12 @@ impl<'a> Parser<'a> {
 
     fn btf_block(&mut self, open: &'a Line) -> Result<(), ParseError> {
         let mut btf = BtfText::new(open.number);
-        let mut first = true;
         loop {
             let line = self.block_line(open)?;
             if Self::is_close(line) {
                 break;
             }
             let mut cur = Cur::new(line);
-            if first && cur.peek_word() == Some("strings") {
-                cur.bump();
-                cur.punct("{")?;
-                cur.end()?;
-                loop {
-                    let l = self.block_line(line)?;
-                    if Self::is_close(l) {
-                        break;
-                    }
-                    let mut c = Cur::new(l);
-                    let at = c.pos();
-                    let s = c.string()?;
-                    c.end()?;
-                    self.strings.push(&s).map_err(|e| c.syntax_at(at, e))?;
-                }
-                first = false;
-                continue;
-            }
-            first = false;
             if cur.is_punct("[") {
                 btf.type_line(&mut cur, &mut self.strings)?;
             } else if BtfText::is_item_line(&cur) {
@@ -364,6 +412,7 @@ impl<'a> Parser<'a> {
             linkage,
             line_index,
             name_pos,
+            ops: None,
         };
         if inner && linkage != SymbolLinkage::Global {
             return Err(cur.syntax_at(name_pos, "an inner map has no linkage".into()));
@@ -390,10 +439,53 @@ impl<'a> Parser<'a> {
                         c.end()?;
                         map.def.init_slots.push((slot, sym));
                     }
+                    "struct_ops" if !inner && map.ops.is_none() => {
+                        let a = c.attrs()?;
+                        let section = a.opt_str("section")?.unwrap_or(b".struct_ops").to_vec();
+                        let section = String::from_utf8(section).map_err(|_| {
+                            c.syntax_at(pos, "the section must be valid UTF-8".into())
+                        })?;
+                        let size = u64::from(a.u32("size")?);
+                        a.finish()?;
+                        c.end()?;
+                        if size > MAX_DATA_BYTES {
+                            return Err(c.syntax_at(pos, "a struct_ops value that large".into()));
+                        }
+                        map.ops = Some(POps {
+                            section,
+                            data: vec![0; size as usize],
+                            funcs: Vec::new(),
+                        });
+                    }
+                    "bytes" | "func" if map.ops.is_none() => {
+                        return Err(c.syntax_at(
+                            pos,
+                            format!(
+                                "`{w}` belongs to a struct_ops value: `struct_ops size=N` first"
+                            ),
+                        ))
+                    }
+                    "bytes" => {
+                        if let Some(ops) = map.ops.as_mut() {
+                            self.bytes_row(l, &mut ops.data)?;
+                        }
+                    }
+                    "func" => {
+                        let at = c.pos();
+                        let offset = u32::try_from(c.num()?)
+                            .map_err(|_| c.syntax_at(at, "offset out of range".into()))?;
+                        let fpos = c.pos();
+                        let (name, k) = super::insn::func_sym(&mut c)?;
+                        c.end()?;
+                        if let Some(ops) = map.ops.as_mut() {
+                            ops.funcs.push((offset, name, k, self.i - 1, fpos));
+                        }
+                    }
                     _ => {
-                        return Err(
-                            c.syntax_at(pos, format!("expected `inner` or `slot`, found `{w}`"))
-                        )
+                        return Err(c.syntax_at(
+                            pos,
+                            format!("expected `inner`, `slot` or `struct_ops`, found `{w}`"),
+                        ))
                     }
                 }
             }
@@ -535,6 +627,7 @@ impl<'a> Parser<'a> {
             Some("weak") => SymbolLinkage::Weak,
             Some(l) => return Err(cur.syntax_at(name_pos, format!("unknown linkage `{l}`"))),
         };
+        func.hidden = attrs.flag("hidden")?;
         let btf = attrs.opt_type("btf")?;
         attrs.finish()?;
         cur.punct("{")?;

@@ -24,7 +24,7 @@ use crate::ir::{
     SymbolLinkage,
 };
 
-use super::btf::print_btf;
+use super::btf::{print_btf, print_strings};
 use super::cdecl::{c_decl, core_note};
 use super::names::{escape, helper_name, map_type_name};
 use super::Has as _;
@@ -366,13 +366,13 @@ impl ModuleText<'_> {
         }
         if let Some(btf) = self.btf() {
             writeln!(f)?;
-            print_btf(f, m, btf)?;
+            print_btf(f, btf)?;
         }
         if m.maps().len() > 0 {
             writeln!(f)?;
         }
         for (id, map) in m.maps() {
-            self.map(f, map, "map", "", m.map_linkage(id))?;
+            self.map(f, map, "map", "", m.map_linkage(id), m.struct_ops(id))?;
         }
         for (_, data) in m.data_sections() {
             writeln!(f)?;
@@ -408,6 +408,7 @@ impl ModuleText<'_> {
         what: &str,
         indent: &str,
         linkage: SymbolLinkage,
+        ops: Option<&crate::ir::StructOps>,
     ) -> fmt::Result {
         let m = self.module;
         write!(f, "{indent}{what} {} type=", Sym(&map.name))?;
@@ -459,7 +460,7 @@ impl ModuleText<'_> {
         if let Some(ty) = map.value_type {
             notes.push(format!("value {}", self.c_type(ty)));
         }
-        let has_block = map.inner.is_some() || !map.init_slots.is_empty();
+        let has_block = map.inner.is_some() || !map.init_slots.is_empty() || ops.is_some();
         if has_block {
             f.write_str(" {")?;
         }
@@ -470,10 +471,30 @@ impl ModuleText<'_> {
         if has_block {
             let deeper = format!("{indent}    ");
             if let Some(inner) = &map.inner {
-                self.map(f, inner, "inner", &deeper, SymbolLinkage::Global)?;
+                self.map(f, inner, "inner", &deeper, SymbolLinkage::Global, None)?;
             }
             for (slot, sym) in &map.init_slots {
                 writeln!(f, "{deeper}slot {slot} {}", Sym(sym))?;
+            }
+            if let Some(ops) = ops {
+                writeln!(
+                    f,
+                    "{deeper}struct_ops section={} size={}",
+                    Quoted(ops.section.as_bytes()),
+                    ops.data.len()
+                )?;
+                bytes_rows(f, &deeper, &ops.data)?;
+                for &(offset, func) in &ops.funcs {
+                    if m.has_function(func) {
+                        writeln!(f, "{deeper}func {offset} {}", FuncRef(m, func))?;
+                    } else {
+                        writeln!(
+                            f,
+                            "{deeper}func {offset} <{}>",
+                            crate::ir::AnyEntity::Func(func)
+                        )?;
+                    }
+                }
             }
             writeln!(f, "{indent}}}")?;
         }
@@ -523,16 +544,7 @@ impl ModuleText<'_> {
             }
             writeln!(f)?;
         }
-        for (row, chunk) in data.bytes.chunks(16).enumerate() {
-            if chunk.iter().all(|&b| b == 0) {
-                continue;
-            }
-            write!(f, "    bytes {:#06x}:", row * 16)?;
-            for b in chunk {
-                write!(f, " {b:02x}")?;
-            }
-            writeln!(f)?;
-        }
+        bytes_rows(f, "    ", &data.bytes)?;
         writeln!(f, "}}")
     }
 
@@ -551,6 +563,9 @@ impl ModuleText<'_> {
             Quoted(func.section.as_bytes()),
             linkage_name(func.linkage)
         )?;
+        if func.hidden {
+            f.write_str(" hidden")?;
+        }
         if let Some(ty) = func.btf_func {
             write!(f, " btf={} {{  ; {}", TypeRef(m, ty), self.c_type(ty))?;
             writeln!(f)?;
@@ -622,6 +637,21 @@ impl ModuleText<'_> {
     }
 }
 
+/// Initial bytes as `bytes 0x0010: 00 2a ...` rows of 16, the all-zero rows left out.
+fn bytes_rows(f: &mut fmt::Formatter<'_>, indent: &str, bytes: &[u8]) -> fmt::Result {
+    for (row, chunk) in bytes.chunks(16).enumerate() {
+        if chunk.iter().all(|&b| b == 0) {
+            continue;
+        }
+        write!(f, "{indent}bytes {:#06x}:", row * 16)?;
+        for b in chunk {
+            write!(f, " {b:02x}")?;
+        }
+        writeln!(f)?;
+    }
+    Ok(())
+}
+
 /// What sits at `offset` of a data section: `counter`, `counter+2`, or a string literal.
 fn data_at(section: &DataSection, offset: u32) -> Option<String> {
     let var = section
@@ -659,6 +689,9 @@ impl fmt::Display for ModuleText<'_> {
         for (id, _) in self.module.functions() {
             writeln!(f)?;
             self.function(f, id)?;
+        }
+        if let Some(btf) = self.btf() {
+            print_strings(f, self.module, btf)?;
         }
         Ok(())
     }

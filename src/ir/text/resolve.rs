@@ -42,6 +42,7 @@ impl Parser<'_> {
             }
         };
         let mut names: HashMap<&str, ()> = HashMap::new();
+        let mut map_ids = Vec::with_capacity(self.maps.len());
         for pm in &self.maps {
             if names.insert(&pm.def.name, ()).is_some() {
                 return Err(self.semantic(
@@ -52,6 +53,7 @@ impl Parser<'_> {
             }
             let def = self.map_def(pm, &ty)?;
             let id = m.add_map(def);
+            map_ids.push(id);
             m.set_map_linkage(id, pm.linkage)
                 .map_err(|e| internal(&e))?;
         }
@@ -93,6 +95,32 @@ impl Parser<'_> {
                 .insert(id, Pos::new(self.lines[pf.line_index].number, 1));
             func_names.entry(name).or_default().push(id);
             ids.push(id);
+        }
+        // struct_ops values name programs: set them now that functions exist.
+        for (pm, &id) in self.maps.iter().zip(&map_ids) {
+            let Some(ops) = &pm.ops else { continue };
+            let mut funcs = Vec::with_capacity(ops.funcs.len());
+            for (offset, name, k, li, pos) in &ops.funcs {
+                let f = func_names
+                    .get(name)
+                    .and_then(|v| v.get(*k))
+                    .ok_or_else(|| {
+                        self.semantic(
+                            *li,
+                            *pos,
+                            format!("unknown function {}", func_ref(name, *k)),
+                        )
+                    })?;
+                funcs.push((*offset, *f));
+            }
+            m.set_struct_ops(
+                id,
+                crate::ir::StructOps {
+                    section: ops.section.clone(),
+                    data: ops.data.clone(),
+                    funcs,
+                },
+            );
         }
         let map_names: HashMap<String, crate::ir::MapId> =
             m.maps().map(|(id, d)| (d.name.clone(), id)).collect();
