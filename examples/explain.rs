@@ -43,6 +43,8 @@ fn explain(m: &Module, program: &str) -> Result<ExplainedLog, String> {
         ..LoadOptions::default()
     };
     let loaded = load(m, &opts).map_err(|e| e.to_string())?;
+    #[cfg(test)]
+    kernel::check_offline_tags("explain", &loaded);
     let p = loaded
         .programs
         .iter()

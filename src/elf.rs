@@ -124,6 +124,9 @@ pub struct Symbol<'a> {
     pub value: u64,
     /// `st_size`.
     pub size: u64,
+    /// `STV_HIDDEN` or `STV_INTERNAL` visibility (`__hidden`): a global symbol other
+    /// objects of a static link see, but nothing outside it.
+    pub hidden: bool,
 }
 
 /// One relocation entry (`Elf64_Rel`, or `Elf64_Rela` with its addend).
@@ -256,6 +259,7 @@ impl<'a> ElfObject<'a> {
                 section,
                 value: sym.st_value(e),
                 size: sym.st_size(e),
+                hidden: matches!(sym.st_other() & 3, elf::STV_HIDDEN | elf::STV_INTERNAL),
             });
         }
         Ok(ElfObject {

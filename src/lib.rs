@@ -36,10 +36,16 @@
 //! * [`btf_ext`] — `.BTF.ext`: func_info, line_info and CO-RE relocation records per ELF
 //!   section, and CO-RE access strings.
 //! * [`elf`] — sections, symbols and relocations of a BPF ELF object (the `object` crate).
-//! * [`ir`] — the `Module`: arenas, the linked instruction layout, side tables, editing.
+//! * [`ir`] — the `Module`: arenas, the linked instruction layout, side tables, editing,
+//!   instruction builders ([`ir::build`]), a cursor ([`ir::FuncCursor`]) and new maps,
+//!   variables and functions with their BTF ([`ir::define`]). `docs/rewriting.md` is the
+//!   guide to writing a pass.
 //! * [`read`] — ELF object → `Module`.
 //! * [`verify`] — the IR's invariants, checked all at once ([`Module::verify`](ir::Module::verify)).
-//! * [`lower`] — link and lower one program to bytecode, func_info, line_info, core_relo.
+//! * [`analysis`] — what a pass asks before rewriting: call graph, CFG, dominators,
+//!   register liveness, stack depth and free slots, slot layout.
+//! * [`lower`] — link and lower one program to bytecode, func_info, line_info, core_relo;
+//!   the way back from a slot to the IR (verifier logs), and the program tag offline.
 //! * `sys` and `load` (feature `kernel`, Linux) — the `bpf(2)` system call (the only place
 //!   with `unsafe`) and a loader built on it.
 #![deny(missing_docs)]

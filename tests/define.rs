@@ -7,16 +7,16 @@ mod common;
 #[path = "common/kernel.rs"]
 mod kernel;
 
-use bpfir::abi::Helper;
+use bpfir::abi::{Helper, MapType};
 use bpfir::insn::{Reg::*, Size};
 use bpfir::ir::build::*;
 use bpfir::ir::{FuncCursor, Function, MapOrigin, MapSlot, Module, NewMap};
 use bpfir::write::write_object;
 
-const ARRAY: u32 = 2;
-const HASH: u32 = 1;
-const PERCPU_ARRAY: u32 = 6;
-const RINGBUF: u32 = 27;
+const ARRAY: MapType = MapType::ARRAY;
+const HASH: MapType = MapType::HASH;
+const PERCPU_ARRAY: MapType = MapType::PERCPU_ARRAY;
+const RINGBUF: MapType = MapType::RINGBUF;
 
 /// calls.bpfel.o with four new maps, two new variables and a new function that
 /// `calls_first` now calls and checks before it returns: it still returns 0 only if the new
@@ -194,6 +194,7 @@ mod kernel_tests {
                 ..LoadOptions::default()
             };
             let loaded = load(module, &opts).unwrap_or_else(|e| panic!("{what}: {e}"));
+            super::kernel::check_offline_tags(what, &loaded);
             for p in &loaded.programs {
                 let lp = p
                     .result

@@ -311,6 +311,7 @@ fn run_kernel(path: &Path, m: &Module, args: &str) -> Option<Result<String, Stri
     let mut bpfir_results = Vec::new();
     match bpfir::load::load(&back, &opts) {
         Ok(loaded) => {
+            kernel::check_offline_tags(&stem, &loaded);
             for p in &loaded.programs {
                 match &p.result {
                     Ok(prog) => match prog.run_zero_packet(64) {

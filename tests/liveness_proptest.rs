@@ -60,6 +60,13 @@ fn functions(m: &Module) -> Vec<FuncId> {
     m.functions().map(|(f, _)| f).collect()
 }
 
+/// Whether code inserted before `at` runs: jumps to `at` keep going to `at`, so after an
+/// instruction that does not fall through it would be unreachable (which the kernel
+/// refuses).
+fn reachable_before(m: &Module, at: InsnId) -> bool {
+    m.prev_insn(at).is_none_or(|p| m.insn(p).falls_through())
+}
+
 fn ins(m: &mut Module, at: InsnId, insn: Insn) {
     m.insert_before(at, insn, Meta::default()).unwrap();
 }
@@ -100,7 +107,7 @@ fn add_stack_traffic(m: &mut Module, spills: &[Pick]) {
             .is_some_and(|p| matches!(m.insn(p), Insn::LdImm64 { .. }));
         // r0 is initialized everywhere after the prologue (r1-r5 not between a call and
         // their re-initialization): spill r0, or store a constant.
-        if !after_map {
+        if !after_map && reachable_before(m, at) {
             let slot = SLOTS[rsel % SLOTS.len()];
             let insn = if (rsel / 3) % 2 == 0 {
                 stx(Size::DW, Reg::R10, slot, Reg::R0)
@@ -124,7 +131,7 @@ fn scribble(m: &mut Module, regs: &[Pick], slots: &[Pick]) -> usize {
         let at = body[psel % body.len()];
         let dead: Vec<Reg> = live.dead_registers_at(at).iter().collect();
         assert!(!dead.contains(&Reg::R10));
-        if !dead.is_empty() {
+        if !dead.is_empty() && reachable_before(m, at) {
             plan.push((at, mov64_imm(dead[rsel % dead.len()], value)));
         }
     }
@@ -139,7 +146,10 @@ fn scribble(m: &mut Module, regs: &[Pick], slots: &[Pick]) -> usize {
                 "free slot {off} overlaps a used one"
             );
             let body: Vec<InsnId> = m.func_insns(f).collect();
-            plan.push((body[psel % body.len()], st(size, Reg::R10, off, value)));
+            let at = body[psel % body.len()];
+            if reachable_before(m, at) {
+                plan.push((at, st(size, Reg::R10, off, value)));
+            }
         }
     }
     let n = plan.len();
@@ -251,6 +261,7 @@ fn the_kernel_agrees() {
         for (what, module) in [("original", &m), ("scribbled", &scribbled)] {
             let loaded = load(module, &opts)
                 .unwrap_or_else(|e| panic!("case {case} {what}: {e}\n{}", describe(module)));
+            kernel::check_offline_tags(what, &loaded);
             for p in &loaded.programs {
                 let lp = p.result.as_ref().unwrap_or_else(|e| {
                     panic!("case {case} {what} {}: {e}\n{}", p.name, describe(module))

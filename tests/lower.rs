@@ -85,7 +85,10 @@ fn every_program_lowers_and_its_targets_land_where_they_pointed() {
                             imm,
                             ..
                         } => {
-                            assert_eq!(at + 1 + imm, start_of[&c] as i64, "{what}")
+                            // The offset is the first half; the second half is 0.
+                            assert_eq!(imm >> 32, 0, "{what}: second half");
+                            let off = i64::from(*imm as i32);
+                            assert_eq!(at + 1 + off, start_of[&c] as i64, "{what}")
                         }
                         other => panic!("{what}: callback lowered to {other}"),
                     },

@@ -400,6 +400,8 @@ fn generated_programs_load_and_return_what_the_interpreter_says() {
             .unwrap_or_else(|e| panic!("case {case} inlined: {e}\n{}", describe(&inlined)));
         let loaded =
             load(&m, &opts).unwrap_or_else(|e| panic!("case {case}: {e}\n{}", describe(&m)));
+        kernel::check_offline_tags("generated", &loaded);
+        kernel::check_offline_tags("generated, inlined", &loaded_inlined);
         for p in &loaded.programs {
             let lp = p
                 .result

@@ -2,11 +2,15 @@
 //! as typed values, usable on any host and without the `kernel` feature.
 //!
 //! * [`helpers`] — the helper functions: number, name and argument count ([`Helper`]).
+//! * [`MapType`], [`ProgType`], [`AttachType`] — `enum bpf_map_type`, `enum bpf_prog_type`
+//!   and `enum bpf_attach_type` as open newtypes (also re-exported by `sys`).
 //!
 //! Everything here is plain data; lookups are table indexing.
 
+mod enums;
 pub mod helpers;
 
+pub use enums::{AttachType, MapType, ProgType};
 pub use helpers::Helper;
 
 #[cfg(test)]

@@ -28,16 +28,36 @@ pub fn callees(module: &Module, func: FuncId) -> Vec<FuncId> {
 /// The functions of the program whose entry is `entry`, in layout order: the entry, then
 /// every function it reaches through calls and callbacks, depth-first by first call site
 /// (libbpf's order: scanning a function, the first reference to a function not yet placed
-/// appends it, and its own body is scanned before the scan of the caller goes on). So bpfir
-/// and libbpf hand the kernel the same instructions (and get the same program tag).
+/// appends it, and its own body is scanned before the scan of the caller goes on), then its
+/// exception callback ([`exception_callback`]) and what that reaches, unless already
+/// placed. So bpfir and libbpf hand the kernel the same instructions (and get the same
+/// program tag).
 pub fn link_order(module: &Module, entry: FuncId) -> Vec<FuncId> {
     let mut order = vec![entry];
     let mut placed = HashSet::from([entry]);
-    // An explicit stack of (next instruction to scan) keeps deep call chains from growing
-    // the native stack.
+    place_reached(module, entry, &mut order, &mut placed);
+    if let Some(cb) = exception_callback(module, entry) {
+        if placed.insert(cb) {
+            order.push(cb);
+            place_reached(module, cb, &mut order, &mut placed);
+        }
+    }
+    order
+}
+
+/// Appends to `order`, depth-first by first reference, the functions `from` reaches that
+/// are not `placed` yet.
+fn place_reached(
+    module: &Module,
+    from: FuncId,
+    order: &mut Vec<FuncId>,
+    placed: &mut HashSet<FuncId>,
+) {
     // A function the module does not have has no body to scan (the IR verifier reports it).
     let body = |f: FuncId| module.try_function(f).ok().and_then(|f| f.first_insn());
-    let mut stack = vec![body(entry)];
+    // An explicit stack of (next instruction to scan) keeps deep call chains from growing
+    // the native stack.
+    let mut stack = vec![body(from)];
     while let Some(top) = stack.last_mut() {
         let Some(id) = *top else {
             stack.pop();
@@ -51,7 +71,26 @@ pub fn link_order(module: &Module, entry: FuncId) -> Vec<FuncId> {
             }
         }
     }
-    order
+}
+
+/// The exception callback of program `entry`: the function named by a
+/// `btf_decl_tag("exception_callback:NAME")` on the program's BTF `FUNC` (what
+/// `__exception_cb(NAME)` declares), when the module has a function of that name.
+pub fn exception_callback(module: &Module, entry: FuncId) -> Option<FuncId> {
+    let btf = module.btf.as_ref()?;
+    let func_ty = module.try_function(entry).ok()?.btf_func?;
+    let name = btf.own_types().find_map(|(_, t)| match t.kind {
+        TypeKind::DeclTag {
+            ty,
+            component_idx: -1,
+            ..
+        } if ty == func_ty => btf.str(t.name).ok()?.strip_prefix("exception_callback:"),
+        _ => None,
+    })?;
+    module
+        .functions()
+        .find(|(f, func)| *f != entry && func.name == name)
+        .map(|(f, _)| f)
 }
 
 /// Number of parameters of the `FUNC` (or `FUNC_PROTO`) `ty` of `btf`, if it is one. A

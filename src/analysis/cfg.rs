@@ -109,7 +109,7 @@ impl Cfg {
             if module.insn(last).falls_through() {
                 return Err(AnalysisError::FallsOffEnd {
                     function: module.function(func).name.clone(),
-                    insn: module.insn(last).to_string(),
+                    insn: module.display_insn(last).to_string(),
                 });
             }
         }

@@ -27,12 +27,12 @@ impl fmt::Display for ReloContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "co-re relocation #{} ({} of '{}', access \"{}\") at insn {}",
+            "co-re relocation #{} ({} of '{}', access \"{}\") at {}",
             self.relo,
             self.kind,
             self.type_name,
             self.access,
-            self.insn.into_raw().into_u32()
+            crate::ir::AnyEntity::Insn(self.insn)
         )
     }
 }

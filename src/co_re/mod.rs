@@ -52,6 +52,7 @@ use crate::btf::{Btf, BtfError, TypeId};
 use crate::btf_ext::CoreReloKind;
 use crate::ir::{CoreId, CoreRelo, FuncId, InsnId, Module};
 
+pub(crate) use compat::types_are_compat;
 pub use compat::{MAX_DEPTH, MAX_MATCH_VISITS};
 pub use error::{CoReError, ReloContext};
 pub use patch::{POISON_HELPER, POISON_INSN};
@@ -248,9 +249,9 @@ impl fmt::Display for Report {
         for r in &self.relocations {
             write!(
                 f,
-                "#{} insn {} {} {} \"{}\": ",
+                "#{} {} {} {} \"{}\": ",
                 r.index,
-                r.insn.into_raw().into_u32(),
+                crate::ir::AnyEntity::Insn(r.insn),
                 r.kind,
                 r.type_name,
                 r.access

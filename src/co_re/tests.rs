@@ -128,12 +128,12 @@ fn field_offsets_follow_the_target_and_are_checked_against_the_insn() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("#0 insn 0 byte_off s \"0:1\": 4 -> 0 (target:s[2])")
+        Some("#0 i0 byte_off s \"0:1\": 4 -> 0 (target:s[2])")
     );
     assert!(lines
         .next()
         .unwrap()
-        .starts_with("#1 insn 1 byte_off s \"0:0\": error: co-re relocation #1"));
+        .starts_with("#1 i1 byte_off s \"0:0\": error: co-re relocation #1"));
 }
 
 #[test]

@@ -12,6 +12,9 @@
 //! `addr_space_cast` names, and writes to `r10`. Because every field the model does not keep
 //! is checked to be zero, decode → encode is the identity on every accepted input.
 //!
+//! [`Decoder::keeping_opaque`] (what the object reader uses) yields a slot the decoder refuses
+//! as [`Insn::Opaque`] instead: its raw fields, encoded back unchanged, for the kernel to judge.
+//!
 //! Cost: a handful of `match`es per slot; [`decode_all`] allocates one vector sized by the
 //! input length.
 
@@ -144,6 +147,30 @@ impl Insn {
     /// ```
     pub fn decode(bytes: &[u8], endian: Endian) -> Result<Insn, InsnError> {
         decode_at(bytes, 0, endian)
+    }
+}
+
+/// Decodes the instruction at byte `offset` of `bytes` as [`decode_at`] does, except that a
+/// whole slot the decoder refuses becomes [`Insn::Opaque`] (which encodes back to the same
+/// bytes) instead of an error: for programs written to be refused by the verifier, whose
+/// reader still wants them. Only a slot cut short by the end of `bytes` is an error.
+pub(crate) fn decode_or_opaque(
+    bytes: &[u8],
+    offset: usize,
+    endian: Endian,
+) -> Result<Insn, InsnError> {
+    match decode_at(bytes, offset, endian) {
+        Ok(insn) => Ok(insn),
+        Err(e) => match read_slot(bytes, offset, endian, SLOT_BYTES) {
+            Ok(raw) => Ok(Insn::Opaque {
+                code: raw.code,
+                dst: raw.dst,
+                src: raw.src,
+                off: raw.off,
+                imm: raw.imm,
+            }),
+            Err(_) => Err(e),
+        },
     }
 }
 
@@ -544,6 +571,8 @@ pub struct Decoder<'a> {
     endian: Endian,
     offset: usize,
     failed: bool,
+    /// Refused slots become [`Insn::Opaque`] instead of errors.
+    opaque: bool,
 }
 
 impl<'a> Decoder<'a> {
@@ -554,6 +583,30 @@ impl<'a> Decoder<'a> {
             endian,
             offset: 0,
             failed: false,
+            opaque: false,
+        }
+    }
+
+    /// Like [`Decoder::new`], but a slot the decoder refuses (an undefined opcode, a
+    /// register above 10, a reserved field set) is yielded as [`Insn::Opaque`], which
+    /// encodes back to the same bytes; only input cut short mid-slot is an error.
+    ///
+    /// ```
+    /// use bpfir::insn::{Decoder, Insn};
+    /// use bpfir::Endian;
+    /// // r0 = r15 (src register 15), then exit.
+    /// let bytes = [0xbf, 0xf0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
+    /// assert!(Decoder::new(&bytes, Endian::Little).next().unwrap().is_err());
+    /// let insns: Vec<_> = Decoder::keeping_opaque(&bytes, Endian::Little)
+    ///     .map(|r| r.unwrap().1)
+    ///     .collect();
+    /// assert!(matches!(insns[0], Insn::Opaque { code: 0xbf, src: 15, .. }));
+    /// assert_eq!(insns[1], Insn::Exit);
+    /// ```
+    pub fn keeping_opaque(bytes: &'a [u8], endian: Endian) -> Decoder<'a> {
+        Decoder {
+            opaque: true,
+            ..Decoder::new(bytes, endian)
         }
     }
 }
@@ -566,7 +619,12 @@ impl Iterator for Decoder<'_> {
             return None;
         }
         let at = self.offset;
-        match decode_at(self.bytes, at, self.endian) {
+        let decoded = if self.opaque {
+            decode_or_opaque(self.bytes, at, self.endian)
+        } else {
+            decode_at(self.bytes, at, self.endian)
+        };
+        match decoded {
             Ok(insn) => {
                 self.offset = at.saturating_add(insn.n_bytes());
                 Some(Ok((at, insn)))

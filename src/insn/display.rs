@@ -187,6 +187,17 @@ impl<O: Operands + ?Sized> fmt::Display for WithOperands<'_, O> {
         let ops = self.operands;
         let insn = self.insn;
         match *insn {
+            Insn::Opaque {
+                code,
+                dst,
+                src,
+                off,
+                imm,
+            } => write!(
+                f,
+                "opaque\t{}, {dst}, {src}, {off}, {imm}",
+                Hex(code.into())
+            ),
             Insn::Alu {
                 class,
                 op,

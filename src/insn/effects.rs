@@ -195,6 +195,8 @@ impl Insn {
     pub fn regs_read_with(&self, args: CallArgs) -> RegSet {
         use Insn::*;
         match *self {
+            // Unknown: it may read anything.
+            Opaque { .. } => RegSet::ALL,
             Alu { op, dst, src, .. } => {
                 let d = if op == super::AluOp::Mov {
                     RegSet::EMPTY
@@ -240,6 +242,8 @@ impl Insn {
     pub fn regs_written(&self) -> RegSet {
         use Insn::*;
         match *self {
+            // Unknown: no write is assumed (which keeps every earlier definition live).
+            Opaque { .. } => RegSet::EMPTY,
             Alu { dst, .. }
             | Neg { dst, .. }
             | MovSx { dst, .. }

@@ -60,6 +60,13 @@ impl Insn {
     pub(crate) fn raw_slots(self) -> (RawSlot, Option<RawSlot>) {
         let jmp = Class::Jmp.bits();
         let one = match self {
+            Insn::Opaque {
+                code,
+                dst,
+                src,
+                off,
+                imm,
+            } => slot(code, dst & 0x0f, src & 0x0f, off, imm),
             Insn::Alu {
                 class,
                 op,

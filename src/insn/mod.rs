@@ -263,6 +263,22 @@ pub enum Insn {
         /// Value stored.
         src: Reg,
     },
+    /// A slot the decoder does not accept (an undefined opcode, register 11..=15, a
+    /// reserved field set), kept field by field so that it encodes back to the same bytes:
+    /// programs written to be refused by the verifier still read, and the kernel judges
+    /// them. Nothing rewrites it; it has no operands an analysis can trust.
+    Opaque {
+        /// The opcode byte.
+        code: u8,
+        /// `dst_reg` (4 bits).
+        dst: u8,
+        /// `src_reg` (4 bits).
+        src: u8,
+        /// `off`.
+        off: i16,
+        /// `imm`.
+        imm: i32,
+    },
 }
 
 impl Insn {

@@ -52,7 +52,7 @@ pub enum CursorPosition {
 }
 
 /// A position in one function of a [`Module`], with the source line and origin it stamps on
-/// what it inserts. See the module documentation of `bpfir::ir::cursor`.
+/// what it inserts. See the [module documentation](self).
 #[derive(Debug)]
 pub struct FuncCursor<'m> {
     module: &'m mut Module,
@@ -246,6 +246,15 @@ impl<'m> FuncCursor<'m> {
             }
             CursorPosition::End => self.module.append(self.func, insn, meta),
         }
+    }
+
+    /// Inserts every instruction of `built` in order (as repeated [`insert`](Self::insert)s)
+    /// and returns their ids. Stops at the first error; what was inserted stays.
+    pub fn insert_all<B: Into<Built>>(
+        &mut self,
+        built: impl IntoIterator<Item = B>,
+    ) -> Result<Vec<InsnId>, IrError> {
+        built.into_iter().map(|b| self.insert(b)).collect()
     }
 
     /// Short for [`insert`](Self::insert).

@@ -18,6 +18,7 @@
 //! ([`Module::btf_int`]) or added once. Costs: a few BTF appends each; adding a variable to
 //! an existing `DATASEC` copies its variable list (O(variables)).
 
+use crate::abi::MapType;
 use crate::btf::{Btf, IntEncoding, Kind, Linkage, NewMember, TypeId, TypeKind, VarSecinfo};
 
 use super::{
@@ -31,8 +32,8 @@ use super::{
 pub struct NewMap {
     /// The map's name (its symbol and `VAR`).
     pub name: String,
-    /// `BPF_MAP_TYPE_*` number (2 for an array, 1 for a hash, 27 for a ring buffer, ...).
-    pub map_type: u32,
+    /// The map type (`MapType::ARRAY`, `MapType::HASH`, `MapType::RINGBUF`, ...).
+    pub map_type: MapType,
     /// The key: its BTF type, or only its size (0: no key, as a ring buffer has).
     pub key: MapSlot,
     /// The value: its BTF type, or only its size (0: no value).
@@ -59,7 +60,7 @@ pub enum MapSlot {
 impl NewMap {
     /// A map named `name` of type `map_type` with `max_entries` entries and no key or value
     /// yet.
-    pub fn new(name: impl Into<String>, map_type: u32, max_entries: u32) -> NewMap {
+    pub fn new(name: impl Into<String>, map_type: MapType, max_entries: u32) -> NewMap {
         NewMap {
             name: name.into(),
             map_type,
@@ -104,6 +105,14 @@ fn btf_err(what: String) -> impl FnOnce(crate::btf::BtfError) -> IrError {
 }
 
 impl Module {
+    /// How many parameters function `func` takes, from its BTF `FUNC_PROTO` (`None` without
+    /// one; a variadic tail is not counted, and more than five count as five): its arguments
+    /// arrive in R1..=R(n).
+    pub fn n_params(&self, func: FuncId) -> Option<usize> {
+        let ty = self.try_function(func).ok()?.btf_func?;
+        crate::analysis::callgraph::proto_params(self.btf.as_ref()?, ty).map(usize::from)
+    }
+
     /// The module's BTF, created empty if it has none.
     pub fn btf_or_new(&mut self) -> &mut Btf {
         let endian = self.endian;
@@ -167,8 +176,8 @@ impl Module {
         }
     }
 
-    /// Adds a BTF-defined map with its BTF: see the module documentation of
-    /// `bpfir::ir::define`. A name already taken by a map is an error.
+    /// Adds a BTF-defined map with its BTF: see the [module documentation](self). A name
+    /// already taken by a map is an error.
     pub fn add_btf_map(&mut self, map: &NewMap) -> Result<MapId, IrError> {
         if self.maps().any(|(_, m)| m.name == map.name) {
             return Err(IrError::Invalid {
@@ -177,7 +186,7 @@ impl Module {
             });
         }
         let mut members: Vec<(&str, TypeId)> = vec![
-            ("type", self.btf_uint_attr(map.map_type)?),
+            ("type", self.btf_uint_attr(map.map_type.0)?),
             ("max_entries", self.btf_uint_attr(map.max_entries)?),
         ];
         let mut sizes = [0u32; 2];
@@ -244,7 +253,7 @@ impl Module {
         Ok(self.add_map(MapDef {
             name: map.name.clone(),
             origin: MapOrigin::Btf,
-            map_type: map.map_type,
+            map_type: map.map_type.0,
             key_size: sizes[0],
             value_size: sizes[1],
             max_entries: map.max_entries,

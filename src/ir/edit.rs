@@ -302,3 +302,111 @@ impl Module {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::insn::build::{exit, mov64_imm};
+    use crate::insn::Reg::R0;
+    use crate::ir::build::{call, ja};
+    use crate::ir::{AnyEntity, Function, LineId, MapId, OriginId, SymbolLinkage};
+    use crate::Endian;
+
+    fn no_such(entity: impl Into<AnyEntity>) -> IrError {
+        IrError::NoSuchEntity {
+            entity: entity.into(),
+        }
+    }
+
+    #[test]
+    fn every_edit_refuses_ids_the_module_does_not_have_and_changes_nothing() {
+        let mut m = Module::new(Endian::Little);
+        let f = m.add_function(Function::new("f", ".text", false));
+        let a = m.append(f, mov64_imm(R0, 0), Meta::new()).unwrap();
+        let b = m.append(f, exit(), Meta::new()).unwrap();
+        let bad_f = FuncId::from_raw(9.into());
+        let bad_i = InsnId::from_raw(99.into());
+        let before = format!("{m:?}");
+
+        assert_eq!(m.append(bad_f, exit(), Meta::new()), Err(no_such(bad_f)));
+        assert_eq!(
+            m.insert_before(bad_i, exit(), Meta::new()),
+            Err(no_such(bad_i))
+        );
+        assert_eq!(
+            m.insert_after(bad_i, exit(), Meta::new()),
+            Err(no_such(bad_i))
+        );
+        let bad_ref = Meta::new().with_ref(Ref::Map(MapId::from_raw(3.into())));
+        assert_eq!(
+            m.insert_before(a, exit(), bad_ref.clone()),
+            Err(no_such(MapId::from_raw(3.into())))
+        );
+        let bad_line = Meta::new().with_line(LineId::from_raw(0.into()));
+        assert_eq!(
+            m.append(f, exit(), bad_line.clone()),
+            Err(no_such(LineId::from_raw(0.into())))
+        );
+        let bad_origin = Meta::new().with_origin(OriginId::from_raw(0.into()));
+        assert!(m.append(f, exit(), bad_origin).is_err());
+        assert_eq!(m.attach_before(bad_i, a), Err(no_such(bad_i)));
+        assert_eq!(m.attach_at_end(a, bad_f), Err(no_such(bad_f)));
+        assert_eq!(m.remove(bad_i), Err(no_such(bad_i)));
+        assert_eq!(
+            m.replace(a, exit(), MetaChoice::Replace(bad_ref)),
+            Err(no_such(MapId::from_raw(3.into())))
+        );
+        assert_eq!(m.move_range(a, b, bad_f, None), Err(no_such(bad_f)));
+        assert_eq!(m.move_range(a, bad_i, f, None), Err(no_such(bad_i)));
+        assert_eq!(m.append_body(bad_f, f), Err(no_such(bad_f)));
+        assert_eq!(m.redirect_call(bad_i, f), Err(no_such(bad_i)));
+        assert_eq!(m.set_reference(bad_i, None), Err(no_such(bad_i)));
+        assert_eq!(
+            m.set_reference(a, Some(Ref::Call(bad_f))),
+            Err(no_such(bad_f))
+        );
+        assert!(m.set_line(a, Some(LineId::from_raw(5.into()))).is_err());
+        assert!(m
+            .set_map_linkage(MapId::from_raw(0.into()), SymbolLinkage::Weak)
+            .is_err());
+        assert_eq!(m.retarget_jumps(bad_i, a), Err(no_such(bad_i)));
+        assert_eq!(
+            format!("{m:?}"),
+            before,
+            "a refused edit changed the module"
+        );
+
+        assert_eq!(
+            no_such(bad_i).to_string(),
+            "i99 does not exist in this module"
+        );
+        assert!(m.try_function(bad_f).is_err());
+        assert!(m.try_insn(a).is_ok());
+        assert_eq!(m.func_insns(bad_f).count(), 0);
+    }
+
+    #[test]
+    fn retargeting_moves_the_jumps_of_the_function_only() {
+        let mut m = Module::new(Endian::Little);
+        let f = m.add_function(Function::new("f", ".text", false));
+        let g = m.add_function(Function::new("g", ".text", false));
+        let exit_f = m.append_built(f, exit()).unwrap();
+        let j1 = m.insert_built_before(exit_f, ja(exit_f)).unwrap();
+        let j2 = m.insert_built_before(exit_f, ja(exit_f)).unwrap();
+        let new = m.insert_built_before(exit_f, mov64_imm(R0, 1)).unwrap();
+        let in_g = m.append_built(g, exit()).unwrap();
+        m.insert_built_before(in_g, call(f)).unwrap();
+        assert_eq!(m.retarget_jumps(exit_f, new), Ok(2));
+        assert_eq!(m.reference(j1), Some(Ref::Jump(new)));
+        assert_eq!(m.reference(j2), Some(Ref::Jump(new)));
+        assert_eq!(m.retarget_jumps(exit_f, new), Ok(0));
+        assert_eq!(
+            m.retarget_jumps(exit_f, in_g),
+            Err(IrError::OtherFunction {
+                insn: in_g,
+                func: g,
+                expected: f
+            })
+        );
+    }
+}

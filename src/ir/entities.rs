@@ -31,6 +31,21 @@ pub enum Ref {
     Extern(ExternId),
 }
 
+/// A reference as the dump spells its target: `jump i5`, `call f3`, `func f3`, `map m0`,
+/// `data d1+8`, `extern e2` (ids, not names, so that a dangling one still prints).
+impl std::fmt::Display for Ref {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Ref::Jump(id) => write!(f, "jump {}", AnyEntity::from(id)),
+            Ref::Call(id) => write!(f, "call {}", AnyEntity::from(id)),
+            Ref::FuncAddr(id) => write!(f, "func {}", AnyEntity::from(id)),
+            Ref::Map(id) => write!(f, "map {}", AnyEntity::from(id)),
+            Ref::Data { data, offset } => write!(f, "data {}+{offset}", AnyEntity::from(data)),
+            Ref::Extern(id) => write!(f, "extern {}", AnyEntity::from(id)),
+        }
+    }
+}
+
 /// Linkage of a function or variable symbol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SymbolLinkage {
@@ -66,6 +81,10 @@ pub struct Function {
     pub is_program: bool,
     /// Its BTF `FUNC` type, when the object has BTF and a func_info record for it.
     pub btf_func: Option<TypeId>,
+    /// Hidden visibility (`__hidden`, ELF `STV_HIDDEN`): a global function no one outside
+    /// the object (or its static link) calls. A loader lets the verifier check it as a
+    /// static one, in its caller's context (its BTF `FUNC` made static, as libbpf does).
+    pub hidden: bool,
     pub(crate) first: Option<InsnId>,
     pub(crate) last: Option<InsnId>,
     pub(crate) n_insns: u32,
@@ -84,6 +103,7 @@ impl Function {
             section: section.into(),
             is_program,
             btf_func: None,
+            hidden: false,
             first: None,
             last: None,
             n_insns: 0,
@@ -114,6 +134,9 @@ pub enum MapOrigin {
     Legacy,
     /// A BTF-defined map in `.maps`.
     Btf,
+    /// A struct_ops variable of `.struct_ops` / `.struct_ops.link` (its value in
+    /// [`Module::struct_ops`](super::Module::struct_ops)).
+    StructOps,
 }
 
 /// How a map is pinned (the `pinning` attribute of a BTF-defined map).
@@ -174,6 +197,9 @@ pub enum DataKind {
     Rodata,
     /// `.bss*`: zero-initialized.
     Bss,
+    /// `.addr_space.1`: `__arena` globals, which live at the start of the object's arena
+    /// map (`BPF_MAP_TYPE_ARENA`) rather than in a map of their own.
+    Arena,
 }
 
 /// A global variable in a data section.

@@ -11,6 +11,15 @@
 //! The source line and an origin tag (the pass that inserted an instruction, see [`Origin`])
 //! are side tables too.
 //!
+//! **Ids are checked.** Every operation that takes an id checks that the module has it: an
+//! id it does not have is an [`IrError::NoSuchEntity`] (printed as the dump prints ids:
+//! `i12`, `f3`), never a panic. The plain accessors ([`Module::insn`],
+//! [`Module::function`], ...) index directly and panic on such an id, as documented on
+//! each; their `try_*` twins return the error. Ids carry no module tag (they are plain
+//! `la_arena` indices, in debug and release builds alike): an id of another module is
+//! caught when it is out of this module's range, and otherwise names whatever this module
+//! has at that index. [`Module::verify`] reports every dangling id a module holds.
+//!
 //! Every instruction is created by one function ([`Module::create_insn`]), which fills all
 //! side tables at once, so no edit can forget one.
 //!
@@ -27,9 +36,9 @@
 //! ```
 
 pub mod build;
-mod cursor;
+pub mod cursor;
 pub use cursor::{CursorPosition, FuncCursor};
-mod define;
+pub mod define;
 pub use define::{MapSlot, NewFunction, NewMap};
 pub mod text;
 /// The printable text of a module (what `bpfir dump` prints); see [`text`].
@@ -40,10 +49,18 @@ mod entities;
 mod error;
 mod meta;
 pub use meta::{Meta, Origin, OriginId};
+mod struct_ops;
+pub use struct_ops::StructOps;
 
 use std::collections::HashMap;
 
-use la_arena::{Arena, ArenaMap};
+use la_arena::Arena;
+
+/// The arena types ids are made of, re-exported so users of the public API (ids are
+/// [`Idx`]; [`Bindings`](crate::lower::Bindings) and `bpfir::load::Loaded` hold
+/// [`ArenaMap`]s) need not depend on `la-arena` themselves. An [`ArenaMap`]'s `Index` panics
+/// on a missing key: use its `get`.
+pub use la_arena::{ArenaMap, Idx, RawIdx};
 
 pub use entities::{
     AnyEntity, CoreRelo, DataKind, DataSection, DataVar, Extern, ExternKind, Function, MapDef,
@@ -98,6 +115,8 @@ pub struct Module {
     maps: Arena<MapDef>,
     /// Linkage of map symbols that are not global (a weak `SEC(".maps")` definition).
     map_linkage: ArenaMap<MapId, SymbolLinkage>,
+    /// The values of struct_ops maps.
+    struct_ops: ArenaMap<MapId, StructOps>,
     data: Arena<DataSection>,
     externs: Arena<Extern>,
     lines: Arena<SourceLine>,
@@ -124,6 +143,7 @@ impl Module {
             funcs: Arena::new(),
             maps: Arena::new(),
             map_linkage: ArenaMap::default(),
+            struct_ops: ArenaMap::default(),
             data: Arena::new(),
             externs: Arena::new(),
             lines: Arena::new(),
@@ -450,6 +470,16 @@ impl Module {
             self.map_linkage.insert(id, linkage);
         }
         Ok(())
+    }
+
+    /// Sets the value of struct_ops map `id` (see [`StructOps`]).
+    pub fn set_struct_ops(&mut self, id: MapId, value: StructOps) {
+        self.struct_ops.insert(id, value);
+    }
+
+    /// The value of map `id` when it is a struct_ops map read from the object.
+    pub fn struct_ops(&self, id: MapId) -> Option<&StructOps> {
+        self.struct_ops.get(id)
     }
 
     /// Adds a data section.

@@ -734,6 +734,7 @@ impl Linker<'_> {
         self.add_data(&merged);
         self.add_maps(&merged)?;
         self.add_functions(&merged);
+        self.add_struct_ops();
         self.add_externs(&merged)?;
         self.add_lines_and_relos(&merged);
         for i in 0..n {
@@ -832,6 +833,31 @@ impl Linker<'_> {
             }
         }
         Ok(())
+    }
+
+    /// struct_ops values follow their maps, their programs remapped to the output's.
+    fn add_struct_ops(&mut self) {
+        for (i, m) in self.modules.iter().enumerate() {
+            for (id, _) in m.maps() {
+                let (Some(value), Some(&new)) = (m.struct_ops(id), self.maps[i].get(id)) else {
+                    continue;
+                };
+                if self.out.struct_ops(new).is_some() {
+                    continue;
+                }
+                let mut value = value.clone();
+                value
+                    .funcs
+                    .retain_mut(|(_, f)| match self.funcs[i].get(*f) {
+                        Some(&g) => {
+                            *f = g;
+                            true
+                        }
+                        None => false,
+                    });
+                self.out.set_struct_ops(new, value);
+            }
+        }
     }
 
     fn add_functions(&mut self, merged: &MergedBtf) {

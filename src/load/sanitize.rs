@@ -4,8 +4,8 @@
 //! * `VAR`s and `FUNC`s with extern linkage (the kernel knows only static and global):
 //!   they become global, and the unnamed parameters of such a function's prototype (clang
 //!   names none for declarations) are named `argN`, as the kernel wants for global functions;
-//! * extern `VAR`s without a type (untyped ksyms such as `extern const void x __ksym`):
-//!   typed as a 4-byte int;
+//! * extern `VAR`s without a type (untyped ksyms such as `extern const void x __ksym`, the
+//!   `const` optional): typed as a 4-byte int;
 //! * `FUNC`s listed in a `DATASEC` (kfunc declarations in `.ksyms`): replaced by one dummy
 //!   int `VAR`;
 //! * `DATASEC`s whose variables are not in offset order (clang lists them in declaration
@@ -19,7 +19,11 @@ pub fn sanitize_for_kernel(btf: &mut Btf) -> Result<(), BtfError> {
     let ids: Vec<_> = btf.own_types().map(|(id, _)| id).collect();
     let mut int = None;
     for &id in &ids {
-        let untyped = matches!(btf.ty(id).kind, TypeKind::Var { ty, .. } if btf.wire_id(ty).0 == 0);
+        // `void` behind any qualifiers (`extern const void x __ksym`).
+        let untyped = match btf.ty(id).kind {
+            TypeKind::Var { ty, .. } => btf.resolve(ty).is_ok_and(|t| btf.wire_id(t).0 == 0),
+            _ => false,
+        };
         if untyped && int.is_none() {
             int = Some(find_or_add_int(btf)?);
         }
@@ -82,6 +86,24 @@ pub fn sanitize_for_kernel(btf: &mut Btf) -> Result<(), BtfError> {
             vars.sort_by_key(|v| v.offset);
         }
         btf.datasec_vars_mut(id)?.copy_from_slice(&vars);
+    }
+    Ok(())
+}
+
+/// libbpf's treatment of hidden global functions (`__hidden`): their BTF `FUNC`s become
+/// static, so the verifier checks each in its caller's context rather than on its own
+/// (what lets a helper such as USDT's argument fetcher write through a caller's pointer).
+pub(super) fn hidden_funcs_static(
+    module: &crate::ir::Module,
+    btf: &mut Btf,
+) -> Result<(), BtfError> {
+    for (_, f) in module.functions() {
+        let Some(id) = f.btf_func.filter(|_| f.hidden) else {
+            continue;
+        };
+        if let TypeKind::Func { linkage, .. } = &mut btf.ty_mut(id)?.kind {
+            *linkage = Linkage::Static;
+        }
     }
     Ok(())
 }

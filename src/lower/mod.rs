@@ -72,6 +72,13 @@ pub enum ExternBinding {
     },
     /// A plain constant (an untyped ksym's address, a weak extern that is absent: 0).
     Const(u64),
+    /// A weak kfunc or ksym the kernel lacks: an `ld_imm64` of it reads 0, a call to it
+    /// becomes libbpf's poisoned helper call (`2002000000 + index`, refused by the
+    /// verifier only where reachable), `index` being the extern's place in libbpf's order.
+    Absent {
+        /// The extern's index in libbpf's sorted extern list (kconfig first, then by name).
+        index: u32,
+    },
 }
 
 /// What the caller resolved maps, data sections and externs to.
@@ -155,13 +162,20 @@ impl LoweredProgram {
     /// whether `slot` is the second half of an `ld_imm64`. `None` past the end. Costs a
     /// binary search over the slot table.
     pub fn insn_at_slot(&self, slot: usize) -> Option<(InsnId, bool)> {
-        let starts = self.slot_starts();
+        let (i, second_half) = self.entry_at_slot(&self.slot_starts(), slot)?;
+        Some((self.insn_ids[i], second_half))
+    }
+
+    /// The index in `insns` of the entry covering `slot`, given [`slot_starts`](Self::slot_starts),
+    /// and whether `slot` is its second half.
+    fn entry_at_slot(&self, starts: &[usize], slot: usize) -> Option<(usize, bool)> {
         let i = match starts.binary_search(&slot) {
-            Ok(i) => return self.insn_ids.get(i).map(|&id| (id, false)),
+            Ok(i) => i,
             Err(0) => return None,
             Err(i) => i - 1,
         };
-        (slot < starts[i] + self.insns[i].n_slots()).then(|| (self.insn_ids[i], true))
+        let covered = slot < starts[i] + self.insns.get(i)?.n_slots();
+        (covered && i < self.insn_ids.len()).then_some((i, starts[i] != slot))
     }
 
     /// The first slot of every entry of `insns`.
@@ -354,7 +368,10 @@ impl Lowering<'_> {
             (Some(Ref::FuncAddr(callee)), Insn::LdImm64 { kind, imm, .. }) => {
                 let start = self.callee_start(func, id, callee)?;
                 *kind = PseudoKind::Func;
-                *imm = rel(start);
+                // The offset is the first slot's 32-bit imm; the second slot's stays 0 (as
+                // libbpf writes it: the kernel hashes it into the program tag), also for a
+                // callee laid out before the caller.
+                *imm = i64::from(rel(start) as i32 as u32);
             }
             (Some(Ref::Map(map)), Insn::LdImm64 { kind, imm, .. }) => {
                 let fd = fd_of(
@@ -409,6 +426,16 @@ impl Lowering<'_> {
                         *off = 0;
                         *imm =
                             POISON_CALL_KFUNC_BASE.saturating_add(ext.into_raw().into_u32() as i32);
+                    }
+                    (ExternBinding::Absent { index }, Insn::Call { kind, imm, off }) => {
+                        *kind = CallKind::Helper;
+                        *off = 0;
+                        *imm = POISON_CALL_KFUNC_BASE
+                            .saturating_add(i32::try_from(index).unwrap_or(i32::MAX));
+                    }
+                    (ExternBinding::Absent { .. }, Insn::LdImm64 { kind, imm, .. }) => {
+                        *kind = PseudoKind::None;
+                        *imm = 0;
                     }
                     (ExternBinding::Const(v), Insn::LdImm64 { kind, imm, .. }) => {
                         *kind = PseudoKind::None;
@@ -605,5 +632,44 @@ impl fmt::Display for LoweredProgram {
     /// The lowered program as a listing (slots and llvm-objdump syntax).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", crate::insn::disassemble(&self.insns))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::build::{call, exit, ld_func_addr, mov64_imm};
+    use crate::ir::Function;
+
+    #[test]
+    fn a_callback_laid_out_before_its_user_has_a_zero_second_half() {
+        // prog calls a; a calls b; b takes a's address: a is laid out before b.
+        let mut m = Module::new(Endian::Little);
+        let prog = m.add_function(Function::new("prog", "socket", true));
+        let a = m.add_function(Function::new("a", ".text", false));
+        let b = m.add_function(Function::new("b", ".text", false));
+        m.append_built(prog, call(a)).unwrap();
+        m.append_built(prog, exit()).unwrap();
+        m.append_built(a, call(b)).unwrap();
+        m.append_built(a, exit()).unwrap();
+        m.append_built(b, ld_func_addr(crate::insn::Reg::R2, a))
+            .unwrap();
+        m.append_built(b, mov64_imm(crate::insn::Reg::R0, 0))
+            .unwrap();
+        m.append_built(b, exit()).unwrap();
+        let l = lower(&m, prog, &Bindings::default()).unwrap();
+        assert_eq!(l.functions, vec![prog, a, b]);
+        // b starts at slot 4; its ld_imm64 refers back to a at slot 2: -3.
+        assert_eq!(
+            l.insns[4],
+            Insn::LdImm64 {
+                kind: PseudoKind::Func,
+                dst: crate::insn::Reg::R2,
+                imm: i64::from(-3i32 as u32)
+            }
+        );
+        let bytes = l.insn_bytes(Endian::Little);
+        assert_eq!(&bytes[4 * 8 + 4..4 * 8 + 8], &(-3i32).to_le_bytes());
+        assert_eq!(&bytes[5 * 8..6 * 8], &[0; 8]);
     }
 }

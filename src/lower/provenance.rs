@@ -7,8 +7,9 @@
 //! verifier log (any level), appends that information to every `N: (..) insn` line, and
 //! describes the final error at the instruction the verifier stopped at.
 //!
-//! Costs: [`LoweredProgram::slot_origin`] is a binary search over a slot table built per
-//! call (O(instructions)); [`explain_log`] builds the table once and is linear in the log.
+//! Costs: [`LoweredProgram::slot_origin`] builds a slot table (O(instructions)) and
+//! searches it; [`explain_log`] builds the table once, then costs a binary search per log
+//! line (and a walk of the function for an instruction's position).
 
 use std::fmt;
 
@@ -41,7 +42,14 @@ impl LoweredProgram {
     /// Where slot `slot` came from, read in `module` (the module the program was lowered
     /// from, or a clone of it, such as the CO-RE-relocated copy a load lowers).
     pub fn slot_origin(&self, module: &Module, slot: usize) -> Option<SlotOrigin> {
-        let (insn, second_half) = self.insn_at_slot(slot)?;
+        self.slot_origin_in(module, &self.slot_starts(), slot)
+    }
+
+    /// [`slot_origin`](Self::slot_origin) with the slot table ([`slot_starts`](Self::slot_starts))
+    /// computed by the caller, for many lookups.
+    fn slot_origin_in(&self, module: &Module, starts: &[usize], slot: usize) -> Option<SlotOrigin> {
+        let (i, second_half) = self.entry_at_slot(starts, slot)?;
+        let insn = self.insn_ids[i];
         let func = module.func_of(insn);
         Some(SlotOrigin {
             slot,
@@ -172,12 +180,13 @@ fn is_state(line: &str) -> bool {
 pub fn explain_log(module: &Module, lowered: &LoweredProgram, log: &str) -> ExplainedLog {
     let mut text = String::with_capacity(log.len() * 2);
     let mut last_insn: Option<(usize, String, usize)> = None;
+    let starts = lowered.slot_starts();
     let lines: Vec<&str> = log.lines().collect();
     for (i, line) in lines.iter().enumerate() {
         text.push_str(line);
         if let Some((slot, insn)) = insn_line(line) {
             let insn = insn.split(" ; ").next().unwrap_or(insn).trim().to_string();
-            if let Some(o) = lowered.slot_origin(module, slot) {
+            if let Some(o) = lowered.slot_origin_in(module, &starts, slot) {
                 text.push_str("  ; <- ");
                 text.push_str(&note(module, &o));
             }
@@ -192,7 +201,7 @@ pub fn explain_log(module: &Module, lowered: &LoweredProgram, log: &str) -> Expl
             .filter(|l| !l.is_empty() && !is_summary(l) && !is_state(l) && !l.starts_with(';'))
             .collect::<Vec<_>>()
             .join("; ");
-        let at = lowered.slot_origin(module, slot);
+        let at = lowered.slot_origin_in(module, &starts, slot);
         let mut context = vec![format!("at instruction {slot}: {insn_text}")];
         if let Some(o) = &at {
             let mut ir = format!("IR: {}", AnyEntity::Insn(o.insn));

@@ -18,6 +18,7 @@
 
 mod error;
 mod maps;
+mod struct_ops;
 
 use std::collections::HashMap;
 
@@ -107,6 +108,8 @@ fn data_kind(name: &str) -> Option<DataKind> {
         Some(DataKind::Data)
     } else if name.starts_with(".bss") {
         Some(DataKind::Bss)
+    } else if name == ".addr_space.1" {
+        Some(DataKind::Arena)
     } else {
         None
     }
@@ -152,6 +155,7 @@ impl<'a> Reader<'a> {
             self.resolve_relocations(i)?;
             self.resolve_local_targets(i)?;
         }
+        self.read_struct_ops()?;
         self.fixup_btf()?;
         Ok(self.module)
     }
@@ -348,10 +352,12 @@ impl<'a> Reader<'a> {
                 let mut f = Function::new(fname, section.name, is_program);
                 if let Some(sym) = symbols.get(name) {
                     f.linkage = linkage(sym.binding);
+                    f.hidden = sym.hidden && f.linkage != SymbolLinkage::Static;
                 }
                 let func = self.module.add_function(f);
                 code.funcs.push((range.start as u64, func));
-                for item in Decoder::new(bytes, self.elf.endian()) {
+                // Slots the decoder refuses stay as opaque instructions: the kernel judges.
+                for item in Decoder::keeping_opaque(bytes, self.elf.endian()) {
                     let (off, insn) = item.map_err(|source| ReadError::Insn {
                         section: section.name.into(),
                         function: fname.into(),
@@ -716,6 +722,7 @@ impl<'a> Reader<'a> {
     fn resolve_local_targets(&mut self, i: usize) -> Result<(), ReadError> {
         let code = &self.code[i];
         let mut refs = Vec::new();
+        let mut opaque = Vec::new();
         for &(offset, id) in &code.insns {
             let insn = *self.module.insn(id);
             let func = self.module.func_of(id);
@@ -729,20 +736,14 @@ impl<'a> Reader<'a> {
             };
             if let Some(delta) = insn.jump_offset() {
                 let target = offset as i64 + 8 + i64::from(delta) * 8;
-                let t = u64::try_from(target)
-                    .ok()
-                    .and_then(|t| code.insn_at(t))
-                    .ok_or_else(|| {
-                        bad(format!(
-                            "jump to byte {target:#x}, which is not the start of an instruction"
-                        ))
-                    })?;
-                if self.module.func_of(t) != func {
-                    return Err(bad(format!(
-                        "jump to byte {target:#x}, which is in another function"
-                    )));
+                let t = u64::try_from(target).ok().and_then(|t| code.insn_at(t));
+                match t {
+                    Some(t) if self.module.func_of(t) == func => refs.push((id, Ref::Jump(t))),
+                    // A jump out of its function (or into the middle of an instruction) has
+                    // no target the IR can name: it stays as its raw bytes, for the
+                    // verifier to refuse.
+                    _ => opaque.push(id),
                 }
-                refs.push((id, Ref::Jump(t)));
             } else if let Insn::Call {
                 kind: CallKind::Local,
                 imm,
@@ -766,6 +767,17 @@ impl<'a> Reader<'a> {
         }
         for (id, r) in refs {
             self.module.set_reference(id, Some(r))?;
+        }
+        for id in opaque {
+            let insn = self.module.insn_mut(id);
+            let (raw, _) = insn.raw_slots();
+            *insn = Insn::Opaque {
+                code: raw.code,
+                dst: raw.dst,
+                src: raw.src,
+                off: raw.off,
+                imm: raw.imm,
+            };
         }
         Ok(())
     }

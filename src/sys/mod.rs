@@ -2,7 +2,8 @@
 //!
 //! * [`attr`] — the `#[repr(C)]` members of `union bpf_attr` and the command numbers.
 //! * [`BtfFd`], [`MapFd`], [`ProgFd`] (in `fd`) — owned fds of kernel objects, closed on drop.
-//! * [`ProgType`], [`AttachType`], [`MapType`] (in `enums`) — the kernel's numbered enums.
+//! * [`ProgType`], [`AttachType`], [`MapType`] — the kernel's numbered enums (defined in
+//!   [`abi`](crate::abi), re-exported here).
 //! * [`load_btf`] (in `btf`) — `BPF_BTF_LOAD`, with the kernel's log text on failure;
 //!   [`probe`] tells whether `bpf()` is usable here at all.
 //! * [`create_map`], [`update_elem`], [`lookup_elem`], [`freeze_map`] (in `map`).
@@ -24,11 +25,11 @@
 
 pub mod attr;
 mod btf;
-mod enums;
 mod fd;
 mod info;
 mod log;
 mod map;
+mod mmap;
 mod pin;
 mod prog;
 mod progtype;
@@ -39,16 +40,18 @@ use std::io;
 
 pub use attr::Command;
 pub use btf::{load_btf, probe};
-pub use enums::{AttachType, MapType, ProgType};
+// The kernel enums are plain numbers: they live in `abi`, usable without this feature.
+pub use crate::abi::{AttachType, MapType, ProgType};
 pub use fd::{BtfFd, MapFd, ProgFd};
 pub use info::{map_info, prog_info, MapInfo, ProgInfo};
 pub use log::{LogLevel, INITIAL_LOG_SIZE, MAX_LOG_SIZE};
 pub use map::{
     create_map, freeze_map, lookup_elem, update_elem, MapCreate, BPF_ANY, BPF_EXIST, BPF_NOEXIST,
 };
+pub use mmap::{mmap_map, page_size, MapMmap};
 pub use pin::{get_pinned_map, pin_map};
 pub use prog::{load_prog, ProgLoad, BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS};
-pub use progtype::{program_kind, AttachTarget, BtfTarget, BtfTargetKind, ProgramKind};
+pub use progtype::{autoload, program_kind, AttachTarget, BtfTarget, BtfTargetKind, ProgramKind};
 pub use test_run::{test_run, TestRun, TestRunResult};
 
 /// An error number returned by the kernel.
@@ -161,6 +164,14 @@ pub enum SysError {
         /// The argument (`"key"`, `"func_info"`, ...).
         what: &'static str,
         /// What is wrong with it.
+        reason: String,
+    },
+    /// Mapping a map's memory failed.
+    #[error("mmap of {what}: {reason}")]
+    Mmap {
+        /// What was being mapped or written.
+        what: &'static str,
+        /// Why it failed.
         reason: String,
     },
     /// The kernel returned success with a value the command never returns (e.g. a negative

@@ -240,6 +240,19 @@ fn matches<'a>(pattern: &str, section: &'a str) -> Option<Option<&'a str>> {
     (section == pattern).then_some(None)
 }
 
+/// Whether a loader loads the programs of ELF section `section` unless told otherwise:
+/// libbpf's sections starting with `?` (`SEC("?kprobe/...")`) hold programs that are loaded
+/// only when asked for by name, or (struct_ops) when a struct_ops map refers to them.
+///
+/// ```
+/// use bpfir::sys::autoload;
+/// assert!(autoload("kprobe/do_unlinkat"));
+/// assert!(!autoload("?kprobe/do_unlinkat"));
+/// ```
+pub fn autoload(section: &str) -> bool {
+    !section.starts_with('?')
+}
+
 /// The program type, attach type, flags and attach target that libbpf gives programs in
 /// ELF section `section`, or `None` for a name it does not know (`.text`, `license`, ...).
 ///
@@ -252,6 +265,8 @@ fn matches<'a>(pattern: &str, section: &'a str) -> Option<Option<&'a str>> {
 /// assert_eq!(tp.attach_target.unwrap().btf_name().unwrap(), "btf_trace_sched_switch");
 /// ```
 pub fn program_kind(section: &str) -> Option<ProgramKind<'_>> {
+    // `?` only turns autoload off (see [`autoload`]); the name after it says the rest.
+    let section = section.strip_prefix('?').unwrap_or(section);
     SECTIONS
         .iter()
         .find_map(|SectionDef(pattern, ty, attach, flags, btf)| {

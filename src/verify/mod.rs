@@ -25,7 +25,7 @@
 //!   its start).
 //!
 //! Costs: one walk over the instructions of the checked functions, O(1) per instruction;
-//! per program, the call graph walk of [`link_order`](crate::lower::link_order).
+//! per program, the call graph walk of [`link_order`](crate::analysis::callgraph::link_order).
 
 use std::fmt;
 
@@ -134,7 +134,7 @@ pub fn verify_program(module: &Module, entry: FuncId) -> Result<(), VerifierErro
         v.error(AnyEntity::Func(entry), None, "no such function".into());
         return v.errors.into_result();
     }
-    for f in crate::lower::link_order(module, entry) {
+    for f in crate::analysis::callgraph::link_order(module, entry) {
         v.function(f);
     }
     v.program_rules(entry);
@@ -339,7 +339,7 @@ impl<'a> Verifier<'a> {
     /// The kernel's rules on the functions of program `entry` as a whole.
     fn program_rules(&mut self, entry: FuncId) {
         let m = self.module;
-        let funcs = crate::lower::link_order(m, entry);
+        let funcs = crate::analysis::callgraph::link_order(m, entry);
         let with_body: Vec<FuncId> = funcs
             .iter()
             .copied()

@@ -48,8 +48,9 @@ fn a_removed_jump_target_is_reported_at_the_jump() {
     assert_eq!(
         err.to_string(),
         format!(
-            "function prog: i{} (goto +0x0): jump target i{} was removed",
+            "function prog: i{} (goto <i{} outside the function>): jump target i{} was removed",
             raw(j),
+            raw(exit_id),
             raw(exit_id)
         )
     );
@@ -65,7 +66,8 @@ fn a_jump_into_another_function_is_reported() {
     assert_eq!(
         messages(&m),
         [format!(
-            "function prog: i1 (goto +0x0): jump target i{} is in function f1 (sub)",
+            "function prog: i1 (goto <i{} outside the function>): jump target i{} is in function f1 (sub)",
+            raw(there),
             raw(there)
         )]
     );
@@ -79,7 +81,7 @@ fn a_call_to_a_function_without_a_body_is_reported() {
     m.append_built(f, exit()).unwrap();
     assert_eq!(
         messages(&m),
-        ["function prog: i0 (call 0x0): callee f1 (empty) has no instructions"]
+        ["function prog: i0 (call @empty): callee f1 (empty) has no instructions"]
     );
 }
 
@@ -182,7 +184,7 @@ fn dangling_and_foreign_ids_in_references_are_reported_not_panics() {
     m.append_built(f, exit()).unwrap();
     assert_eq!(
         messages(&m),
-        ["function prog: i0 (call 0x0): its reference: f3 does not exist in this module"]
+        ["function prog: i0 (call <reference to f3>): its reference: f3 does not exist in this module"]
     );
     let missing = FuncId::from_raw(42.into());
     assert_eq!(

@@ -51,6 +51,7 @@
 mod error;
 mod ext;
 mod maps;
+mod struct_ops;
 
 use la_arena::ArenaMap;
 use object::write::{Object, Relocation, SectionId, Symbol, SymbolId, SymbolSection};
@@ -99,6 +100,7 @@ pub fn write_object(module: &Module) -> Result<Vec<u8>, WriteError> {
             Item::Data(d) => w.add_data(d)?,
             Item::LegacyMaps => maps::add_legacy_maps(&mut w)?,
             Item::BtfMaps => maps::add_btf_maps(&mut w)?,
+            Item::StructOps => struct_ops::add_struct_ops(&mut w)?,
         }
     }
     w.add_license_and_version();
@@ -116,6 +118,8 @@ enum Item {
     Data(DataId),
     LegacyMaps,
     BtfMaps,
+    /// The `.struct_ops` sections (written after the code, whose symbols they name).
+    StructOps,
 }
 
 /// Data sections in module order, each map section where its first map appears among the
@@ -126,7 +130,7 @@ fn section_order(module: &Module) -> Vec<Item> {
         .data_sections()
         .map(|(id, _)| Item::Data(id))
         .collect();
-    let (mut legacy, mut btf) = (false, false);
+    let (mut legacy, mut btf, mut struct_ops) = (false, false, false);
     for (_, m) in module.maps() {
         match m.origin {
             crate::ir::MapOrigin::Legacy if !legacy => {
@@ -136,6 +140,10 @@ fn section_order(module: &Module) -> Vec<Item> {
             crate::ir::MapOrigin::Btf if !btf => {
                 btf = true;
                 out.push(Item::BtfMaps);
+            }
+            crate::ir::MapOrigin::StructOps if !struct_ops => {
+                struct_ops = true;
+                out.push(Item::StructOps);
             }
             _ => {}
         }
@@ -335,6 +343,11 @@ impl<'m> Writer<'m> {
                     elf::STT_FUNC,
                     func.linkage,
                 );
+                if func.hidden && func.linkage != SymbolLinkage::Static {
+                    if let SymbolFlags::Elf { st_other, .. } = &mut self.obj.symbol_mut(sym).flags {
+                        *st_other = elf::STV_HIDDEN;
+                    }
+                }
                 self.places[f].symbol = Some(sym);
             }
         }
@@ -351,7 +364,7 @@ impl<'m> Writer<'m> {
             return Err(bad(format!("alignment {align} is not a power of two")));
         }
         let kind = match data.kind {
-            DataKind::Data => SectionKind::Data,
+            DataKind::Data | DataKind::Arena => SectionKind::Data,
             DataKind::Rodata => SectionKind::ReadOnlyData,
             DataKind::Bss => SectionKind::UninitializedData,
         };

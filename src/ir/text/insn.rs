@@ -310,6 +310,29 @@ pub(crate) fn parse_insn(c: &mut Cur<'_>) -> Result<Parsed, ParseError> {
             let imm = imm64(c)?;
             plain(Insn::LdImm64 { kind, dst, imm })
         }
+        "opaque" => {
+            // The raw fields of a slot the decoder refuses: code, dst, src, off, imm.
+            let code: u8 = imm(c)?;
+            c.punct(",")?;
+            let rpos = c.pos();
+            let dst: u8 = imm(c)?;
+            c.punct(",")?;
+            let src: u8 = imm(c)?;
+            if dst > 15 || src > 15 {
+                return Err(c.syntax_at(rpos, "registers are 4-bit fields (0..=15)".into()));
+            }
+            c.punct(",")?;
+            let off: i16 = imm(c)?;
+            c.punct(",")?;
+            let imm: i32 = imm(c)?;
+            plain(Insn::Opaque {
+                code,
+                dst,
+                src,
+                off,
+                imm,
+            })
+        }
         other => Err(c.syntax_at(pos, format!("unknown instruction `{other}`"))),
     }
 }

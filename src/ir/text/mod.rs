@@ -25,10 +25,11 @@
 //! * [`Module::display_insn`] prints one instruction in context, as the module text does.
 //! * [`core_path`], [`c_decl`] and [`helper_name`] are the pieces the printer uses.
 //!
-//! Files: `print.rs` (the printer and the instruction hook), `parse.rs` (statements and name
-//! resolution), `insn.rs` (one instruction), `btf.rs` (the `btf` block), `lexer.rs`,
-//! `cdecl.rs` (C declarations and CO-RE paths in comments), `names.rs` (helper and map type
-//! names), `error.rs`, `compare.rs` (module equality up to arena order).
+//! Files: `print.rs` (the printer and the instruction hook), `parse.rs` (statements),
+//! `resolve.rs` (records to a module, names resolved), `cursor.rs` (tokens and attributes),
+//! `insn.rs` (one instruction), `btf.rs` (the `btf` block), `lexer.rs`, `cdecl.rs` (C
+//! declarations and CO-RE paths in comments), `names.rs` (helper and map type names),
+//! `error.rs`, `compare.rs` (module equality up to arena order).
 
 mod btf;
 mod cdecl;
@@ -40,6 +41,7 @@ mod lexer;
 mod names;
 mod parse;
 mod print;
+mod resolve;
 
 pub use cdecl::{c_decl, core_path};
 pub use compare::same_module;

@@ -1,6 +1,6 @@
 //! Names the text form gives to kernel numbers: helpers (`bpf_map_lookup_elem` for 1, from
-//! [`crate::abi::Helper`]) and
-//! map types (`hash` for 1), and the string escapes of quoted text.
+//! [`crate::abi::Helper`]) and map types (`hash` for 1, from [`crate::abi::MapType`]), and the
+//! string escapes of quoted text.
 //!
 //! Cost: lookups by number index a table; lookups by name scan it (a few hundred entries).
 
@@ -16,51 +16,24 @@ pub fn helper_name(id: i32) -> Option<&'static str> {
     crate::abi::Helper::from_id(id).map(crate::abi::Helper::name)
 }
 
-/// `BPF_MAP_TYPE_*` names by number, lowercase without the prefix.
-const MAP_TYPES: [&str; 34] = [
-    "unspec",
-    "hash",
-    "array",
-    "prog_array",
-    "perf_event_array",
-    "percpu_hash",
-    "percpu_array",
-    "stack_trace",
-    "cgroup_array",
-    "lru_hash",
-    "lru_percpu_hash",
-    "lpm_trie",
-    "array_of_maps",
-    "hash_of_maps",
-    "devmap",
-    "sockmap",
-    "cpumap",
-    "xskmap",
-    "sockhash",
-    "cgroup_storage",
-    "reuseport_sockarray",
-    "percpu_cgroup_storage",
-    "queue",
-    "stack",
-    "sk_storage",
-    "devmap_hash",
-    "struct_ops",
-    "ringbuf",
-    "inode_storage",
-    "task_storage",
-    "bloom_filter",
-    "user_ringbuf",
-    "cgrp_storage",
-    "arena",
-];
-
-/// The lowercase name of map type `t` without `BPF_MAP_TYPE_` (`hash` for 1), or `unknown`.
-pub fn map_type_name(t: u32) -> &'static str {
-    usize::try_from(t)
-        .ok()
-        .and_then(|i| MAP_TYPES.get(i).copied())
-        .unwrap_or("unknown")
+/// The lower-case name of map type `t` without `BPF_MAP_TYPE_` (`hash` for 1), from
+/// [`crate::abi::MapType`]; `None` for a number the table does not know.
+///
+/// ```
+/// assert_eq!(bpfir::ir::text::map_type_name(27).as_deref(), Some("ringbuf"));
+/// assert_eq!(bpfir::ir::text::map_type_name(999), None);
+/// ```
+pub fn map_type_name(t: u32) -> Option<String> {
+    let name = crate::abi::MapType(t).name()?;
+    Some(
+        name.strip_prefix("BPF_MAP_TYPE_")
+            .unwrap_or(name)
+            .to_ascii_lowercase(),
+    )
 }
+
+/// The largest map type number [`map_type_id`] searches.
+const MAX_MAP_TYPE: u32 = 256;
 
 /// The id of the helper with C name `name` (`bpf_tail_call` for 12).
 pub fn helper_id(name: &str) -> Option<i32> {
@@ -70,10 +43,7 @@ pub fn helper_id(name: &str) -> Option<i32> {
 
 /// The number of map type `name` (as [`map_type_name`] prints it).
 pub fn map_type_id(name: &str) -> Option<u32> {
-    MAP_TYPES
-        .iter()
-        .position(|&t| t == name)
-        .and_then(|i| u32::try_from(i).ok())
+    (0..MAX_MAP_TYPE).find(|&t| map_type_name(t).is_some_and(|n| n == name))
 }
 
 /// Escapes bytes for printing between double quotes: `\"`, `\\`, `\n`, `\t`, printable
@@ -112,10 +82,10 @@ mod tests {
         assert_eq!(helper_id("bpf_tail_call"), Some(12));
         assert_eq!(helper_id("tail_call"), None);
         assert_eq!(helper_id("bpf_unspec"), None);
-        assert_eq!(map_type_name(1), "hash");
-        assert_eq!(map_type_name(27), "ringbuf");
-        assert_eq!(map_type_name(33), "arena");
-        assert_eq!(map_type_name(99), "unknown");
+        assert_eq!(map_type_name(1).as_deref(), Some("hash"));
+        assert_eq!(map_type_name(27).as_deref(), Some("ringbuf"));
+        assert_eq!(map_type_name(33).as_deref(), Some("arena"));
+        assert_eq!(map_type_name(99), None);
         assert_eq!(map_type_id("ringbuf"), Some(27));
         assert_eq!(escape(b"a\"b\\\n\t\x01"), "a\\\"b\\\\\\n\\t\\x01");
     }

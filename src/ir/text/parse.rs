@@ -1,20 +1,20 @@
 //! The parser: text (as [`print`](super::print) writes it, or by hand) to a [`Module`].
 //!
-//! Two steps. The first reads line by line into plain records, names unresolved: labels,
-//! functions and types may be used before they are defined. The second assembles the BTF
-//! (see [`btf`](super::btf)), creates the entities in text order (so a printed module
-//! comes back with the same arena order) and resolves every name, reporting an unknown one
-//! at the place it is used.
+//! Two steps. The first (here) reads line by line into plain records, names unresolved:
+//! labels, functions and types may be used before they are defined. The second
+//! (`resolve.rs`) assembles the BTF (see `btf.rs`), creates the entities in text order (so a
+//! printed module comes back with the same arena order) and resolves every name, reporting an
+//! unknown one at the place it is used.
 //!
 //! Cost: linear in the text; names resolve through hash maps.
 
 use std::collections::HashMap;
 
-use crate::btf::{StrOffset, TypeId, WireTypeId};
+use crate::btf::{StrOffset, TypeId};
 use crate::btf_ext::{CoreAccess, CoreReloKind};
 use crate::ir::{
-    AnyEntity, CoreRelo, DataKind, DataSection, DataVar, Extern, ExternKind, FuncId, Function,
-    InsnId, MapDef, MapOrigin, Meta, Module, Pinning, Ref, SourceLine, SymbolLinkage,
+    AnyEntity, DataKind, DataSection, DataVar, Extern, ExternKind, FuncId, Function, InsnId,
+    MapDef, MapOrigin, Module, Pinning, SourceLine, SymbolLinkage,
 };
 use crate::Endian;
 
@@ -26,7 +26,7 @@ use super::lexer::{lex, Line, Tok};
 use super::names::map_type_id;
 
 /// The largest data section the parser allocates (its `size=` is untrusted).
-const MAX_DATA_BYTES: u64 = 1 << 28;
+const MAX_DATA_BYTES: u64 = 1 << 26;
 
 /// A symbolic operand as written, resolved after the whole text is read.
 #[derive(Clone, Debug)]
@@ -40,54 +40,54 @@ pub(crate) enum PRef {
     Extern(String),
 }
 
-struct PInsn {
-    insn: crate::insn::Insn,
-    reference: Option<(PRef, Pos)>,
-    line: Option<SourceLine>,
-    core: Option<(CoreReloKind, u32, Pos, u32, CoreAccess)>,
-    origin: Option<String>,
-    line_index: usize,
+pub(super) struct PInsn {
+    pub(super) insn: crate::insn::Insn,
+    pub(super) reference: Option<(PRef, Pos)>,
+    pub(super) line: Option<SourceLine>,
+    pub(super) core: Option<(CoreReloKind, u32, Pos, u32, CoreAccess)>,
+    pub(super) origin: Option<String>,
+    pub(super) line_index: usize,
 }
 
-struct PFunc {
-    func: Function,
-    btf: Option<(u32, Pos)>,
-    insns: Vec<PInsn>,
-    labels: HashMap<String, usize>,
-    line_index: usize,
+pub(super) struct PFunc {
+    pub(super) func: Function,
+    pub(super) btf: Option<(u32, Pos)>,
+    pub(super) insns: Vec<PInsn>,
+    pub(super) labels: HashMap<String, usize>,
+    pub(super) line_index: usize,
 }
 
-struct PMap {
-    def: MapDef,
-    key: Option<(u32, Pos)>,
-    value: Option<(u32, Pos)>,
-    var: Option<(u32, Pos)>,
-    inner: Option<Box<PMap>>,
-    linkage: SymbolLinkage,
-    line_index: usize,
-    name_pos: Pos,
+pub(super) struct PMap {
+    pub(super) def: MapDef,
+    pub(super) key: Option<(u32, Pos)>,
+    pub(super) value: Option<(u32, Pos)>,
+    pub(super) var: Option<(u32, Pos)>,
+    pub(super) inner: Option<Box<PMap>>,
+    pub(super) linkage: SymbolLinkage,
+    pub(super) line_index: usize,
+    pub(super) name_pos: Pos,
 }
 
 /// A data section as parsed: its `datasec=` type, line and name position.
-type PData = (DataSection, Option<(u32, Pos)>, usize, Pos);
+pub(super) type PData = (DataSection, Option<(u32, Pos)>, usize, Pos);
 /// An extern as parsed: its `btf=` type, line and name position.
-type PExtern = (Extern, Option<(u32, Pos)>, usize, Pos);
+pub(super) type PExtern = (Extern, Option<(u32, Pos)>, usize, Pos);
 /// Resolves a `[N]` at a line against the assembled BTF.
-type TypeResolver<'r> =
+pub(super) type TypeResolver<'r> =
     dyn Fn(Option<(u32, Pos)>, usize) -> Result<Option<TypeId>, ParseError> + 'r;
 
-struct Parser<'a> {
-    lines: &'a [Line],
-    i: usize,
-    endian: Endian,
-    license: Option<String>,
-    version: Option<u32>,
-    btf: Option<BtfText>,
-    strings: StrTab,
-    maps: Vec<PMap>,
-    data: Vec<PData>,
-    externs: Vec<PExtern>,
-    funcs: Vec<PFunc>,
+pub(super) struct Parser<'a> {
+    pub(super) lines: &'a [Line],
+    pub(super) i: usize,
+    pub(super) endian: Endian,
+    pub(super) license: Option<String>,
+    pub(super) version: Option<u32>,
+    pub(super) btf: Option<BtfText>,
+    pub(super) strings: StrTab,
+    pub(super) maps: Vec<PMap>,
+    pub(super) data: Vec<PData>,
+    pub(super) externs: Vec<PExtern>,
+    pub(super) funcs: Vec<PFunc>,
 }
 
 /// Parses a module from its text. See [the module docs](super) for the format.
@@ -129,9 +129,9 @@ pub fn parse_unverified(text: &str) -> Result<Module, ParseError> {
 
 /// Where the parser created each instruction and function, to place verifier findings.
 #[derive(Default)]
-struct Places {
-    insns: HashMap<InsnId, Pos>,
-    funcs: HashMap<FuncId, Pos>,
+pub(super) struct Places {
+    pub(super) insns: HashMap<InsnId, Pos>,
+    pub(super) funcs: HashMap<FuncId, Pos>,
 }
 
 fn parse_with_places(text: &str) -> Result<(Module, Places), ParseError> {
@@ -317,6 +317,7 @@ impl<'a> Parser<'a> {
         let origin = match attrs.opt_word("origin")?.unwrap_or("btf") {
             "btf" => MapOrigin::Btf,
             "legacy" => MapOrigin::Legacy,
+            "struct_ops" => MapOrigin::StructOps,
             o => return Err(cur.syntax_at(name_pos, format!("unknown map origin `{o}`"))),
         };
         let pinning = match attrs.get("pinning") {
@@ -409,6 +410,7 @@ impl<'a> Parser<'a> {
             "data" => DataKind::Data,
             "rodata" => DataKind::Rodata,
             "bss" => DataKind::Bss,
+            "arena" => DataKind::Arena,
             k => {
                 return Err(cur.syntax_at(
                     name_pos,
@@ -686,213 +688,6 @@ impl<'a> Parser<'a> {
         }
         self.funcs.push(f);
         Ok(())
-    }
-
-    fn semantic(&self, line_index: usize, pos: Pos, message: String) -> ParseError {
-        ParseError::semantic(pos, &self.lines[line_index].text, message)
-    }
-
-    fn build(self) -> Result<(Module, Places), ParseError> {
-        let mut places = Places::default();
-        let mut m = Module::new(self.endian);
-        m.license = self.license.clone();
-        m.kern_version = self.version;
-        let btf = match &self.btf {
-            Some(b) => Some(b.assemble(self.endian, &self.strings)?),
-            None => None,
-        };
-        // Resolves `[N]` against the assembled BTF.
-        let ty = |t: Option<(u32, Pos)>, li: usize| -> Result<Option<TypeId>, ParseError> {
-            let Some((n, pos)) = t else { return Ok(None) };
-            match &btf {
-                Some(b) => b
-                    .type_id(WireTypeId(n))
-                    .map(Some)
-                    .map_err(|_| self.semantic(li, pos, format!("unknown type [{n}]"))),
-                None => Err(self.semantic(
-                    li,
-                    pos,
-                    format!("type [{n}] but the module has no btf block"),
-                )),
-            }
-        };
-        let mut names: HashMap<&str, ()> = HashMap::new();
-        for pm in &self.maps {
-            if names.insert(&pm.def.name, ()).is_some() {
-                return Err(self.semantic(
-                    pm.line_index,
-                    pm.name_pos,
-                    format!("map @{} is defined twice", pm.def.name),
-                ));
-            }
-            let def = self.map_def(pm, &ty)?;
-            let id = m.add_map(def);
-            m.set_map_linkage(id, pm.linkage)
-                .map_err(|e| internal(&e))?;
-        }
-        let mut data_names = HashMap::new();
-        for (d, datasec, li, pos) in &self.data {
-            let mut d = d.clone();
-            d.btf_datasec = ty(*datasec, *li)?;
-            let name = d.name.clone();
-            let id = m.add_data(d);
-            if data_names.insert(name.clone(), id).is_some() {
-                return Err(self.semantic(
-                    *li,
-                    *pos,
-                    format!("data section @{name} is defined twice"),
-                ));
-            }
-        }
-        let mut extern_names = HashMap::new();
-        for (e, t, li, pos) in &self.externs {
-            let mut e = e.clone();
-            e.btf = ty(*t, *li)?;
-            let name = e.name.clone();
-            let id = m.add_extern(e);
-            if extern_names.insert(name.clone(), id).is_some() {
-                return Err(self.semantic(*li, *pos, format!("extern @{name} is defined twice")));
-            }
-        }
-        // Functions may share a name (static functions of linked objects); a reference
-        // names the k-th of them as `@name:k`.
-        let mut func_names: HashMap<String, Vec<FuncId>> = HashMap::new();
-        let mut ids = Vec::new();
-        for pf in &self.funcs {
-            let mut func = pf.func.clone();
-            func.btf_func = ty(pf.btf, pf.line_index)?;
-            let name = func.name.clone();
-            let id = m.add_function(func);
-            places
-                .funcs
-                .insert(id, Pos::new(self.lines[pf.line_index].number, 1));
-            func_names.entry(name).or_default().push(id);
-            ids.push(id);
-        }
-        let map_names: HashMap<String, crate::ir::MapId> =
-            m.maps().map(|(id, d)| (d.name.clone(), id)).collect();
-        m.btf = btf.clone();
-        for (pf, &fid) in self.funcs.iter().zip(&ids) {
-            let mut insn_ids = Vec::with_capacity(pf.insns.len());
-            for pi in &pf.insns {
-                let id = m.append(fid, pi.insn, Meta::default()).map_err(|e| {
-                    self.semantic(
-                        pi.line_index,
-                        Pos::new(self.lines[pi.line_index].number, 1),
-                        e.to_string(),
-                    )
-                })?;
-                insn_ids.push(id);
-                let l = &self.lines[pi.line_index];
-                let col = l.tokens.first().map_or(1, |t| t.col);
-                places.insns.insert(id, Pos::new(l.number, col));
-                if let Some(pass) = &pi.origin {
-                    let o = m.add_origin(pass);
-                    m.set_insn_origin(id, Some(o)).map_err(|e| internal(&e))?;
-                }
-                if let Some(line) = pi.line {
-                    let l = m.add_line(line);
-                    m.set_line(id, Some(l)).map_err(|e| internal(&e))?;
-                }
-                if let Some((kind, t, tpos, off, access)) = &pi.core {
-                    let local =
-                        ty(Some((*t, *tpos)), pi.line_index)?.unwrap_or_else(unreachable_type);
-                    let c = m.add_core_relo(CoreRelo {
-                        ty: local,
-                        access_str: StrOffset(*off),
-                        access: access.clone(),
-                        kind: *kind,
-                    });
-                    m.set_core(id, Some(c)).map_err(|e| internal(&e))?;
-                }
-            }
-            for (pi, &id) in pf.insns.iter().zip(&insn_ids) {
-                let Some((r, pos)) = &pi.reference else {
-                    continue;
-                };
-                let unknown = |what: &str, name: &str| {
-                    self.semantic(pi.line_index, *pos, format!("unknown {what} {name}"))
-                };
-                let resolved = match r {
-                    PRef::Jump(label) => {
-                        let at = *pf.labels.get(label).ok_or_else(|| {
-                            unknown("label", &format!(".L{label} in function @{}", pf.func.name))
-                        })?;
-                        let target = *insn_ids.get(at).ok_or_else(|| {
-                            self.semantic(pi.line_index, *pos, format!("label .L{label} is at the end of function @{}, after its last instruction", pf.func.name))
-                        })?;
-                        Ref::Jump(target)
-                    }
-                    PRef::Call(name, k) => {
-                        match (
-                            func_names.get(name).and_then(|v| v.get(*k)),
-                            extern_names.get(name),
-                        ) {
-                            (Some(&f), _) => Ref::Call(f),
-                            (None, Some(&e)) if *k == 0 => Ref::Extern(e),
-                            _ => return Err(unknown("function or extern", &func_ref(name, *k))),
-                        }
-                    }
-                    PRef::FuncAddr(name, k) => Ref::FuncAddr(
-                        *func_names
-                            .get(name)
-                            .and_then(|v| v.get(*k))
-                            .ok_or_else(|| unknown("function", &func_ref(name, *k)))?,
-                    ),
-                    PRef::Map(name) => Ref::Map(
-                        *map_names
-                            .get(name)
-                            .ok_or_else(|| unknown("map", &format!("@{name}")))?,
-                    ),
-                    PRef::Data(name, offset) => Ref::Data {
-                        data: *data_names
-                            .get(name)
-                            .ok_or_else(|| unknown("data section", &format!("@{name}")))?,
-                        offset: *offset,
-                    },
-                    PRef::Extern(name) => Ref::Extern(
-                        *extern_names
-                            .get(name)
-                            .ok_or_else(|| unknown("extern", &format!("@{name}")))?,
-                    ),
-                };
-                m.set_reference(id, Some(resolved))
-                    .map_err(|e| internal(&e))?;
-            }
-        }
-        Ok((m, places))
-    }
-
-    fn map_def(&self, pm: &PMap, ty: &TypeResolver<'_>) -> Result<MapDef, ParseError> {
-        let mut def = pm.def.clone();
-        def.key_type = ty(pm.key, pm.line_index)?;
-        def.value_type = ty(pm.value, pm.line_index)?;
-        def.btf_var = ty(pm.var, pm.line_index)?;
-        if let Some(inner) = &pm.inner {
-            def.inner = Some(Box::new(self.map_def(inner, ty)?));
-        }
-        Ok(def)
-    }
-}
-
-/// `ty` never returns `Ok(None)` for `Some` input; this keeps that assumption out of a panic.
-fn unreachable_type() -> TypeId {
-    la_arena::Idx::from_raw(la_arena::RawIdx::from_u32(0))
-}
-
-/// An edit of the module being built failed: the ids come from this build, so this is a bug
-/// of the parser, reported instead of a panic.
-fn internal(e: &crate::ir::IrError) -> ParseError {
-    ParseError::Verify {
-        errors: vec![(None, format!("building the module: {e}"))],
-    }
-}
-
-fn func_ref(name: &str, k: usize) -> String {
-    if k == 0 {
-        format!("@{name}")
-    } else {
-        format!("@{name}:{k}")
     }
 }
 

@@ -197,7 +197,7 @@ impl Operands for IrOperands<'_> {
             Some(Ref::Extern(e)) if m.has_extern(e) => {
                 write!(f, "call {}", Sym(&m.extern_(e).name))
             }
-            Some(r) => write!(f, "call <bad reference {r:?}>"),
+            Some(r) => write!(f, "call {}", BadRef(r)),
             None => match (kind, helper_name(imm)) {
                 (CallKind::Helper, Some(name)) => write!(f, "call {name}"),
                 (CallKind::Helper, None) => write!(f, "call {}", Hex(imm.into())),
@@ -235,9 +235,27 @@ impl Operands for IrOperands<'_> {
             Some(Ref::Extern(e)) if m.has_extern(e) => {
                 write!(f, "{dst} = extern {}", Sym(&m.extern_(e).name))
             }
-            Some(r) => write!(f, "{dst} = <bad reference {r:?}>"),
+            Some(r) => write!(f, "{dst} = {}", BadRef(r)),
             None => crate::insn::RawOperands.ld_imm64(f, kind, dst, imm),
         }
+    }
+}
+
+/// A reference the printer cannot name: to an entity the module does not have, or of a kind
+/// that does not fit the instruction (`<f3, not in this module>`, `<map m0 on a call>`).
+struct BadRef(Ref);
+
+impl fmt::Display for BadRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::ir::AnyEntity;
+        let entity = match self.0 {
+            Ref::Jump(i) => AnyEntity::Insn(i),
+            Ref::Call(func) | Ref::FuncAddr(func) => AnyEntity::Func(func),
+            Ref::Map(m) => AnyEntity::Map(m),
+            Ref::Data { data, .. } => AnyEntity::Data(data),
+            Ref::Extern(e) => AnyEntity::Extern(e),
+        };
+        write!(f, "<reference to {entity}>")
     }
 }
 
@@ -393,8 +411,8 @@ impl ModuleText<'_> {
         let m = self.module;
         write!(f, "{indent}{what} {} type=", Sym(&map.name))?;
         match map_type_name(map.map_type) {
-            "unknown" => write!(f, "{}", map.map_type)?,
-            name => f.write_str(name)?,
+            Some(name) => f.write_str(&name)?,
+            None => write!(f, "{}", map.map_type)?,
         }
         write!(
             f,
@@ -413,6 +431,7 @@ impl ModuleText<'_> {
         let origin = match map.origin {
             MapOrigin::Legacy => "legacy",
             MapOrigin::Btf => "btf",
+            MapOrigin::StructOps => "struct_ops",
         };
         write!(f, " origin={origin}")?;
         match map.pinning {
@@ -466,6 +485,7 @@ impl ModuleText<'_> {
             DataKind::Data => "data",
             DataKind::Rodata => "rodata",
             DataKind::Bss => "bss",
+            DataKind::Arena => "arena",
         };
         write!(
             f,
@@ -640,5 +660,142 @@ impl fmt::Display for ModuleText<'_> {
             self.function(f, id)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::abi::Helper;
+    use crate::insn::build::{call_helper, exit, mov64_imm};
+    use crate::insn::Reg::{R0, R1, R2, R3, R4};
+    use crate::ir::build::{call, call_kfunc, jeq_imm, ld_data, ld_extern, ld_func_addr, ld_map};
+    use crate::ir::{
+        DataKind, DataSection, DataVar, Extern, ExternKind, Function, MapDef, MapOrigin, Module,
+        Pinning, SymbolLinkage,
+    };
+    use crate::Endian;
+
+    fn module() -> Module {
+        let mut m = Module::new(Endian::Little);
+        let map = m.add_map(MapDef {
+            name: "events".into(),
+            origin: MapOrigin::Legacy,
+            map_type: 1,
+            key_size: 4,
+            value_size: 8,
+            max_entries: 16,
+            flags: 0,
+            numa_node: 0,
+            map_extra: 0,
+            pinning: Pinning::None,
+            key_type: None,
+            value_type: None,
+            inner: None,
+            init_slots: Vec::new(),
+            btf_var: None,
+        });
+        let data = m.add_data(DataSection {
+            name: ".data".into(),
+            kind: DataKind::Data,
+            bytes: vec![0; 8],
+            align: 4,
+            vars: vec![DataVar {
+                name: "counter".into(),
+                offset: 4,
+                size: 4,
+                linkage: SymbolLinkage::Global,
+            }],
+            btf_datasec: None,
+        });
+        let kfunc = m.add_extern(Extern {
+            name: "bpf_rcu_read_lock".into(),
+            kind: ExternKind::Func,
+            weak: false,
+            btf: None,
+        });
+        let ksym = m.add_extern(Extern {
+            name: "jiffies".into(),
+            kind: ExternKind::Ksym,
+            weak: true,
+            btf: None,
+        });
+        let prog = m.add_function(Function::new("prog", "socket", true));
+        let callee = m.add_function(Function::new("callee", ".text", false));
+        m.append_built(callee, exit()).unwrap();
+        m.append(prog, mov64_imm(R0, 0), Default::default())
+            .unwrap();
+        m.append_built(prog, ld_map(R1, map)).unwrap();
+        m.append_built(prog, ld_data(R2, data, 6)).unwrap();
+        m.append_built(prog, ld_func_addr(R3, callee)).unwrap();
+        m.append_built(prog, ld_extern(R4, ksym)).unwrap();
+        m.append(prog, call_helper(Helper::MapLookupElem), Default::default())
+            .unwrap();
+        m.append_built(prog, call(callee)).unwrap();
+        m.append_built(prog, call_kfunc(kfunc)).unwrap();
+        let exit_id = m.append(prog, exit(), Default::default()).unwrap();
+        let first = m.function(prog).first_insn().unwrap();
+        m.insert_built_before(first, jeq_imm(R1, 0, exit_id))
+            .unwrap();
+        m
+    }
+
+    #[test]
+    fn instructions_print_in_context() {
+        let m = module();
+        let prog = m.function_by_name("prog").unwrap();
+        let texts: Vec<String> = m
+            .func_insns(prog)
+            .map(|i| m.display_insn(i).to_string())
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "if r1 == 0x0 goto .L0",
+                "r0 = 0x0",
+                "r1 = map @events",
+                "r2 = data @.data+6",
+                "r3 = func @callee",
+                "r4 = extern @jiffies",
+                "call bpf_map_lookup_elem",
+                "call @callee",
+                "call @bpf_rcu_read_lock",
+                "exit",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_module_text_parses_back_and_names_what_data_references_point_at() {
+        let m = module();
+        let text = m.text().to_string();
+        assert!(
+            text.contains("    r2 = data @.data+6  ; counter+2\n"),
+            "{text}"
+        );
+        assert!(text.contains("extern @jiffies kind=ksym weak\n"), "{text}");
+        assert!(text.contains(".L0:\n    exit\n}"), "{text}");
+        let back = super::super::parse(&text).unwrap();
+        super::super::same_module(&m, &back).unwrap();
+        assert_eq!(back.text().to_string(), text);
+    }
+
+    #[test]
+    fn a_jump_whose_target_left_the_function_prints_the_target_id() {
+        let mut m = module();
+        let prog = m.function_by_name("prog").unwrap();
+        let jump = m.function(prog).first_insn().unwrap();
+        let target = m.function(prog).last_insn().unwrap();
+        m.remove(target).unwrap();
+        let text = m.display_insn(jump).to_string();
+        assert_eq!(
+            text,
+            format!(
+                "if r1 == 0x0 goto <i{} outside the function>",
+                target.into_raw()
+            )
+        );
+        // The module text then does not parse: the reader is told where.
+        let err = super::super::parse(&m.text().to_string()).unwrap_err();
+        assert!(err.to_string().contains("expected"), "{err}");
     }
 }
