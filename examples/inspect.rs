@@ -47,7 +47,7 @@ fn inspect_function(m: &Module, f: FuncId) -> Result<String, String> {
                 out,
                 "    {:<6} {:<32} live-in {}",
                 AnyEntity::Insn(id).to_string(),
-                m.insn(id).to_string(),
+                m.display_insn(id).to_string(),
                 live.live_in(id).map(|s| s.to_string()).unwrap_or_default()
             );
         }

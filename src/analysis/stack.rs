@@ -101,6 +101,8 @@ fn step(
                 touch(s[r(a)], 0);
             }
         }
+        // A slot the decoder refused may touch the frame anywhere.
+        Insn::Opaque { .. } => reach(None),
         _ => {}
     }
     // Register transfer.

@@ -209,7 +209,7 @@ pub fn explain_log(module: &Module, lowered: &LoweredProgram, log: &str) -> Expl
                 ir.push_str(&format!(
                     " (#{i} of function {}): {}",
                     module.function(f).name,
-                    module.insn(o.insn)
+                    module.display_insn(o.insn)
                 ));
             }
             context.push(ir);

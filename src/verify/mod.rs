@@ -11,7 +11,9 @@
 //! * **Ids.** Every id the module holds (references, lines, CO-RE records, origins, callees)
 //!   names an entity of this module.
 //! * **Layout.** Every instruction of a function's body says it belongs to that function,
-//!   and the body has as many instructions as the function counts.
+//!   the body has as many instructions as the function counts, and it does not fall through
+//!   its last instruction (an `exit`, an unconditional or indirect jump, or a kfunc call,
+//!   which may be `bpf_throw`, ends it).
 //! * **References.** A jump has a jump target, attached and in the same function; a
 //!   bpf-to-bpf call has a callee and a kfunc call its extern; a reference fits its
 //!   instruction (a jump target on a jump, a callee on a call, a map, data or callback
@@ -221,6 +223,15 @@ impl<'a> Verifier<'a> {
                 ),
             );
         }
+        if let Some(last) = func.last_insn() {
+            if !ends_a_body(m, last) {
+                self.error(
+                    AnyEntity::Insn(last),
+                    Some(f),
+                    "the function falls through its last instruction (the kernel wants an exit or an unconditional jump there)".into(),
+                );
+            }
+        }
     }
 
     /// The metadata of instruction `id` of `f`.
@@ -374,6 +385,21 @@ impl<'a> Verifier<'a> {
                 }
             }
         }
+    }
+}
+
+/// Whether `id` may end a function: execution cannot fall off it into the next function
+/// (`exit`, an unconditional or indirect jump, or a kfunc call, which may be `bpf_throw`);
+/// an opaque slot is the kernel's to judge.
+fn ends_a_body(m: &Module, id: InsnId) -> bool {
+    match m.insn(id) {
+        Insn::Exit | Insn::Ja { .. } | Insn::Gotol { .. } | Insn::Gotox { .. } => true,
+        // A slot the decoder refused is passed through for the kernel to judge.
+        Insn::Opaque { .. } => true,
+        Insn::Call { kind, .. } => {
+            *kind == CallKind::Kfunc || matches!(m.reference(id), Some(Ref::Extern(_)))
+        }
+        _ => false,
     }
 }
 

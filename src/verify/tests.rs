@@ -287,3 +287,19 @@ fn lowering_reports_every_misuse_from_the_verifier() {
     let e = lower_err(&m, FuncId::from_raw(77.into()));
     assert_eq!(e.to_string(), "function f77: no such function");
 }
+
+#[test]
+fn a_function_that_falls_through_its_end_is_reported() {
+    let (mut m, f) = prog();
+    let mov = m.append_built(f, mov64_imm(R0, 0)).unwrap();
+    let msgs = messages(&m);
+    assert_eq!(
+        msgs,
+        [format!(
+            "function prog: i{} (r0 = 0x0): the function falls through its last instruction (the kernel wants an exit or an unconditional jump there)",
+            raw(mov)
+        )]
+    );
+    m.append_built(f, ja(mov)).unwrap();
+    assert_eq!(m.verify(), Ok(()));
+}
