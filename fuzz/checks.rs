@@ -521,7 +521,10 @@ pub fn link(data: &[u8]) -> Result<(), Finding> {
     let Some((a, b)) = split_two(data) else {
         return Ok(());
     };
-    let (Ok(ma), Ok(mb)) = (Module::read(a), Module::read(b)) else {
+    // Owned copies: the ELF reader wants an allocation's alignment, and the halves of the
+    // input start at any offset.
+    let (a, b) = (a.to_vec(), b.to_vec());
+    let (Ok(ma), Ok(mb)) = (Module::read(&a), Module::read(&b)) else {
         return Ok(());
     };
     let n_funcs = ma.functions().len() + mb.functions().len();

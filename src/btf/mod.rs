@@ -45,7 +45,7 @@ use std::sync::{Arc, OnceLock};
 use la_arena::Arena;
 
 pub use build::NewMember;
-pub use dedup::{dedup, Deduped};
+pub use dedup::{dedup, Deduped, WORK_BASE, WORK_PER_ITEM};
 pub use display::TypeDisplay;
 pub use error::{BtfError, Result};
 pub use ids::{StrOffset, WireTypeId};

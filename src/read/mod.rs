@@ -480,6 +480,14 @@ impl<'a> Reader<'a> {
                     symbols.entry(s.name).or_insert(s);
                 }
             }
+            // The object symbols of the section by offset, once.
+            let mut objects_at = std::collections::HashMap::new();
+            for s in symbols.values() {
+                if matches!(s.kind, SymbolKind::Object) && !s.name.is_empty() {
+                    objects_at.entry(s.value).or_insert(s.name);
+                }
+            }
+            let others_at = |offset: u32| objects_at.get(&u64::from(offset)).copied();
             let vars = btf.datasec_vars_mut(id)?;
             for ((v, var_name), is_extern) in vars.iter_mut().zip(var_names).zip(externs) {
                 if is_extern {
@@ -495,6 +503,19 @@ impl<'a> Reader<'a> {
                                 sym.value
                             ),
                         })?;
+                    }
+                    // A variable without a symbol where another symbol sits is not clang's
+                    // static variable: the BTF names something the section does not hold.
+                    None if others_at(v.offset).is_some() => {
+                        return Err(ReadError::BadSection {
+                            section: name.clone(),
+                            reason: format!(
+                                "BTF variable {var_name} has no symbol, and offset {} holds \
+                                 the symbol {}",
+                                v.offset,
+                                others_at(v.offset).unwrap_or_default()
+                            ),
+                        });
                     }
                     // Static variables clang already placed keep their offsets.
                     None if v.offset != 0 || vars_len_is_one(size, v.size) => {}

@@ -404,12 +404,21 @@ impl<'m> Writer<'m> {
     }
 
     fn add_license_and_version(&mut self) {
+        /// The longest `license` section the writer pads to what the BTF says (a license is
+        /// a short string; a larger claim is a module built inconsistently, left as it is).
+        const MAX_LICENSE_LEN: usize = 1 << 12;
         if let Some(license) = &self.module.license {
             let id = self
                 .obj
                 .add_section(Vec::new(), b"license".to_vec(), SectionKind::Data);
             let mut bytes = license.as_bytes().to_vec();
             bytes.push(0);
+            // The section holds every variable the BTF places in it (a `char[N]` longer
+            // than the string): the reader refuses a variable outside its section.
+            let extent = self.datasec_extent("license");
+            if extent <= MAX_LICENSE_LEN {
+                bytes.resize(bytes.len().max(extent), 0);
+            }
             self.obj.set_section_data(id, bytes, 1);
             self.add_datasec_symbols(id, "license");
         }
@@ -421,6 +430,21 @@ impl<'m> Writer<'m> {
                 .set_section_data(id, self.endian.u32_bytes(version).to_vec(), 4);
             self.add_datasec_symbols(id, "version");
         }
+    }
+
+    /// The end of the last variable of the BTF `DATASEC` named `name` (0 without one).
+    fn datasec_extent(&self, name: &str) -> usize {
+        let Some(btf) = self.module.btf.as_ref() else {
+            return 0;
+        };
+        let Some(datasec) = btf.type_by_name_kind(name, crate::btf::Kind::Datasec) else {
+            return 0;
+        };
+        btf.datasec_vars(datasec)
+            .iter()
+            .map(|v| v.offset as usize + v.size as usize)
+            .max()
+            .unwrap_or(0)
     }
 
     /// A `STT_OBJECT` symbol for every variable of the BTF `DATASEC` named `name` (the
