@@ -33,8 +33,12 @@ pub enum Command {
     ObjGetInfoByFd = 15,
     /// `BPF_BTF_LOAD`: check and load a BTF blob, returns its fd.
     BtfLoad = 18,
+    /// `BPF_BTF_GET_FD_BY_ID`: open a BTF object by its id, returns its fd.
+    BtfGetFdById = 19,
     /// `BPF_MAP_FREEZE`: make a map read-only for user space from now on.
     MapFreeze = 22,
+    /// `BPF_BTF_GET_NEXT_ID`: the id of the next BTF object after a given one.
+    BtfGetNextId = 23,
 }
 
 impl Command {
@@ -49,6 +53,8 @@ impl Command {
             Command::ObjGetInfoByFd => "BPF_OBJ_GET_INFO_BY_FD",
             Command::BtfLoad => "BPF_BTF_LOAD",
             Command::MapFreeze => "BPF_MAP_FREEZE",
+            Command::BtfGetFdById => "BPF_BTF_GET_FD_BY_ID",
+            Command::BtfGetNextId => "BPF_BTF_GET_NEXT_ID",
             Command::ObjPin => "BPF_OBJ_PIN",
             Command::ObjGet => "BPF_OBJ_GET",
         }
@@ -277,6 +283,40 @@ pub struct InfoAttr {
     pub info: u64,
 }
 
+/// The attr of `BPF_BTF_GET_NEXT_ID` and `BPF_BTF_GET_FD_BY_ID` (`union bpf_attr`'s
+/// anonymous id member): 16 bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C, align(8))]
+pub struct IdAttr {
+    /// `start_id` (get next id) or `btf_id` (get fd by id).
+    pub id: u32,
+    /// Out: the next id.
+    pub next_id: u32,
+    /// `open_flags` (0).
+    pub open_flags: u32,
+    /// `fd_by_id_token_fd` (0: no token).
+    pub token_fd: u32,
+}
+
+/// The kernel's `struct bpf_btf_info` (the output of `BPF_OBJ_GET_INFO_BY_FD` on a BTF
+/// object): 32 bytes. `btf` and `name` are addresses of buffers the kernel copies into.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C, align(8))]
+pub struct BtfInfoWire {
+    /// Address of a buffer of `btf_size` bytes for the raw BTF (0: none).
+    pub btf: u64,
+    /// In: the buffer's size; out: the BTF's size.
+    pub btf_size: u32,
+    /// System-wide id of the BTF object.
+    pub id: u32,
+    /// Address of a buffer of `name_len` bytes for the name (0: none).
+    pub name: u64,
+    /// In: the name buffer's size; out: the name's length.
+    pub name_len: u32,
+    /// Non-zero for the kernel's own BTF (vmlinux and modules).
+    pub kernel_btf: u32,
+}
+
 /// The kernel's `struct bpf_prog_info` (the output of `BPF_OBJ_GET_INFO_BY_FD` on a program):
 /// 232 bytes. The address fields must be 0 (or point to arrays of the matching counts): they
 /// ask the kernel to copy out instructions, map ids and the like.
@@ -450,6 +490,8 @@ unsafe impl Attr for TestRunAttr {}
 unsafe impl Attr for InfoAttr {}
 // SAFETY: as above, for BPF_OBJ_PIN and BPF_OBJ_GET.
 unsafe impl Attr for ObjAttr {}
+// SAFETY: as above, for BPF_BTF_GET_NEXT_ID and BPF_BTF_GET_FD_BY_ID.
+unsafe impl Attr for IdAttr {}
 
 #[cfg(test)]
 mod tests {
@@ -527,6 +569,11 @@ mod tests {
         assert_eq!(offset_of!(TestRunAttr, batch_size), 72);
         assert_eq!(offset_of!(TestRunAttr, pad), 76);
         assert_eq!(size_of::<InfoAttr>(), 16);
+        assert_eq!(size_of::<IdAttr>(), 16);
+        assert_eq!(offset_of!(IdAttr, open_flags), 8);
+        assert_eq!(size_of::<BtfInfoWire>(), 32);
+        assert_eq!(offset_of!(BtfInfoWire, name), 16);
+        assert_eq!(offset_of!(BtfInfoWire, kernel_btf), 28);
         assert_eq!(offset_of!(InfoAttr, info), 8);
     }
 

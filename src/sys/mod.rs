@@ -27,6 +27,7 @@ pub mod attr;
 mod btf;
 mod fd;
 mod info;
+mod kernel_btf;
 mod log;
 mod map;
 mod mmap;
@@ -44,6 +45,7 @@ pub use btf::{load_btf, probe};
 pub use crate::abi::{AttachType, MapType, ProgType};
 pub use fd::{BtfFd, MapFd, ProgFd};
 pub use info::{map_info, prog_info, MapInfo, ProgInfo};
+pub use kernel_btf::{btf_bytes, kernel_btf_objects, KernelBtfObject};
 pub use log::{LogLevel, INITIAL_LOG_SIZE, MAX_LOG_SIZE};
 pub use map::{
     create_map, freeze_map, lookup_elem, update_elem, MapCreate, BPF_ANY, BPF_EXIST, BPF_NOEXIST,
