@@ -1,12 +1,17 @@
 //! Externs resolved before anything is loaded: the `.kconfig` map's layout and values
 //! (with the `LINUX_HAS_*` features probed from the kernel's BTF), and `.ksyms` variables
-//! and kfuncs resolved against the kernel's BTF or `/proc/kallsyms`.
+//! and kfuncs resolved against the kernel's BTF (vmlinux, then its modules') or
+//! `/proc/kallsyms`.
 //!
 //! Costs: the kernel's BTF is parsed once per load (or shared through
 //! [`LoadOptions::kernel_btf`](super::LoadOptions::kernel_btf)); `/proc/kallsyms` is read
 //! only for untyped ksyms.
 
+use std::os::fd::RawFd;
+use std::sync::Arc;
+
 use super::kconfig::{self, KconfigValue, KernelConfig};
+use super::kernel_btfs::{Found, KernelBtfs};
 use super::{LoadError, Loader};
 use crate::btf::{Btf, Kind, TypeKind};
 use crate::co_re::types_are_compat;
@@ -125,18 +130,30 @@ impl Loader<'_> {
         Ok(Some(KconfigMap { value, offsets }))
     }
 
-    /// Resolves `.ksyms` variables and kfuncs against the kernel's BTF.
+    /// Resolves `.ksyms` variables and kfuncs against the kernel's BTF: vmlinux first, then
+    /// (for a name vmlinux lacks) each module's, a kfunc in a module getting its module
+    /// BTF's fd a place in `fd_array` (from index 1, in libbpf's extern order).
     pub(super) fn ksyms(&mut self, bindings: &mut Bindings) -> Result<(), LoadError> {
         let module = self.module;
-        let wanted: Vec<_> = module
+        let mut wanted: Vec<_> = module
             .externs()
             .filter(|(_, e)| matches!(e.kind, ExternKind::Ksym | ExternKind::Func))
             .collect();
         if wanted.is_empty() {
             return Ok(());
         }
-        let kbtf = self.kernel_btf()?;
+        // libbpf's order, which is the order module BTFs get their `fd_array` slots in.
+        wanted.sort_by_key(|&(id, _)| libbpf_extern_index(module, id));
+        let vmlinux = match &self.opts.kernel_btfs {
+            Some(k) => {
+                self.kernel_btfs = Some(k.clone());
+                k.vmlinux().clone()
+            }
+            None => self.kernel_btf()?,
+        };
         let mut kallsyms: Option<std::collections::HashMap<String, u64>> = None;
+        // `fd_array` index of each module, once it has one.
+        let mut module_slots: std::collections::HashMap<usize, i16> = Default::default();
         for (id, e) in wanted {
             // The kernel's name: without a `___flavour` suffix (`bpf_task_acquire___one`
             // is `bpf_task_acquire`), which lets an object declare one kfunc or ksym under
@@ -174,34 +191,66 @@ impl Loader<'_> {
             } else {
                 Kind::Var
             };
-            let found = kbtf.type_by_name_kind(name, kind);
+            let found = match vmlinux.type_by_name_kind(name, kind) {
+                Some(t) => Some(Found::Vmlinux(t)),
+                None => self
+                    .kernel_btfs_with_modules(&vmlinux)?
+                    .find_in_modules(name, kind),
+            };
+            let kbtfs = self
+                .kernel_btfs
+                .clone()
+                .unwrap_or_else(|| Arc::new(KernelBtfs::new(vmlinux.clone())));
             // As libbpf: the local declaration must be compatible with the kernel's (a
             // flavour with another prototype is another function, absent here).
             let compatible = match (found, e.btf, self.btf.as_ref()) {
-                (Some(t), Some(local), Some(btf)) => {
+                (Some(f), Some(local), Some(btf)) => {
+                    let (kbtf, t) = kbtfs.btf_of(f);
                     let (l, k) = match (btf.ty(local).kind, kbtf.ty(t).kind) {
-                        (TypeKind::Func { proto: l, .. }, TypeKind::Func { proto: k, .. })
-                        | (TypeKind::Var { ty: l, .. }, TypeKind::Var { ty: k, .. }) => (l, k),
+                        (TypeKind::Func { proto: l, .. }, TypeKind::Func { proto: k, .. }) => {
+                            (l, k)
+                        }
+                        // As libbpf: a variable's type without its modifiers and typedefs
+                        // on both sides (`extern const int x __ksym` is the kernel's `int x`).
+                        (TypeKind::Var { ty: l, .. }, TypeKind::Var { ty: k, .. }) => {
+                            (btf.resolve(l).unwrap_or(l), kbtf.resolve(k).unwrap_or(k))
+                        }
                         _ => (local, t),
                     };
-                    types_are_compat(btf, l, &kbtf, k).unwrap_or(false)
+                    types_are_compat(btf, l, kbtf, k).unwrap_or(false)
                 }
                 _ => true,
             };
-            let binding = match (found.filter(|_| compatible), e.kind) {
-                (Some(t), ExternKind::Func) => ExternBinding::Kfunc {
-                    btf_id: kbtf.wire_id(t).0,
-                    btf_fd_idx: 0,
-                    btf_obj_fd: 0,
-                },
-                (Some(t), _) => ExternBinding::Ksym {
-                    btf_id: kbtf.wire_id(t).0,
-                    btf_obj_fd: 0,
-                },
-                (None, _) if e.weak => ExternBinding::Absent {
+            let binding = match found.filter(|_| compatible) {
+                Some(f) => {
+                    let (kbtf, t) = kbtfs.btf_of(f);
+                    let btf_id = kbtf.wire_id(t).0;
+                    let (btf_obj_fd, btf_fd_idx) = match f {
+                        Found::Vmlinux(_) => (0, 0),
+                        Found::Module(i, _) => {
+                            let fd = kbtfs.module_fd(i, &e.name)?;
+                            let idx = if e.kind == ExternKind::Func {
+                                self.fd_array_slot(&mut module_slots, i, fd, &e.name)?
+                            } else {
+                                0
+                            };
+                            (fd as u32, idx)
+                        }
+                    };
+                    if e.kind == ExternKind::Func {
+                        ExternBinding::Kfunc {
+                            btf_id,
+                            btf_fd_idx,
+                            btf_obj_fd,
+                        }
+                    } else {
+                        ExternBinding::Ksym { btf_id, btf_obj_fd }
+                    }
+                }
+                None if e.weak => ExternBinding::Absent {
                     index: libbpf_extern_index(module, id),
                 },
-                (None, _) => {
+                None => {
                     return Err(LoadError::Extern {
                         name: e.name.clone(),
                         reason: if found.is_some() {
@@ -210,7 +259,7 @@ impl Loader<'_> {
                             )
                         } else {
                             format!(
-                                "no {} of that name in the kernel's BTF (declare it __weak if it may be absent)",
+                                "no {} of that name in the BTF of the kernel or its modules (declare it __weak if it may be absent)",
                                 if kind == Kind::Func { "function" } else { "variable" }
                             )
                         },
@@ -220,6 +269,43 @@ impl Loader<'_> {
             bindings.externs.insert(id, binding);
         }
         Ok(())
+    }
+
+    /// The kernel BTFs with their modules: as given, or the running kernel's, listed once.
+    fn kernel_btfs_with_modules(
+        &mut self,
+        vmlinux: &Arc<Btf>,
+    ) -> Result<Arc<KernelBtfs>, LoadError> {
+        if let Some(k) = &self.kernel_btfs {
+            return Ok(k.clone());
+        }
+        let k = Arc::new(KernelBtfs::running_kernel(vmlinux.clone())?);
+        self.kernel_btfs = Some(k.clone());
+        Ok(k)
+    }
+
+    /// The `fd_array` index of module `i`'s BTF (`fd`), given one the first time: index 0
+    /// stays unused (a kfunc call with `off == 0` is vmlinux's), as libbpf.
+    fn fd_array_slot(
+        &mut self,
+        slots: &mut std::collections::HashMap<usize, i16>,
+        i: usize,
+        fd: RawFd,
+        extern_name: &str,
+    ) -> Result<i16, LoadError> {
+        if let Some(&idx) = slots.get(&i) {
+            return Ok(idx);
+        }
+        if self.fd_array.is_empty() {
+            self.fd_array.push(0);
+        }
+        let idx = i16::try_from(self.fd_array.len()).map_err(|_| LoadError::Extern {
+            name: extern_name.to_string(),
+            reason: "more module BTFs than a kfunc call's 16-bit offset can index".into(),
+        })?;
+        self.fd_array.push(fd);
+        slots.insert(i, idx);
+        Ok(idx)
     }
 }
 

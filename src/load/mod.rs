@@ -13,6 +13,7 @@ mod explain;
 mod externs;
 mod features;
 pub mod kconfig;
+mod kernel_btfs;
 mod maps;
 mod program;
 mod sanitize;
@@ -21,9 +22,11 @@ mod struct_ops;
 pub use explain::{explain_refused, refusal};
 pub use externs::KconfigMap;
 pub use features::{sanitize_btf_features, BtfFeatures};
+pub use kernel_btfs::{KernelBtfs, ModuleBtf};
 pub use maps::possible_cpus;
 pub use sanitize::sanitize_for_kernel;
 
+use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -90,6 +93,10 @@ pub struct LoadOptions {
     /// The kernel's BTF, for `attach_btf_id`, ksyms and kfuncs (read from
     /// `/sys/kernel/btf/vmlinux` when needed and not given).
     pub kernel_btf: Option<Arc<Btf>>,
+    /// The kernel BTFs (vmlinux and modules) typed ksyms and kfuncs resolve against. `None`:
+    /// vmlinux as [`kernel_btf`](Self::kernel_btf) says, and the running kernel's modules,
+    /// listed (see [`KernelBtfs::running_kernel`]) only when a name is not in vmlinux.
+    pub kernel_btfs: Option<Arc<KernelBtfs>>,
     /// The kernel configuration for `.kconfig` externs (read from the system when needed and
     /// not given).
     pub kconfig: Option<KernelConfig>,
@@ -214,6 +221,13 @@ struct Loader<'a> {
     kernel_btf: Option<Arc<Btf>>,
     /// The struct_ops maps laid out against the kernel, and their programs' attach points.
     struct_ops: struct_ops::Plan,
+    /// The kernel BTFs ksyms and kfuncs resolved against, once listed (they hold the
+    /// module BTF fds that `fd_array` and the bindings name).
+    kernel_btfs: Option<Arc<KernelBtfs>>,
+    /// `fd_array` of every program: the module BTF fds kfunc calls index (`insn.off`),
+    /// from index 1 (index 0 is vmlinux, as the kernel reads `off == 0`); empty when no
+    /// kfunc is in a module.
+    fd_array: Vec<RawFd>,
 }
 
 impl Loader<'_> {
@@ -317,6 +331,8 @@ fn start<'a>(
         btf: module.btf.clone(),
         kernel_btf: opts.kernel_btf.clone(),
         struct_ops: struct_ops::Plan::default(),
+        kernel_btfs: None,
+        fd_array: Vec::new(),
     };
     if let Some((_, e)) = module.externs().find(|(_, e)| e.kind == ExternKind::Map) {
         return Err(LoadError::Extern {
@@ -362,19 +378,27 @@ pub struct Prepared {
     pub relocated: Option<Module>,
     /// The CO-RE report, when relocations were applied in user space.
     pub co_re: Option<Report>,
+    /// `fd_array` for `BPF_PROG_LOAD`: the module BTF fds the kfunc calls of `bindings`
+    /// index (index 0 unused); empty when every kfunc is in vmlinux.
+    pub fd_array: Vec<RawFd>,
+    /// The kernel BTFs the externs resolved against, when some were looked up: they keep
+    /// the module BTF fds of `bindings` and `fd_array` open.
+    pub kernel_btfs: Option<Arc<KernelBtfs>>,
 }
 
 /// Everything of a load up to the first syscall (used by `bpfir lower`).
 pub fn prepare(module: &Module, opts: &LoadOptions) -> Result<Prepared, LoadError> {
     let (relocated, report) = apply_co_re(module, opts)?;
     let (loader, bindings, kconfig) = start(relocated.as_ref().unwrap_or(module), opts)?;
-    let btf = loader.btf;
+    let (btf, fd_array, kernel_btfs) = (loader.btf, loader.fd_array, loader.kernel_btfs);
     Ok(Prepared {
         btf,
         bindings,
         kconfig,
         relocated,
         co_re: report,
+        fd_array,
+        kernel_btfs,
     })
 }
 

@@ -84,6 +84,11 @@ pub(super) fn load_program(
             .unwrap_or(0)
     });
     attr.attach_btf_id = attach_btf_id;
+    // The module BTFs of kfunc calls (`insn.off` indexes it); all programs share it.
+    let fd_array = loader.fd_array.clone();
+    if !fd_array.is_empty() {
+        attr.fd_array = Some(&fd_array);
+    }
     if kind.prog_type == sys::ProgType::STRUCT_OPS {
         let &(btf_id, member) =
             loader
