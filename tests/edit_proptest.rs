@@ -18,6 +18,9 @@
 
 mod common;
 
+#[path = "common/seeded.rs"]
+mod seeded;
+
 use std::sync::OnceLock;
 
 use bpfir::btf::StrOffset;
@@ -29,25 +32,13 @@ use bpfir::ir::{
 };
 use la_arena::{Idx, RawIdx};
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, RngSeed};
+use proptest::test_runner::Config as ProptestConfig;
 
 /// The default seed of every run.
 const SEED: u64 = 0x6270_6669_7220_6564;
 
 fn config() -> ProptestConfig {
-    // `ProptestConfig::default()` reads `PROPTEST_*` from the environment.
-    let env = ProptestConfig::default();
-    let rng_seed = match env.rng_seed {
-        RngSeed::Random => RngSeed::Fixed(SEED),
-        fixed => fixed,
-    };
-    eprintln!("proptest seed {rng_seed} (set PROPTEST_RNG_SEED to change)");
-    ProptestConfig {
-        cases: 256,
-        failure_persistence: None,
-        rng_seed,
-        ..env
-    }
+    seeded::config(SEED, 256)
 }
 
 fn id(raw: usize) -> InsnId {

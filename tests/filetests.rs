@@ -45,6 +45,7 @@
 //! --test filetests` rewrites the expected sections (review the diff before committing);
 //! `BPFIR_FILETEST=substring` runs only the files whose path contains it.
 
+mod common;
 #[path = "common/kernel.rs"]
 mod kernel;
 
@@ -55,8 +56,8 @@ use std::sync::Arc;
 
 use bpfir::co_re::{relocate, Targets};
 use bpfir::ir::text::{parse, parse_unverified};
-use bpfir::ir::{ExternKind, Module};
-use bpfir::lower::{lower, Bindings, ExternBinding};
+use bpfir::ir::Module;
+use bpfir::lower::lower;
 
 fn filetests_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/filetests")
@@ -146,34 +147,8 @@ fn diff(expected: &str, actual: &str) -> String {
     out
 }
 
-fn fake_bindings(m: &Module) -> Bindings {
-    let mut b = Bindings::default();
-    for (i, (id, _)) in m.maps().enumerate() {
-        b.maps.insert(id, 100 + i as i32);
-    }
-    for (i, (id, _)) in m.data_sections().enumerate() {
-        b.data.insert(id, 200 + i as i32);
-    }
-    for (id, e) in m.externs() {
-        let binding = match e.kind {
-            ExternKind::Func => ExternBinding::Kfunc {
-                btf_id: 7,
-                btf_fd_idx: 0,
-                btf_obj_fd: 0,
-            },
-            ExternKind::Ksym => ExternBinding::Ksym {
-                btf_id: 9,
-                btf_obj_fd: 0,
-            },
-            _ => ExternBinding::Const(0),
-        };
-        b.externs.insert(id, binding);
-    }
-    b
-}
-
 fn run_lower(m: &Module) -> String {
-    let bindings = fake_bindings(m);
+    let bindings = common::fake_bindings(m);
     let mut out = String::new();
     for (f, func) in m.programs() {
         let _ = writeln!(out, "program {}", func.name);

@@ -14,6 +14,9 @@ mod interp;
 #[path = "common/kernel.rs"]
 mod kernel;
 
+#[path = "common/seeded.rs"]
+mod seeded;
+
 use bpfir::analysis::liveness::Liveness;
 use bpfir::analysis::stack::free_stack_slot;
 use bpfir::insn::{Insn, Reg, RegSet, Size};
@@ -22,23 +25,12 @@ use bpfir::ir::{FuncId, InsnId, Meta, Module};
 use bpfir::testing::{arb_module, describe, ModuleConfig};
 use interp::interpret;
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, RngSeed, TestRunner};
+use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 
 const SEED: u64 = 0x6c69_7665_6e65_7373;
 
 fn config(cases: u32) -> ProptestConfig {
-    let env = ProptestConfig::default();
-    let rng_seed = match env.rng_seed {
-        RngSeed::Random => RngSeed::Fixed(SEED),
-        fixed => fixed,
-    };
-    eprintln!("proptest seed {rng_seed} (set PROPTEST_RNG_SEED to change)");
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        rng_seed,
-        ..env
-    }
+    seeded::config(SEED, cases)
 }
 
 /// Stack slots of the stack traffic: `r10 - 8`, `- 16`, `- 24`.

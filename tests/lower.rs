@@ -8,42 +8,15 @@ mod common;
 use std::collections::HashMap;
 
 use bpfir::insn::{encode_all, AluClass, AluOp, CallKind, Insn, Operand, PseudoKind, Reg};
-use bpfir::ir::{AnyEntity, ExternKind, FuncId, Meta, Module, Ref};
-use bpfir::lower::{link_order, lower, Bindings, ExternBinding, LowerError};
-
-/// Bindings with a distinct fake fd per map and data section, and every extern resolved.
-fn fake_bindings(m: &Module) -> Bindings {
-    let mut b = Bindings::default();
-    for (i, (id, _)) in m.maps().enumerate() {
-        b.maps.insert(id, 100 + i as i32);
-    }
-    for (i, (id, _)) in m.data_sections().enumerate() {
-        b.data.insert(id, 200 + i as i32);
-    }
-    for (id, e) in m.externs() {
-        let binding = match e.kind {
-            ExternKind::Func => ExternBinding::Kfunc {
-                btf_id: 7,
-                btf_fd_idx: 0,
-                btf_obj_fd: 0,
-            },
-            ExternKind::Ksym => ExternBinding::Ksym {
-                btf_id: 9,
-                btf_obj_fd: 0,
-            },
-            _ => ExternBinding::Const(0),
-        };
-        b.externs.insert(id, binding);
-    }
-    b
-}
+use bpfir::ir::{AnyEntity, FuncId, Meta, Module, Ref};
+use bpfir::lower::{link_order, lower, Bindings, LowerError};
 
 #[test]
 fn every_program_lowers_and_its_targets_land_where_they_pointed() {
     let mut programs = 0;
     for (path, data) in common::all_objects() {
         let Ok(m) = Module::read(&data) else { continue };
-        let b = fake_bindings(&m);
+        let b = common::fake_bindings(&m);
         for (entry, func) in m.programs() {
             let what = format!("{} {}", path.display(), func.name);
             let p = lower(&m, entry, &b).unwrap_or_else(|e| panic!("{what}: {e}"));
@@ -182,7 +155,7 @@ fn mov(imm: i32) -> Insn {
 #[test]
 fn an_instruction_inserted_at_a_function_start_takes_its_first_line() {
     let mut m = read("calls.bpfel.o");
-    let b = fake_bindings(&m);
+    let b = common::fake_bindings(&m);
     let entry = m.function_by_name("calls_first").unwrap();
     let callee = m.function_by_name("chain_b").unwrap();
     let first = m.function(callee).first_insn().unwrap();
@@ -211,7 +184,7 @@ fn bad_programs_fail_before_any_syscall_naming_function_and_instruction() {
         })
         .unwrap();
     edited.remove(target).unwrap();
-    let e = lower(&edited, entry, &fake_bindings(&edited)).unwrap_err();
+    let e = lower(&edited, entry, &common::fake_bindings(&edited)).unwrap_err();
     // The verifier reports it, at the jump, in its function.
     match &e {
         LowerError::Verify(errors) => {
@@ -252,7 +225,7 @@ fn bad_programs_fail_before_any_syscall_naming_function_and_instruction() {
         .find(|&i| matches!(edited.reference(i), Some(Ref::Call(_))))
         .unwrap();
     edited.redirect_call(call, empty).unwrap();
-    let e = lower(&edited, entry, &fake_bindings(&edited)).unwrap_err();
+    let e = lower(&edited, entry, &common::fake_bindings(&edited)).unwrap_err();
     assert!(e.to_string().contains("empty"), "{e}");
 
     // A map reference with no fd bound.
@@ -293,7 +266,7 @@ fn bad_programs_fail_before_any_syscall_naming_function_and_instruction() {
             .insert_before(target, mov(1), Meta::default())
             .unwrap();
     }
-    let e = lower(&edited, entry, &fake_bindings(&edited)).unwrap_err();
+    let e = lower(&edited, entry, &common::fake_bindings(&edited)).unwrap_err();
     assert!(e.to_string().contains("does not fit"), "{e}");
     let _ = jump;
 }

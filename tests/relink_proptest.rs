@@ -25,6 +25,9 @@ mod interp;
 #[path = "common/kernel.rs"]
 mod kernel;
 
+#[path = "common/seeded.rs"]
+mod seeded;
+
 use interp::interpret;
 
 use std::collections::HashSet;
@@ -37,25 +40,13 @@ use bpfir::lower::{lower, Bindings, LoweredProgram};
 use bpfir::testing::{arb_edits, arb_module, describe, Edit, EditLog, EditSequence, ModuleConfig};
 use bpfir::write::write_object;
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, RngSeed};
+use proptest::test_runner::Config as ProptestConfig;
 
 /// The default seed of every run.
 const SEED: u64 = 0x7265_6c69_6e6b_2121;
 
 fn config(cases: u32) -> ProptestConfig {
-    // `ProptestConfig::default()` reads `PROPTEST_*` from the environment.
-    let env = ProptestConfig::default();
-    let rng_seed = match env.rng_seed {
-        RngSeed::Random => RngSeed::Fixed(SEED),
-        fixed => fixed,
-    };
-    eprintln!("proptest seed {rng_seed} (set PROPTEST_RNG_SEED to change)");
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        rng_seed,
-        ..env
-    }
+    seeded::config(SEED, cases)
 }
 
 fn prefixed(prefix: &str) -> ModuleConfig {

@@ -8,35 +8,8 @@ mod common;
 use std::path::Path;
 
 use bpfir::ir::text::{parse, parse_unverified, same_module, ParseError};
-use bpfir::ir::{ExternKind, Module};
-use bpfir::lower::{lower, Bindings, ExternBinding};
-
-/// A distinct fake fd per map and data section, every extern resolved.
-fn fake_bindings(m: &Module) -> Bindings {
-    let mut b = Bindings::default();
-    for (i, (id, _)) in m.maps().enumerate() {
-        b.maps.insert(id, 100 + i as i32);
-    }
-    for (i, (id, _)) in m.data_sections().enumerate() {
-        b.data.insert(id, 200 + i as i32);
-    }
-    for (id, e) in m.externs() {
-        let binding = match e.kind {
-            ExternKind::Func => ExternBinding::Kfunc {
-                btf_id: 7,
-                btf_fd_idx: 0,
-                btf_obj_fd: 0,
-            },
-            ExternKind::Ksym => ExternBinding::Ksym {
-                btf_id: 9,
-                btf_obj_fd: 0,
-            },
-            _ => ExternBinding::Const(0),
-        };
-        b.externs.insert(id, binding);
-    }
-    b
-}
+use bpfir::ir::Module;
+use bpfir::lower::lower;
 
 /// Round-trips one module; `Err` says what differs.
 ///
@@ -68,7 +41,7 @@ fn round_trip(m: &Module) -> Result<(), String> {
             .unwrap_or(0);
         return Err(format!("the text changed at line {}", line + 1));
     }
-    let (ba, bb) = (fake_bindings(m), fake_bindings(&back));
+    let (ba, bb) = (common::fake_bindings(m), common::fake_bindings(&back));
     for ((fa, _), (fb, _)) in m.programs().zip(back.programs()) {
         let la = lower(m, fa, &ba);
         let lb = lower(&back, fb, &bb);

@@ -202,3 +202,33 @@ impl Rng {
         (self.next() % n as u64) as usize
     }
 }
+
+/// Bindings for lowering without a kernel: a distinct fake fd per map and data section, and
+/// every extern resolved (kfuncs to BTF id 7, ksyms to 9, the rest to 0).
+pub fn fake_bindings(m: &bpfir::ir::Module) -> bpfir::lower::Bindings {
+    use bpfir::ir::ExternKind;
+    use bpfir::lower::{Bindings, ExternBinding};
+    let mut b = Bindings::default();
+    for (i, (id, _)) in m.maps().enumerate() {
+        b.maps.insert(id, 100 + i as i32);
+    }
+    for (i, (id, _)) in m.data_sections().enumerate() {
+        b.data.insert(id, 200 + i as i32);
+    }
+    for (id, e) in m.externs() {
+        let binding = match e.kind {
+            ExternKind::Func => ExternBinding::Kfunc {
+                btf_id: 7,
+                btf_fd_idx: 0,
+                btf_obj_fd: 0,
+            },
+            ExternKind::Ksym => ExternBinding::Ksym {
+                btf_id: 9,
+                btf_obj_fd: 0,
+            },
+            _ => ExternBinding::Const(0),
+        };
+        b.externs.insert(id, binding);
+    }
+    b
+}
