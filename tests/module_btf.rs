@@ -2,11 +2,10 @@
 //! resolved in a module's split BTF when vmlinux lacks them, the module BTF's fd in
 //! `fd_array` (from index 1) for a kfunc call and in the second half of an `ld_imm64`.
 //!
-//! Offline against the selftests module `bpf_testmod`: the corpus's
-//! `cilium/btf/testdata/btf_testmod.btf` (skipped with a note when the corpus is absent)
-//! over its distilled base `testdata/btf_testmod.btf.base` (the base its ids and names
-//! refer to, from the same cilium/ebpf commit). The fds of the module BTFs are fds of
-//! `/dev/null`: lowering only copies their numbers. With the kernel: the running
+//! Offline against a module `bpf_testmod` whose split BTF (over a small base standing in
+//! for vmlinux) is built in the test with the kfunc and the per-CPU variable the selftests'
+//! module defines. The fds of the module BTFs are fds of `/dev/null`: lowering only copies
+//! their numbers. With the kernel: the running
 //! kernel's BTF objects, and the same object loaded where the module is absent.
 
 mod common;
@@ -17,12 +16,13 @@ mod kernel;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 
-use bpfir::btf::{Btf, Kind};
+use bpfir::btf::{Btf, IntEncoding, Kind, Linkage, VarSecinfo, WireTypeId};
 use bpfir::insn::{CallKind, Insn, PseudoKind};
 use bpfir::ir::Module;
 use bpfir::load::{prepare, BtfFeatures, KernelBtfs, LoadOptions, Prepared};
 use bpfir::lower::lower;
 use bpfir::sys::BtfFd;
+use bpfir::Endian;
 
 const KFUNC: &str = "bpf_kfunc_common_test";
 const KSYM: &str = "bpf_testmod_ksym_percpu";
@@ -32,17 +32,35 @@ fn read(name: &str) -> Module {
     Module::read(&data).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-/// The distilled base and bpf_testmod's split BTF over it, when the corpus is present.
-fn testmod() -> Option<(Arc<Btf>, Arc<Btf>)> {
-    let Some(dir) = common::corpus_dir() else {
-        eprintln!("no ../shared/corpus; skipping the module BTF part");
-        return None;
-    };
-    let base = std::fs::read(common::testdata_dir().join("btf_testmod.btf.base")).unwrap();
-    let base = Arc::new(Btf::parse(&base).unwrap());
-    let split = std::fs::read(dir.join("cilium/btf/testdata/btf_testmod.btf")).unwrap();
-    let module = Arc::new(Btf::parse_split(&split, base.clone()).unwrap());
-    Some((base, module))
+/// A small "vmlinux" and the split BTF of a module `bpf_testmod` over it, built here: the
+/// module defines the kfunc `void bpf_kfunc_common_test(void)` and the per-CPU variable
+/// `int bpf_testmod_ksym_percpu` (as the selftests' module does), after a few types of its
+/// own so that their ids are not the first ones; the base has neither name.
+fn testmod() -> (Arc<Btf>, Arc<Btf>) {
+    let mut base = Btf::new(Endian::Little);
+    let int = base.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+    let long = base.add_int("long", 8, IntEncoding::SIGNED, 64).unwrap();
+    let proto = base.add_func_proto(long, &[("x", int)]).unwrap();
+    base.add_func("vmlinux_only", proto, Linkage::Global)
+        .unwrap();
+    let base = Arc::new(base);
+
+    let mut module = Btf::new_split(base.clone());
+    let ptr = module.add_ptr(int).unwrap();
+    module.add_typedef("testmod_ptr_t", ptr).unwrap();
+    let void = base.type_id(WireTypeId(0)).unwrap();
+    let proto = module.add_func_proto(void, &[]).unwrap();
+    module.add_func(KFUNC, proto, Linkage::Global).unwrap();
+    let var = module.add_var(KSYM, int, Linkage::Global).unwrap();
+    let vars = [VarSecinfo {
+        ty: var,
+        offset: 0,
+        size: 4,
+    }];
+    module.add_datasec(".data..percpu", 4, &vars).unwrap();
+    // Through its wire form, as the kernel hands a module's BTF out.
+    let module = Btf::parse_split(&module.to_bytes(), base.clone()).unwrap();
+    (base, Arc::new(module))
 }
 
 fn fake_fd() -> BtfFd {
@@ -77,9 +95,7 @@ fn own_id(btf: &Btf, name: &str, kind: Kind) -> u32 {
 
 #[test]
 fn module_kfunc_and_ksym_get_the_module_btf_ids_and_fd() {
-    let Some((base, testmod)) = testmod() else {
-        return;
-    };
+    let (base, testmod) = testmod();
     // Neither name is in the base: only the module has them.
     assert!(base.type_by_name_kind(KFUNC, Kind::Func).is_none());
     assert!(base.type_by_name_kind(KSYM, Kind::Var).is_none());
@@ -127,9 +143,7 @@ fn module_kfunc_and_ksym_get_the_module_btf_ids_and_fd() {
 
 #[test]
 fn a_module_name_is_absent_without_the_module_and_needs_an_fd_with_it() {
-    let Some((base, testmod)) = testmod() else {
-        return;
-    };
+    let (base, testmod) = testmod();
     let module = read("module_kfunc.bpfel.o");
     // vmlinux alone: both weak externs are absent; nothing in fd_array.
     let p = prepared(&module, KernelBtfs::new(base.clone())).unwrap();
