@@ -655,6 +655,19 @@ fn merge_btf(
             for v in b.datasec_vars(ds) {
                 vars.push(new_var(&merged, i, v)?);
             }
+            // The output writes `license` and `version` itself (the first license and
+            // version of the inputs, see `Linker::run`): size them as the written
+            // sections, which is what the reader makes of them.
+            let written = match name.as_str() {
+                "license" => modules.iter().find_map(|m| m.license.as_deref()).map(|l| {
+                    crate::write::license_len(l, crate::write::datasec_vars_extent(b, ds))
+                }),
+                "version" => modules.iter().find_map(|m| m.kern_version).map(|_| 4),
+                _ => None,
+            };
+            if let Some(len) = written {
+                size = u32::try_from(len).unwrap_or(u32::MAX);
+            }
         }
         let id = out
             .add_datasec(name, size, &vars)

@@ -404,21 +404,12 @@ impl<'m> Writer<'m> {
     }
 
     fn add_license_and_version(&mut self) {
-        /// The longest `license` section the writer pads to what the BTF says (a license is
-        /// a short string; a larger claim is a module built inconsistently, left as it is).
-        const MAX_LICENSE_LEN: usize = 1 << 12;
         if let Some(license) = &self.module.license {
             let id = self
                 .obj
                 .add_section(Vec::new(), b"license".to_vec(), SectionKind::Data);
             let mut bytes = license.as_bytes().to_vec();
-            bytes.push(0);
-            // The section holds every variable the BTF places in it (a `char[N]` longer
-            // than the string): the reader refuses a variable outside its section.
-            let extent = self.datasec_extent("license");
-            if extent <= MAX_LICENSE_LEN {
-                bytes.resize(bytes.len().max(extent), 0);
-            }
+            bytes.resize(license_len(license, self.datasec_extent("license")), 0);
             self.obj.set_section_data(id, bytes, 1);
             self.add_datasec_symbols(id, "license");
         }
@@ -440,11 +431,7 @@ impl<'m> Writer<'m> {
         let Some(datasec) = btf.type_by_name_kind(name, crate::btf::Kind::Datasec) else {
             return 0;
         };
-        btf.datasec_vars(datasec)
-            .iter()
-            .map(|v| v.offset as usize + v.size as usize)
-            .max()
-            .unwrap_or(0)
+        datasec_vars_extent(btf, datasec)
     }
 
     /// A `STT_OBJECT` symbol for every variable of the BTF `DATASEC` named `name` (the
@@ -723,3 +710,29 @@ impl<'m> Writer<'m> {
 
 #[cfg(test)]
 mod tests;
+
+/// The end of the last variable of `datasec` (0 without variables).
+pub(crate) fn datasec_vars_extent(btf: &crate::btf::Btf, datasec: crate::btf::TypeId) -> usize {
+    btf.datasec_vars(datasec)
+        .iter()
+        .map(|v| v.offset as usize + v.size as usize)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The length of the `license` section the writer writes for `license` when the variables
+/// of the BTF `DATASEC` `license` end at `extent`: the string and its NUL, padded to hold
+/// every variable (a `char[N]` longer than the string; the reader refuses a variable outside
+/// its section). A license is a short string: an extent past 4 KiB is a module built
+/// inconsistently, and the section is left at the string. The linker sizes the `DATASEC`
+/// it builds by this, as the reader sizes it by the section.
+pub(crate) fn license_len(license: &str, extent: usize) -> usize {
+    /// The longest `license` section the writer pads to what the BTF says.
+    const MAX_LICENSE_LEN: usize = 1 << 12;
+    let len = license.len() + 1;
+    if extent <= MAX_LICENSE_LEN {
+        len.max(extent)
+    } else {
+        len
+    }
+}
