@@ -659,9 +659,13 @@ fn merge_btf(
             // version of the inputs, see `Linker::run`): size them as the written
             // sections, which is what the reader makes of them.
             let written = match name.as_str() {
-                "license" => modules.iter().find_map(|m| m.license.as_deref()).map(|l| {
-                    crate::write::license_len(l, crate::write::datasec_vars_extent(b, ds))
-                }),
+                // No length: the writer refuses the module (a variable past 4 KiB).
+                "license" => modules
+                    .iter()
+                    .find_map(|m| m.license.as_deref())
+                    .and_then(|l| {
+                        crate::write::license_len(l, crate::write::datasec_vars_extent(b, ds))
+                    }),
                 "version" => modules.iter().find_map(|m| m.kern_version).map(|_| 4),
                 _ => None,
             };

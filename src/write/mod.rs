@@ -103,7 +103,7 @@ pub fn write_object(module: &Module) -> Result<Vec<u8>, WriteError> {
             Item::StructOps => struct_ops::add_struct_ops(&mut w)?,
         }
     }
-    w.add_license_and_version();
+    w.add_license_and_version()?;
     w.add_externs();
     w.encode_code()?;
     maps::add_map_relocations(&mut w)?;
@@ -403,13 +403,21 @@ impl<'m> Writer<'m> {
         Ok(())
     }
 
-    fn add_license_and_version(&mut self) {
+    fn add_license_and_version(&mut self) -> Result<(), WriteError> {
         if let Some(license) = &self.module.license {
+            let extent = self.datasec_extent("license");
+            let len = license_len(license, extent).ok_or_else(|| WriteError::BadData {
+                section: "license".into(),
+                reason: format!(
+                    "the BTF DATASEC license places variables up to byte {extent}, past the \
+                     {MAX_LICENSE_LEN} bytes a license section may hold"
+                ),
+            })?;
             let id = self
                 .obj
                 .add_section(Vec::new(), b"license".to_vec(), SectionKind::Data);
             let mut bytes = license.as_bytes().to_vec();
-            bytes.resize(license_len(license, self.datasec_extent("license")), 0);
+            bytes.resize(len, 0);
             self.obj.set_section_data(id, bytes, 1);
             self.add_datasec_symbols(id, "license");
         }
@@ -421,6 +429,7 @@ impl<'m> Writer<'m> {
                 .set_section_data(id, self.endian.u32_bytes(version).to_vec(), 4);
             self.add_datasec_symbols(id, "version");
         }
+        Ok(())
     }
 
     /// The end of the last variable of the BTF `DATASEC` named `name` (0 without one).
@@ -720,19 +729,15 @@ pub(crate) fn datasec_vars_extent(btf: &crate::btf::Btf, datasec: crate::btf::Ty
         .unwrap_or(0)
 }
 
+/// The longest `license` section the writer pads to what the BTF says.
+const MAX_LICENSE_LEN: usize = 1 << 12;
+
 /// The length of the `license` section the writer writes for `license` when the variables
 /// of the BTF `DATASEC` `license` end at `extent`: the string and its NUL, padded to hold
 /// every variable (a `char[N]` longer than the string; the reader refuses a variable outside
-/// its section). A license is a short string: an extent past 4 KiB is a module built
-/// inconsistently, and the section is left at the string. The linker sizes the `DATASEC`
-/// it builds by this, as the reader sizes it by the section.
-pub(crate) fn license_len(license: &str, extent: usize) -> usize {
-    /// The longest `license` section the writer pads to what the BTF says.
-    const MAX_LICENSE_LEN: usize = 1 << 12;
-    let len = license.len() + 1;
-    if extent <= MAX_LICENSE_LEN {
-        len.max(extent)
-    } else {
-        len
-    }
+/// its section). A license is a short string: `None` for an extent past 4 KiB, a module
+/// built inconsistently, which the writer refuses (its object would not read back). The
+/// linker sizes the `DATASEC` it builds by this, as the reader sizes it by the section.
+pub(crate) fn license_len(license: &str, extent: usize) -> Option<usize> {
+    (extent <= MAX_LICENSE_LEN).then(|| (license.len() + 1).max(extent))
 }
