@@ -702,9 +702,15 @@ impl<'a> Reader<'a> {
                                     offset: offset as u32,
                                 }
                             } else if let Some(maps) = self.maps_by_place.get(&s) {
-                                let hit = u64::try_from(offset)
-                                    .ok()
-                                    .and_then(|o| maps.iter().find(|(r, _)| r.contains(&o)));
+                                // The map that starts there (as libbpf matches a map by
+                                // its symbol's value), else the one the offset falls in:
+                                // definitions may overlap when BTF sizes say more than
+                                // the symbols.
+                                let hit = u64::try_from(offset).ok().and_then(|o| {
+                                    maps.iter()
+                                        .find(|(r, _)| r.start == o)
+                                        .or_else(|| maps.iter().find(|(r, _)| r.contains(&o)))
+                                });
                                 match hit {
                                     Some((r, map)) if r.start as i64 == offset => Ref::Map(*map),
                                     Some((_, map)) => {
