@@ -679,7 +679,8 @@ fn merge_btf(
                     .iter()
                     .find_map(|m| m.license.as_deref())
                     .and_then(|l| {
-                        crate::write::license_len(l, crate::write::datasec_vars_extent(b, ds))
+                        let extent = crate::write::datasec_vars_extent(b, ds);
+                        crate::write::license_len(l, extent, Some(size))
                     }),
                 "version" => modules.iter().find_map(|m| m.kern_version).map(|_| 4),
                 _ => None,

@@ -406,13 +406,15 @@ impl<'m> Writer<'m> {
     fn add_license_and_version(&mut self) -> Result<(), WriteError> {
         if let Some(license) = &self.module.license {
             let extent = self.datasec_extent("license");
-            let len = license_len(license, extent).ok_or_else(|| WriteError::BadData {
-                section: "license".into(),
-                reason: format!(
-                    "the BTF DATASEC license places variables up to byte {extent}, past the \
+            let declared = self.datasec_size("license");
+            let len =
+                license_len(license, extent, declared).ok_or_else(|| WriteError::BadData {
+                    section: "license".into(),
+                    reason: format!(
+                        "the BTF DATASEC license places variables up to byte {extent}, past the \
                      {MAX_LICENSE_LEN} bytes a license section may hold"
-                ),
-            })?;
+                    ),
+                })?;
             let id = self
                 .obj
                 .add_section(Vec::new(), b"license".to_vec(), SectionKind::Data);
@@ -430,6 +432,16 @@ impl<'m> Writer<'m> {
             self.add_datasec_symbols(id, "version");
         }
         Ok(())
+    }
+
+    /// The size the BTF `DATASEC` named `name` says (`None` without one).
+    fn datasec_size(&self, name: &str) -> Option<u32> {
+        let btf = self.module.btf.as_ref()?;
+        let datasec = btf.type_by_name_kind(name, crate::btf::Kind::Datasec)?;
+        match btf.kind_of(datasec).ok()? {
+            crate::btf::TypeKind::Datasec { size, .. } => Some(*size),
+            _ => None,
+        }
     }
 
     /// The end of the last variable of the BTF `DATASEC` named `name` (0 without one).
@@ -733,11 +745,24 @@ pub(crate) fn datasec_vars_extent(btf: &crate::btf::Btf, datasec: crate::btf::Ty
 const MAX_LICENSE_LEN: usize = 1 << 12;
 
 /// The length of the `license` section the writer writes for `license` when the variables
-/// of the BTF `DATASEC` `license` end at `extent`: the string and its NUL, padded to hold
-/// every variable (a `char[N]` longer than the string; the reader refuses a variable outside
-/// its section). A license is a short string: `None` for an extent past 4 KiB, a module
-/// built inconsistently, which the writer refuses (its object would not read back). The
-/// linker sizes the `DATASEC` it builds by this, as the reader sizes it by the section.
-pub(crate) fn license_len(license: &str, extent: usize) -> Option<usize> {
-    (extent <= MAX_LICENSE_LEN).then(|| (license.len() + 1).max(extent))
+/// of the BTF `DATASEC` `license` end at `extent` and the `DATASEC` says `declared` bytes:
+/// the string and its NUL, padded to hold every variable (a `char[N]` longer than the
+/// string; the reader refuses a variable outside its section). A section that had no room
+/// for the NUL (the `DATASEC` says exactly the string's length, which libbpf accepts) is
+/// written again without it, so that it reads back the same size. A license is a short
+/// string: `None` for an extent past 4 KiB, a module built inconsistently, which the writer
+/// refuses (its object would not read back). The linker sizes the `DATASEC` it builds by
+/// this, as the reader sizes it by the section.
+pub(crate) fn license_len(license: &str, extent: usize, declared: Option<u32>) -> Option<usize> {
+    if extent > MAX_LICENSE_LEN {
+        return None;
+    }
+    let unterminated =
+        declared.is_some_and(|d| d as usize == license.len()) && extent <= license.len();
+    let text = if unterminated {
+        license.len()
+    } else {
+        license.len() + 1
+    };
+    Some(text.max(extent))
 }

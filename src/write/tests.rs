@@ -317,8 +317,11 @@ fn license_is_padded_to_its_variables_and_refused_past_4k() {
     let bytes = write_object(&module(0)).unwrap();
     let elf = ElfObject::parse(&bytes).unwrap();
     assert_eq!(elf.section("license").unwrap().data, b"GPL\0\0\0\0\0");
-    assert_eq!(license_len("GPL", 8), Some(8));
-    assert_eq!(license_len("GPL", 0), Some(4));
+    assert_eq!(license_len("GPL", 8, Some(0)), Some(8));
+    assert_eq!(license_len("GPL", 0, None), Some(4));
+    // A section without room for the NUL is written again without it.
+    assert_eq!(license_len("GPL", 3, Some(3)), Some(3));
+    assert_eq!(license_len("GPL", 3, Some(4)), Some(4));
 
     // A variable past 4 KiB: the section would not hold it, and the object would not read
     // back (the reader refuses a variable outside its section).
@@ -327,5 +330,5 @@ fn license_is_padded_to_its_variables_and_refused_past_4k() {
         matches!(&err, WriteError::BadData { section, .. } if section == "license"),
         "{err}"
     );
-    assert_eq!(license_len("GPL", 0x0566_6666 + 8), None);
+    assert_eq!(license_len("GPL", 0x0566_6666 + 8, None), None);
 }
