@@ -460,17 +460,12 @@ impl<'a> Reader<'a> {
                 .map(|v| btf.name(v.ty).map(str::to_string))
                 .collect::<Result<_, _>>()?;
             // Extern variables (an extern map of `.maps`) live in another object.
-            let externs: Vec<bool> = btf
+            let linkages: Vec<Option<crate::btf::Linkage>> = btf
                 .datasec_vars(id)
                 .iter()
-                .map(|v| {
-                    matches!(
-                        btf.kind_of(v.ty),
-                        Ok(TypeKind::Var {
-                            linkage: crate::btf::Linkage::Extern,
-                            ..
-                        })
-                    )
+                .map(|v| match btf.kind_of(v.ty) {
+                    Ok(TypeKind::Var { linkage, .. }) => Some(*linkage),
+                    _ => None,
                 })
                 .collect();
             // The section's symbols by name, once: a lookup per variable is then O(1).
@@ -489,10 +484,11 @@ impl<'a> Reader<'a> {
             }
             let others_at = |offset: u32| objects_at.get(&u64::from(offset)).copied();
             let vars = btf.datasec_vars_mut(id)?;
-            for ((v, var_name), is_extern) in vars.iter_mut().zip(var_names).zip(externs) {
-                if is_extern {
+            for ((v, var_name), linkage) in vars.iter_mut().zip(var_names).zip(linkages) {
+                if linkage == Some(crate::btf::Linkage::Extern) {
                     continue;
                 }
+                let is_static = linkage == Some(crate::btf::Linkage::Static);
                 let sym = symbols.get(var_name.as_str());
                 match sym {
                     Some(sym) => {
@@ -517,8 +513,10 @@ impl<'a> Reader<'a> {
                             ),
                         });
                     }
-                    // Static variables clang already placed keep their offsets.
-                    None if v.offset != 0 || vars_len_is_one(size, v.size) => {}
+                    // Static variables clang already placed keep their offsets. A global
+                    // one needs its symbol: libbpf places global variables by their
+                    // symbols and refuses one without.
+                    None if is_static && (v.offset != 0 || vars_len_is_one(size, v.size)) => {}
                     None => {
                         return Err(ReadError::BadSection {
                             section: name.clone(),
