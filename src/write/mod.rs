@@ -747,22 +747,23 @@ const MAX_LICENSE_LEN: usize = 1 << 12;
 /// The length of the `license` section the writer writes for `license` when the variables
 /// of the BTF `DATASEC` `license` end at `extent` and the `DATASEC` says `declared` bytes:
 /// the string and its NUL, padded to hold every variable (a `char[N]` longer than the
-/// string; the reader refuses a variable outside its section). A section that had no room
+/// string; the reader refuses a variable outside its section) and to the size the `DATASEC`
+/// says (bytes after the NUL, which the reader sizes it by). A section that had no room
 /// for the NUL (the `DATASEC` says exactly the string's length, which libbpf accepts) is
 /// written again without it, so that it reads back the same size. A license is a short
-/// string: `None` for an extent past 4 KiB, a module built inconsistently, which the writer
+/// string: `None` for an extent or size past 4 KiB, a module built inconsistently, which the writer
 /// refuses (its object would not read back). The linker sizes the `DATASEC` it builds by
 /// this, as the reader sizes it by the section.
 pub(crate) fn license_len(license: &str, extent: usize, declared: Option<u32>) -> Option<usize> {
-    if extent > MAX_LICENSE_LEN {
+    let declared = declared.map_or(0, |d| d as usize);
+    if extent > MAX_LICENSE_LEN || declared > MAX_LICENSE_LEN {
         return None;
     }
-    let unterminated =
-        declared.is_some_and(|d| d as usize == license.len()) && extent <= license.len();
+    let unterminated = declared == license.len() && extent <= license.len();
     let text = if unterminated {
         license.len()
     } else {
         license.len() + 1
     };
-    Some(text.max(extent))
+    Some(text.max(extent).max(declared))
 }

@@ -322,6 +322,9 @@ fn license_is_padded_to_its_variables_and_refused_past_4k() {
     // A section without room for the NUL is written again without it.
     assert_eq!(license_len("GPL", 3, Some(3)), Some(3));
     assert_eq!(license_len("GPL", 3, Some(4)), Some(4));
+    // Bytes after the NUL stay (the DATASEC says the section's size).
+    assert_eq!(license_len("GPL", 4, Some(21)), Some(21));
+    assert_eq!(license_len("GPL", 4, Some(1 << 13)), None);
 
     // A variable past 4 KiB: the section would not hold it, and the object would not read
     // back (the reader refuses a variable outside its section).
