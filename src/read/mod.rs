@@ -320,11 +320,13 @@ impl<'a> Reader<'a> {
                 insns: Vec::new(),
                 funcs: Vec::new(),
             };
-            let symbols: HashMap<&str, &Symbol<'a>> = self
+            // By name and start: two functions may share a name (a static one next to a
+            // global one, after a link), each with its own linkage.
+            let symbols: HashMap<(&str, u64), &Symbol<'a>> = self
                 .elf
                 .functions_in(section.index)
                 .into_iter()
-                .map(|s| (s.name, s))
+                .map(|s| ((s.name, s.value), s))
                 .collect();
             let mut ranges = self.elf.code_ranges(section);
             let leftovers = self.unnamed_functions(section, &ranges);
@@ -351,7 +353,7 @@ impl<'a> Reader<'a> {
                 let is_program = section.name != ".text" && !leftover_starts.contains(&range.start);
                 let fname = if name.is_empty() { section.name } else { name };
                 let mut f = Function::new(fname, section.name, is_program);
-                if let Some(sym) = symbols.get(name) {
+                if let Some(sym) = symbols.get(&(name, range.start as u64)) {
                     f.linkage = linkage(sym.binding);
                     f.hidden = sym.hidden && f.linkage != SymbolLinkage::Static;
                 }
