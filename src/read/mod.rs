@@ -485,13 +485,43 @@ impl<'a> Reader<'a> {
                 }
             }
             let others_at = |offset: u32| objects_at.get(&u64::from(offset)).copied();
+            // A global and a static variable may share a name (after a link): each `VAR`
+            // takes the symbol of its own binding.
+            let mut globals = std::collections::HashMap::new();
+            let mut locals = std::collections::HashMap::new();
+            for s in self.elf.symbols() {
+                if s.section == Some(index) {
+                    match s.binding {
+                        Binding::Global | Binding::Weak => globals.entry(s.name).or_insert(s),
+                        Binding::Local => locals.entry(s.name).or_insert(s),
+                        Binding::Other(_) => continue,
+                    };
+                }
+            }
             let vars = btf.datasec_vars_mut(id)?;
             for ((v, var_name), linkage) in vars.iter_mut().zip(var_names).zip(linkages) {
                 if linkage == Some(crate::btf::Linkage::Extern) {
                     continue;
                 }
                 let is_static = linkage == Some(crate::btf::Linkage::Static);
-                let sym = symbols.get(var_name.as_str());
+                let key = var_name.as_str();
+                let sym = match linkage {
+                    Some(crate::btf::Linkage::Static) => locals.get(key).or(symbols.get(key)),
+                    // libbpf finds a global variable among global and weak symbols only.
+                    Some(crate::btf::Linkage::Global) => match globals.get(key) {
+                        Some(s) => Some(s),
+                        None if symbols.contains_key(key) => {
+                            return Err(ReadError::BadSection {
+                                section: name.clone(),
+                                reason: format!(
+                                    "global BTF variable {var_name} has no global or weak symbol"
+                                ),
+                            })
+                        }
+                        None => None,
+                    },
+                    _ => symbols.get(key),
+                };
                 match sym {
                     Some(sym) => {
                         v.offset = u32::try_from(sym.value).map_err(|_| ReadError::BadSection {
