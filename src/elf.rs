@@ -68,10 +68,18 @@ pub struct Section<'a> {
     pub data: &'a [u8],
 }
 
+/// Sections read by their name whatever their flags say, so never code.
+const NAMED_NOT_CODE: [&str; 6] = ["license", "version", "maps", ".maps", ".BTF", ".BTF.ext"];
+
 impl Section<'_> {
-    /// True for sections holding instructions (`SHT_PROGBITS` with `SHF_EXECINSTR`).
+    /// True for sections holding instructions (`SHT_PROGBITS` with `SHF_EXECINSTR`), except
+    /// the sections a loader knows by name: like libbpf, which matches
+    /// `license`, `version`, `maps`, `.maps`, `.BTF` and `.BTF.ext` by name before it looks
+    /// at the flags, a `.maps` marked executable is still the maps and never a program.
     pub fn is_executable(&self) -> bool {
-        self.sh_type == elf::SHT_PROGBITS && self.flags & u64::from(elf::SHF_EXECINSTR) != 0
+        self.sh_type == elf::SHT_PROGBITS
+            && self.flags & u64::from(elf::SHF_EXECINSTR) != 0
+            && !NAMED_NOT_CODE.contains(&self.name)
     }
 }
 
@@ -377,5 +385,35 @@ impl<'a> ElfObject<'a> {
     /// The sections that hold instructions.
     pub fn executable_sections(&self) -> impl Iterator<Item = &Section<'a>> {
         self.sections.iter().filter(|s| s.is_executable())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(name: &str, flags: u32) -> Section<'_> {
+        Section {
+            index: 1,
+            name,
+            sh_type: elf::SHT_PROGBITS,
+            flags: u64::from(flags),
+            align: 8,
+            info: 0,
+            link: 0,
+            size: 0,
+            data: &[],
+        }
+    }
+
+    #[test]
+    fn sections_known_by_name_are_never_code() {
+        let exec = elf::SHF_ALLOC | elf::SHF_EXECINSTR;
+        assert!(section("xdp", exec).is_executable());
+        assert!(section(".text", exec).is_executable());
+        assert!(!section("xdp", elf::SHF_ALLOC).is_executable());
+        for name in NAMED_NOT_CODE {
+            assert!(!section(name, exec).is_executable(), "{name}");
+        }
     }
 }

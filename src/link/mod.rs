@@ -486,6 +486,10 @@ impl MergedBtf {
     }
 }
 
+/// The largest size of a BTF map definition the linker reserves in `.maps` when the
+/// `DATASEC` says less (a definition is a handful of 8-byte members).
+const MAX_MAP_DEF_LEN: u32 = 1 << 12;
+
 /// Step 3: one BTF for the output.
 ///
 /// (a) Every input's types except its `DATASEC`s are appended ([`Btf::append`]: strings by a
@@ -625,6 +629,17 @@ fn merge_btf(
                     let Some(v) = v else { continue };
                     let mut nv = new_var(&merged, i, v)?;
                     nv.offset = size.next_multiple_of(align);
+                    // Each map gets its own bytes, at least its definition's: a `VAR` whose
+                    // DATASEC size says less (0 in a fuzzed object) would otherwise share
+                    // its offset with the next map, and references to one would read back
+                    // as references to the other. (A definition is a few pointers: a
+                    // larger claimed size is not trusted for the layout.)
+                    let def_len = b
+                        .size_of(v.ty)
+                        .ok()
+                        .filter(|&n| n <= MAX_MAP_DEF_LEN)
+                        .unwrap_or(0);
+                    nv.size = nv.size.max(def_len).max(1);
                     size = nv.offset.saturating_add(nv.size);
                     vars.push(nv);
                 }
@@ -654,6 +669,24 @@ fn merge_btf(
             }
             for v in b.datasec_vars(ds) {
                 vars.push(new_var(&merged, i, v)?);
+            }
+            // The output writes `license` and `version` itself (the first license and
+            // version of the inputs, see `Linker::run`): size them as the written
+            // sections, which is what the reader makes of them.
+            let written = match name.as_str() {
+                // No length: the writer refuses the module (a variable past 4 KiB).
+                "license" => modules
+                    .iter()
+                    .find_map(|m| m.license.as_deref())
+                    .and_then(|l| {
+                        let extent = crate::write::datasec_vars_extent(b, ds);
+                        crate::write::license_len(l, extent, Some(size))
+                    }),
+                "version" => modules.iter().find_map(|m| m.kern_version).map(|_| 4),
+                _ => None,
+            };
+            if let Some(len) = written {
+                size = u32::try_from(len).unwrap_or(u32::MAX);
             }
         }
         let id = out

@@ -167,3 +167,63 @@ fn origins_are_kept_and_interned_by_pass_name() {
     assert_eq!(passes, [Some("count"), Some("other"), Some("count"), None]);
     assert_eq!(out.origins().len(), 2);
 }
+
+/// A module whose BTF has `DATASEC license` (size `size`) with `VAR LICENSE` of `char[4]`,
+/// and no `license` string.
+fn with_license_datasec(size: u32) -> Module {
+    let mut m = Module::new(Endian::Little);
+    let mut btf = Btf::new(Endian::Little);
+    let ch = btf
+        .add_int("char", 1, crate::btf::IntEncoding::SIGNED, 8)
+        .unwrap();
+    let idx = btf
+        .add_int(
+            "__ARRAY_SIZE_TYPE__",
+            4,
+            crate::btf::IntEncoding::default(),
+            32,
+        )
+        .unwrap();
+    let arr = btf.add_array(ch, idx, 4).unwrap();
+    let var = btf.add_var("LICENSE", arr, Linkage::Global).unwrap();
+    let vars = [VarSecinfo {
+        ty: var,
+        offset: 0,
+        size: 4,
+    }];
+    btf.add_datasec("license", size, &vars).unwrap();
+    m.btf = Some(btf);
+    m
+}
+
+fn datasec_size(m: &Module, name: &str) -> u32 {
+    let btf = m.btf.as_ref().unwrap();
+    let id = btf.type_by_name_kind(name, Kind::Datasec).unwrap();
+    match btf.kind_of(id).unwrap() {
+        TypeKind::Datasec { size, .. } => *size,
+        k => panic!("{name} is a {}", k.kind()),
+    }
+}
+
+#[test]
+fn license_datasec_is_sized_as_the_written_section() {
+    // The first input's DATASEC says 0 (it has no license string); the license comes from
+    // the second. The writer writes "GPL\0" (4 bytes, which the variable fills too).
+    let a = with_license_datasec(0);
+    let mut b = Module::new(Endian::Little);
+    b.license = Some("GPL".into());
+    let out = link(&[a, b], &LinkOptions::default()).unwrap();
+    assert_eq!(out.license.as_deref(), Some("GPL"));
+    assert_eq!(datasec_size(&out, "license"), 4);
+
+    // A license longer than the variable: the section holds the whole string.
+    let a = with_license_datasec(4);
+    let mut b = Module::new(Endian::Little);
+    b.license = Some("Dual BSD/GPL".into());
+    let out = link(&[a, b], &LinkOptions::default()).unwrap();
+    assert_eq!(datasec_size(&out, "license"), 13);
+
+    // No license at all: nothing is written, the DATASEC keeps the input's size.
+    let out = link(&[with_license_datasec(7)], &LinkOptions::default()).unwrap();
+    assert_eq!(datasec_size(&out, "license"), 7);
+}

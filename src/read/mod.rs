@@ -320,11 +320,13 @@ impl<'a> Reader<'a> {
                 insns: Vec::new(),
                 funcs: Vec::new(),
             };
-            let symbols: HashMap<&str, &Symbol<'a>> = self
+            // By name and start: two functions may share a name (a static one next to a
+            // global one, after a link), each with its own linkage.
+            let symbols: HashMap<(&str, u64), &Symbol<'a>> = self
                 .elf
                 .functions_in(section.index)
                 .into_iter()
-                .map(|s| (s.name, s))
+                .map(|s| ((s.name, s.value), s))
                 .collect();
             let mut ranges = self.elf.code_ranges(section);
             let leftovers = self.unnamed_functions(section, &ranges);
@@ -351,7 +353,7 @@ impl<'a> Reader<'a> {
                 let is_program = section.name != ".text" && !leftover_starts.contains(&range.start);
                 let fname = if name.is_empty() { section.name } else { name };
                 let mut f = Function::new(fname, section.name, is_program);
-                if let Some(sym) = symbols.get(name) {
+                if let Some(sym) = symbols.get(&(name, range.start as u64)) {
                     f.linkage = linkage(sym.binding);
                     f.hidden = sym.hidden && f.linkage != SymbolLinkage::Static;
                 }
@@ -460,17 +462,12 @@ impl<'a> Reader<'a> {
                 .map(|v| btf.name(v.ty).map(str::to_string))
                 .collect::<Result<_, _>>()?;
             // Extern variables (an extern map of `.maps`) live in another object.
-            let externs: Vec<bool> = btf
+            let linkages: Vec<Option<crate::btf::Linkage>> = btf
                 .datasec_vars(id)
                 .iter()
-                .map(|v| {
-                    matches!(
-                        btf.kind_of(v.ty),
-                        Ok(TypeKind::Var {
-                            linkage: crate::btf::Linkage::Extern,
-                            ..
-                        })
-                    )
+                .map(|v| match btf.kind_of(v.ty) {
+                    Ok(TypeKind::Var { linkage, .. }) => Some(*linkage),
+                    _ => None,
                 })
                 .collect();
             // The section's symbols by name, once: a lookup per variable is then O(1).
@@ -488,12 +485,43 @@ impl<'a> Reader<'a> {
                 }
             }
             let others_at = |offset: u32| objects_at.get(&u64::from(offset)).copied();
+            // A global and a static variable may share a name (after a link): each `VAR`
+            // takes the symbol of its own binding.
+            let mut globals = std::collections::HashMap::new();
+            let mut locals = std::collections::HashMap::new();
+            for s in self.elf.symbols() {
+                if s.section == Some(index) {
+                    match s.binding {
+                        Binding::Global | Binding::Weak => globals.entry(s.name).or_insert(s),
+                        Binding::Local => locals.entry(s.name).or_insert(s),
+                        Binding::Other(_) => continue,
+                    };
+                }
+            }
             let vars = btf.datasec_vars_mut(id)?;
-            for ((v, var_name), is_extern) in vars.iter_mut().zip(var_names).zip(externs) {
-                if is_extern {
+            for ((v, var_name), linkage) in vars.iter_mut().zip(var_names).zip(linkages) {
+                if linkage == Some(crate::btf::Linkage::Extern) {
                     continue;
                 }
-                let sym = symbols.get(var_name.as_str());
+                let is_static = linkage == Some(crate::btf::Linkage::Static);
+                let key = var_name.as_str();
+                let sym = match linkage {
+                    Some(crate::btf::Linkage::Static) => locals.get(key).or(symbols.get(key)),
+                    // libbpf finds a global variable among global and weak symbols only.
+                    Some(crate::btf::Linkage::Global) => match globals.get(key) {
+                        Some(s) => Some(s),
+                        None if symbols.contains_key(key) => {
+                            return Err(ReadError::BadSection {
+                                section: name.clone(),
+                                reason: format!(
+                                    "global BTF variable {var_name} has no global or weak symbol"
+                                ),
+                            })
+                        }
+                        None => None,
+                    },
+                    _ => symbols.get(key),
+                };
                 match sym {
                     Some(sym) => {
                         v.offset = u32::try_from(sym.value).map_err(|_| ReadError::BadSection {
@@ -517,8 +545,10 @@ impl<'a> Reader<'a> {
                             ),
                         });
                     }
-                    // Static variables clang already placed keep their offsets.
-                    None if v.offset != 0 || vars_len_is_one(size, v.size) => {}
+                    // Static variables clang already placed keep their offsets. A global
+                    // one needs its symbol: libbpf places global variables by their
+                    // symbols and refuses one without.
+                    None if is_static && (v.offset != 0 || vars_len_is_one(size, v.size)) => {}
                     None => {
                         return Err(ReadError::BadSection {
                             section: name.clone(),
@@ -702,9 +732,15 @@ impl<'a> Reader<'a> {
                                     offset: offset as u32,
                                 }
                             } else if let Some(maps) = self.maps_by_place.get(&s) {
-                                let hit = u64::try_from(offset)
-                                    .ok()
-                                    .and_then(|o| maps.iter().find(|(r, _)| r.contains(&o)));
+                                // The map that starts there (as libbpf matches a map by
+                                // its symbol's value), else the one the offset falls in:
+                                // definitions may overlap when BTF sizes say more than
+                                // the symbols.
+                                let hit = u64::try_from(offset).ok().and_then(|o| {
+                                    maps.iter()
+                                        .find(|(r, _)| r.start == o)
+                                        .or_else(|| maps.iter().find(|(r, _)| r.contains(&o)))
+                                });
                                 match hit {
                                     Some((r, map)) if r.start as i64 == offset => Ref::Map(*map),
                                     Some((_, map)) => {

@@ -103,7 +103,7 @@ pub fn write_object(module: &Module) -> Result<Vec<u8>, WriteError> {
             Item::StructOps => struct_ops::add_struct_ops(&mut w)?,
         }
     }
-    w.add_license_and_version();
+    w.add_license_and_version()?;
     w.add_externs();
     w.encode_code()?;
     maps::add_map_relocations(&mut w)?;
@@ -403,22 +403,23 @@ impl<'m> Writer<'m> {
         Ok(())
     }
 
-    fn add_license_and_version(&mut self) {
-        /// The longest `license` section the writer pads to what the BTF says (a license is
-        /// a short string; a larger claim is a module built inconsistently, left as it is).
-        const MAX_LICENSE_LEN: usize = 1 << 12;
+    fn add_license_and_version(&mut self) -> Result<(), WriteError> {
         if let Some(license) = &self.module.license {
+            let extent = self.datasec_extent("license");
+            let declared = self.datasec_size("license");
+            let len =
+                license_len(license, extent, declared).ok_or_else(|| WriteError::BadData {
+                    section: "license".into(),
+                    reason: format!(
+                        "the BTF DATASEC license places variables up to byte {extent}, past the \
+                     {MAX_LICENSE_LEN} bytes a license section may hold"
+                    ),
+                })?;
             let id = self
                 .obj
                 .add_section(Vec::new(), b"license".to_vec(), SectionKind::Data);
             let mut bytes = license.as_bytes().to_vec();
-            bytes.push(0);
-            // The section holds every variable the BTF places in it (a `char[N]` longer
-            // than the string): the reader refuses a variable outside its section.
-            let extent = self.datasec_extent("license");
-            if extent <= MAX_LICENSE_LEN {
-                bytes.resize(bytes.len().max(extent), 0);
-            }
+            bytes.resize(len, 0);
             self.obj.set_section_data(id, bytes, 1);
             self.add_datasec_symbols(id, "license");
         }
@@ -430,6 +431,17 @@ impl<'m> Writer<'m> {
                 .set_section_data(id, self.endian.u32_bytes(version).to_vec(), 4);
             self.add_datasec_symbols(id, "version");
         }
+        Ok(())
+    }
+
+    /// The size the BTF `DATASEC` named `name` says (`None` without one).
+    fn datasec_size(&self, name: &str) -> Option<u32> {
+        let btf = self.module.btf.as_ref()?;
+        let datasec = btf.type_by_name_kind(name, crate::btf::Kind::Datasec)?;
+        match btf.kind_of(datasec).ok()? {
+            crate::btf::TypeKind::Datasec { size, .. } => Some(*size),
+            _ => None,
+        }
     }
 
     /// The end of the last variable of the BTF `DATASEC` named `name` (0 without one).
@@ -440,11 +452,7 @@ impl<'m> Writer<'m> {
         let Some(datasec) = btf.type_by_name_kind(name, crate::btf::Kind::Datasec) else {
             return 0;
         };
-        btf.datasec_vars(datasec)
-            .iter()
-            .map(|v| v.offset as usize + v.size as usize)
-            .max()
-            .unwrap_or(0)
+        datasec_vars_extent(btf, datasec)
     }
 
     /// A `STT_OBJECT` symbol for every variable of the BTF `DATASEC` named `name` (the
@@ -723,3 +731,39 @@ impl<'m> Writer<'m> {
 
 #[cfg(test)]
 mod tests;
+
+/// The end of the last variable of `datasec` (0 without variables).
+pub(crate) fn datasec_vars_extent(btf: &crate::btf::Btf, datasec: crate::btf::TypeId) -> usize {
+    btf.datasec_vars(datasec)
+        .iter()
+        .map(|v| v.offset as usize + v.size as usize)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The longest `license` section the writer pads to what the BTF says.
+const MAX_LICENSE_LEN: usize = 1 << 12;
+
+/// The length of the `license` section the writer writes for `license` when the variables
+/// of the BTF `DATASEC` `license` end at `extent` and the `DATASEC` says `declared` bytes:
+/// the string and its NUL, padded to hold every variable (a `char[N]` longer than the
+/// string; the reader refuses a variable outside its section) and to the size the `DATASEC`
+/// says (bytes after the NUL, which the reader sizes it by). A section that had no room
+/// for the NUL (the `DATASEC` says exactly the string's length, which libbpf accepts) is
+/// written again without it, so that it reads back the same size. A license is a short
+/// string: `None` for an extent or size past 4 KiB, a module built inconsistently, which the writer
+/// refuses (its object would not read back). The linker sizes the `DATASEC` it builds by
+/// this, as the reader sizes it by the section.
+pub(crate) fn license_len(license: &str, extent: usize, declared: Option<u32>) -> Option<usize> {
+    let declared = declared.map_or(0, |d| d as usize);
+    if extent > MAX_LICENSE_LEN || declared > MAX_LICENSE_LEN {
+        return None;
+    }
+    let unterminated = declared == license.len() && extent <= license.len();
+    let text = if unterminated {
+        license.len()
+    } else {
+        license.len() + 1
+    };
+    Some(text.max(extent).max(declared))
+}

@@ -288,3 +288,50 @@ fn a_reference_on_the_wrong_instruction_is_named() {
         other => panic!("expected an instruction error, got {other:?}"),
     }
 }
+
+#[test]
+fn license_is_padded_to_its_variables_and_refused_past_4k() {
+    let module = |var_offset: u32| {
+        let mut m = Module::new(Endian::Little);
+        m.license = Some("GPL".into());
+        let mut btf = crate::btf::Btf::new(Endian::Little);
+        let ch = btf
+            .add_int("char", 1, crate::btf::IntEncoding::SIGNED, 8)
+            .unwrap();
+        let idx = btf
+            .add_int("__ARRAY_SIZE_TYPE__", 4, Default::default(), 32)
+            .unwrap();
+        let arr = btf.add_array(ch, idx, 8).unwrap();
+        let var = btf
+            .add_var("LICENSE", arr, crate::btf::Linkage::Global)
+            .unwrap();
+        let vars = [crate::btf::VarSecinfo {
+            ty: var,
+            offset: var_offset,
+            size: 8,
+        }];
+        btf.add_datasec("license", 0, &vars).unwrap();
+        m.btf = Some(btf);
+        m
+    };
+    let bytes = write_object(&module(0)).unwrap();
+    let elf = ElfObject::parse(&bytes).unwrap();
+    assert_eq!(elf.section("license").unwrap().data, b"GPL\0\0\0\0\0");
+    assert_eq!(license_len("GPL", 8, Some(0)), Some(8));
+    assert_eq!(license_len("GPL", 0, None), Some(4));
+    // A section without room for the NUL is written again without it.
+    assert_eq!(license_len("GPL", 3, Some(3)), Some(3));
+    assert_eq!(license_len("GPL", 3, Some(4)), Some(4));
+    // Bytes after the NUL stay (the DATASEC says the section's size).
+    assert_eq!(license_len("GPL", 4, Some(21)), Some(21));
+    assert_eq!(license_len("GPL", 4, Some(1 << 13)), None);
+
+    // A variable past 4 KiB: the section would not hold it, and the object would not read
+    // back (the reader refuses a variable outside its section).
+    let err = write_object(&module(0x0566_6666)).unwrap_err();
+    assert!(
+        matches!(&err, WriteError::BadData { section, .. } if section == "license"),
+        "{err}"
+    );
+    assert_eq!(license_len("GPL", 0x0566_6666 + 8, None), None);
+}
