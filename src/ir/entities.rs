@@ -224,12 +224,20 @@ pub struct DataSection {
     pub kind: DataKind,
     /// Initial bytes (all zero for bss).
     pub bytes: Vec<u8>,
-    /// Section alignment.
+    /// Section alignment: a power of two up to [`DataSection::MAX_ALIGN`] (the reader
+    /// refuses larger ones, the writer too).
     pub align: u64,
     /// Variables, by offset.
     pub vars: Vec<DataVar>,
     /// Its BTF `DATASEC`, when the object describes it.
     pub btf_datasec: Option<TypeId>,
+}
+
+impl DataSection {
+    /// The largest section alignment bpfir reads or writes: a page. Clang aligns BPF data
+    /// to at most 8 bytes; an ELF writer pads the file to every section's alignment, so an
+    /// untrusted `sh_addralign` of 2^56 would ask for that many bytes.
+    pub const MAX_ALIGN: u64 = 4096;
 }
 
 /// What an extern symbol is.

@@ -192,6 +192,16 @@ impl<'a> Reader<'a> {
             if s.is_executable() {
                 continue;
             }
+            if s.align > DataSection::MAX_ALIGN {
+                return Err(ReadError::BadSection {
+                    section: s.name.into(),
+                    reason: format!(
+                        "alignment {} is over {} bytes",
+                        s.align,
+                        DataSection::MAX_ALIGN
+                    ),
+                });
+            }
             let bytes = if kind == DataKind::Bss || s.sh_type == object::elf::SHT_NOBITS {
                 // A bss section has a size but no bytes in the file; bound the allocation
                 // by what a BPF array map value can hold.

@@ -67,7 +67,8 @@ use crate::btf::Btf;
 use crate::elf::{R_BPF_64_32, R_BPF_64_64};
 use crate::insn::{CallKind, Insn, PseudoKind};
 use crate::ir::{
-    DataId, DataKind, ExternId, ExternKind, FuncId, InsnId, MapId, Module, Ref, SymbolLinkage,
+    DataId, DataKind, DataSection, ExternId, ExternKind, FuncId, InsnId, MapId, Module, Ref,
+    SymbolLinkage,
 };
 use crate::Endian;
 
@@ -360,8 +361,11 @@ impl<'m> Writer<'m> {
             reason,
         };
         let align = data.align.max(1);
-        if !align.is_power_of_two() {
-            return Err(bad(format!("alignment {align} is not a power of two")));
+        if !align.is_power_of_two() || align > DataSection::MAX_ALIGN {
+            return Err(bad(format!(
+                "alignment {align} is not a power of two up to {}",
+                DataSection::MAX_ALIGN
+            )));
         }
         let kind = match data.kind {
             DataKind::Data | DataKind::Arena => SectionKind::Data,
