@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use bpfir::elf::{Binding, ElfObject, SymbolKind};
-use bpfir::ir::{ExternKind, MapDef, MapOrigin, Module, Pinning, Ref, SymbolLinkage};
+use bpfir::ir::{ExternKind, MapDef, MapOrigin, Module, Ref, SymbolLinkage};
 use bpfir::link::{link, LinkError, LinkOptions};
 use bpfir::write::write_object;
 
@@ -196,21 +196,11 @@ fn linking_an_object_with_itself_names_both_definitions() {
 
 fn hash_map(name: &str, max_entries: u32) -> MapDef {
     MapDef {
-        name: name.into(),
-        origin: MapOrigin::Legacy,
         map_type: 1,
         key_size: 4,
         value_size: 4,
         max_entries,
-        flags: 0,
-        numa_node: 0,
-        map_extra: 0,
-        pinning: Pinning::None,
-        key_type: None,
-        value_type: None,
-        inner: None,
-        init_slots: Vec::new(),
-        btf_var: None,
+        ..MapDef::new(name, MapOrigin::Legacy)
     }
 }
 

@@ -23,7 +23,7 @@ use crate::btf::{Btf, IntEncoding, Kind, Linkage, NewMember, TypeId, TypeKind, V
 
 use super::{
     DataId, DataKind, DataSection, DataVar, FuncId, Function, IrError, LineId, MapDef, MapId,
-    MapOrigin, Module, Pinning, SourceLine, SymbolLinkage,
+    MapOrigin, Module, SourceLine, SymbolLinkage,
 };
 
 /// A BTF-defined map to add with [`Module::add_btf_map`].
@@ -251,21 +251,15 @@ impl Module {
         )
         .map_err(btf_err(format!("DATASEC .maps, map {}", map.name)))?;
         Ok(self.add_map(MapDef {
-            name: map.name.clone(),
-            origin: MapOrigin::Btf,
             map_type: map.map_type.0,
             key_size: sizes[0],
             value_size: sizes[1],
             max_entries: map.max_entries,
             flags: map.flags,
-            numa_node: 0,
-            map_extra: 0,
-            pinning: Pinning::None,
             key_type: types[0],
             value_type: types[1],
-            inner: None,
-            init_slots: Vec::new(),
             btf_var: Some(var),
+            ..MapDef::new(map.name.clone(), MapOrigin::Btf)
         }))
     }
 

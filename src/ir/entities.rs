@@ -187,6 +187,31 @@ pub struct MapDef {
     pub btf_var: Option<TypeId>,
 }
 
+impl MapDef {
+    /// A map named `name` of `origin` with every attribute zero and nothing attached (no
+    /// BTF types, inner map, initial slots or pinning). Set the rest with struct update
+    /// syntax: `MapDef { map_type: 2, max_entries: 16, ..MapDef::new("counts", origin) }`.
+    pub fn new(name: impl Into<String>, origin: MapOrigin) -> MapDef {
+        MapDef {
+            name: name.into(),
+            origin,
+            map_type: 0,
+            key_size: 0,
+            value_size: 0,
+            max_entries: 0,
+            flags: 0,
+            numa_node: 0,
+            map_extra: 0,
+            pinning: Pinning::None,
+            key_type: None,
+            value_type: None,
+            inner: None,
+            init_slots: Vec::new(),
+            btf_var: None,
+        }
+    }
+}
+
 /// What kind of data a data section holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -113,21 +113,13 @@ pub(super) fn map_name(name: &str) -> String {
 /// described by the section's `DATASEC` when there is one.
 pub(super) fn value_map(name: String, size: usize, flags: u32, datasec: Option<TypeId>) -> MapDef {
     MapDef {
-        name,
-        origin: MapOrigin::Btf,
         map_type: MapType::ARRAY.0,
         key_size: 4,
         value_size: size as u32,
         max_entries: 1,
         flags,
-        numa_node: 0,
-        map_extra: 0,
-        pinning: Pinning::None,
-        key_type: None,
         value_type: datasec,
-        inner: None,
-        init_slots: Vec::new(),
-        btf_var: None,
+        ..MapDef::new(name, MapOrigin::Btf)
     }
 }
 

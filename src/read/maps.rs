@@ -119,26 +119,6 @@ fn symbol_bytes<'a>(section: &Section<'a>, offset: u64, size: u64) -> Option<&'a
     section.data.get(start..end)
 }
 
-fn new_def(name: String, origin: MapOrigin) -> MapDef {
-    MapDef {
-        name,
-        origin,
-        map_type: 0,
-        key_size: 0,
-        value_size: 0,
-        max_entries: 0,
-        flags: 0,
-        numa_node: 0,
-        map_extra: 0,
-        pinning: Pinning::None,
-        key_type: None,
-        value_type: None,
-        inner: None,
-        init_slots: Vec::new(),
-        btf_var: None,
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Legacy `maps`.
 
@@ -229,7 +209,7 @@ fn decode_legacy(elf: &ElfObject<'_>, name: &str, bytes: &[u8]) -> Result<MapDef
     let endian = elf.endian();
     // In range: the length was checked above.
     let word = |off: usize| endian.read_u32(bytes, off).unwrap_or(0);
-    let mut def = new_def(name.to_string(), MapOrigin::Legacy);
+    let mut def = MapDef::new(name.to_string(), MapOrigin::Legacy);
     def.map_type = word(0);
     def.key_size = word(4);
     def.value_size = word(8);
@@ -546,7 +526,7 @@ fn parse_btf_def(btf: &Btf, map: &str, ty: TypeId, is_inner: bool) -> Result<Par
         }
         Err(e) => return Err(btf_err("definition type", e)),
     }
-    let mut def = new_def(map.to_string(), MapOrigin::Btf);
+    let mut def = MapDef::new(map.to_string(), MapOrigin::Btf);
     let mut key_size: Option<u32> = None;
     let mut value_size: Option<u32> = None;
     let mut values_offset = None;

@@ -8,7 +8,7 @@
 
 use crate::btf::{Kind, TypeKind};
 use crate::elf::{SymbolKind, R_BPF_64_ABS64};
-use crate::ir::{MapDef, MapOrigin, Pinning, StructOps};
+use crate::ir::{MapDef, MapOrigin, StructOps};
 
 use super::{ReadError, Reader};
 
@@ -127,21 +127,14 @@ impl Reader<'_> {
                     value.funcs.push((at as u32, func));
                 }
                 let def = MapDef {
-                    name: name.clone(),
-                    origin: MapOrigin::StructOps,
                     map_type: MAP_TYPE_STRUCT_OPS,
                     key_size: 4,
                     value_size: size,
                     max_entries: 1,
                     flags: if value.is_link() { BPF_F_LINK } else { 0 },
-                    numa_node: 0,
-                    map_extra: 0,
-                    pinning: Pinning::None,
-                    key_type: None,
                     value_type: Some(st),
-                    inner: None,
-                    init_slots: Vec::new(),
                     btf_var: Some(var),
+                    ..MapDef::new(name.clone(), MapOrigin::StructOps)
                 };
                 let id = self.module.add_map(def);
                 self.module.set_struct_ops(id, value);

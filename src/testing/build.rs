@@ -7,8 +7,8 @@ use crate::btf::{Btf, IntEncoding, Linkage, NewMember, TypeId};
 use crate::btf_ext::{CoreAccess, CoreReloKind};
 use crate::insn::{AluClass, AluOp, CallKind, Insn, JmpClass, JmpOp, Operand, PseudoKind, Reg};
 use crate::ir::{
-    CoreRelo, FuncId, Function, LineId, MapDef, MapId, MapOrigin, Meta, Module, Pinning, Ref,
-    SourceLine, SymbolLinkage,
+    CoreRelo, FuncId, Function, LineId, MapDef, MapId, MapOrigin, Meta, Module, Ref, SourceLine,
+    SymbolLinkage,
 };
 use crate::Endian;
 
@@ -463,21 +463,11 @@ fn build(config: &ModuleConfig, s: &Spec) -> Module {
     m.btf = Some(btf);
     let map = s.map_entries.map(|max_entries| {
         m.add_map(MapDef {
-            name: format!("{prefix}map"),
-            origin: MapOrigin::Legacy,
             map_type: 2,
             key_size: 4,
             value_size: 8,
             max_entries,
-            flags: 0,
-            numa_node: 0,
-            map_extra: 0,
-            pinning: Pinning::None,
-            key_type: None,
-            value_type: None,
-            inner: None,
-            init_slots: Vec::new(),
-            btf_var: None,
+            ..MapDef::new(format!("{prefix}map"), MapOrigin::Legacy)
         })
     });
     let mut b = Builder {

@@ -58,21 +58,11 @@ fn build(endian: Endian) -> Built {
         m.append(f, Insn::Exit, Meta::default()).unwrap();
     }
     let map = m.add_map(MapDef {
-        name: "counts".into(),
-        origin: MapOrigin::Legacy,
         map_type: 2,
         key_size: 4,
         value_size: 8,
         max_entries: 16,
-        flags: 0,
-        numa_node: 0,
-        map_extra: 0,
-        pinning: Pinning::None,
-        key_type: None,
-        value_type: None,
-        inner: None,
-        init_slots: Vec::new(),
-        btf_var: None,
+        ..MapDef::new("counts", MapOrigin::Legacy)
     });
     let data = m.add_data(DataSection {
         name: ".data".into(),

@@ -387,8 +387,6 @@ impl<'a> Parser<'a> {
             Some(l) => return Err(cur.syntax_at(name_pos, format!("unknown linkage `{l}`"))),
         };
         let def = MapDef {
-            name,
-            origin,
             map_type,
             key_size: attrs.u32("key_size")?,
             value_size: attrs.u32("value_size")?,
@@ -397,11 +395,7 @@ impl<'a> Parser<'a> {
             numa_node: attrs.opt_u32("numa_node")?.unwrap_or(0),
             map_extra: attrs.opt_u64("map_extra")?.unwrap_or(0),
             pinning,
-            key_type: None,
-            value_type: None,
-            inner: None,
-            init_slots: Vec::new(),
-            btf_var: None,
+            ..MapDef::new(name, origin)
         };
         let mut map = PMap {
             def,

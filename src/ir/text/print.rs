@@ -705,28 +705,18 @@ mod tests {
     use crate::ir::build::{call, call_kfunc, jeq_imm, ld_data, ld_extern, ld_func_addr, ld_map};
     use crate::ir::{
         DataKind, DataSection, DataVar, Extern, ExternKind, Function, MapDef, MapOrigin, Module,
-        Pinning, SymbolLinkage,
+        SymbolLinkage,
     };
     use crate::Endian;
 
     fn module() -> Module {
         let mut m = Module::new(Endian::Little);
         let map = m.add_map(MapDef {
-            name: "events".into(),
-            origin: MapOrigin::Legacy,
             map_type: 1,
             key_size: 4,
             value_size: 8,
             max_entries: 16,
-            flags: 0,
-            numa_node: 0,
-            map_extra: 0,
-            pinning: Pinning::None,
-            key_type: None,
-            value_type: None,
-            inner: None,
-            init_slots: Vec::new(),
-            btf_var: None,
+            ..MapDef::new("events", MapOrigin::Legacy)
         });
         let data = m.add_data(DataSection {
             name: ".data".into(),
