@@ -205,26 +205,6 @@ mod kernel_tests {
         assert_eq!(runs, expected_runs);
     }
 
-    fn run_all(m: &Module) -> HashMap<String, u32> {
-        let opts = LoadOptions {
-            object_name: "spliced".into(),
-            ..LoadOptions::default()
-        };
-        let loaded = load(m, &opts).unwrap();
-        super::kernel::check_offline_tags("spliced", &loaded);
-        loaded
-            .programs
-            .iter()
-            .map(|p| {
-                let lp = p
-                    .result
-                    .as_ref()
-                    .unwrap_or_else(|e| panic!("{}: {e}", p.name));
-                (p.name.clone(), lp.run_zero_packet(64).unwrap().retval)
-            })
-            .collect()
-    }
-
     #[test]
     fn the_spliced_program_loads_and_runs_with_bpfir_and_libbpf() {
         if !kernel::kernel_available("the_spliced_program_loads_and_runs_with_bpfir_and_libbpf") {
@@ -233,12 +213,15 @@ mod kernel_tests {
         let m = spliced(0x15);
         let back = Module::read(&write_object(&m).unwrap()).unwrap();
         for module in [&m, &back] {
-            let runs = run_all(module);
+            let runs = kernel::load_and_run_all(module, "spliced");
             assert_eq!(runs.len(), 3, "{runs:?}");
             assert!(runs.values().all(|&r| r == 0), "{runs:?}");
         }
         // The call really runs: expecting 0x16 makes the program return 0x15 ^ 0x16.
-        assert_eq!(run_all(&spliced(0x16))["check_globals"], 3);
+        assert_eq!(
+            kernel::load_and_run_all(&spliced(0x16), "spliced")["check_globals"],
+            3
+        );
 
         let path = std::env::temp_dir().join(format!("bpfir-splice-{}.o", std::process::id()));
         std::fs::write(&path, write_object(&m).unwrap()).unwrap();

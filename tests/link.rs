@@ -344,28 +344,6 @@ fn every_corpus_object_links_with_itself_alone() {
 #[cfg(all(feature = "kernel", target_os = "linux"))]
 mod with_kernel {
     use super::*;
-    use bpfir::load::{load, LoadOptions};
-    use std::collections::BTreeMap;
-
-    fn run_all(m: &Module, name: &str) -> BTreeMap<String, u32> {
-        let opts = LoadOptions {
-            object_name: name.into(),
-            ..LoadOptions::default()
-        };
-        let loaded = load(m, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
-        super::kernel::check_offline_tags(name, &loaded);
-        loaded
-            .programs
-            .iter()
-            .map(|p| {
-                let lp = p
-                    .result
-                    .as_ref()
-                    .unwrap_or_else(|e| panic!("{name} {}: {e}", p.name));
-                (p.name.clone(), lp.run_zero_packet(64).unwrap().retval)
-            })
-            .collect()
-    }
 
     #[test]
     fn linked_programs_return_what_upstreams_do() {
@@ -378,10 +356,10 @@ mod with_kernel {
         let (_, upstream) = read(&dir, "linked-el.elf");
         let out = link(&[l1, l2], &LinkOptions::default()).unwrap();
         let again = Module::read(&write_object(&out).unwrap()).unwrap();
-        let want = run_all(&upstream, "linked");
+        let want = kernel::load_and_run_all(&upstream, "linked");
         assert_eq!(want.len(), 5);
-        assert_eq!(run_all(&again, "ours"), want);
-        assert_eq!(run_all(&out, "ours"), want);
+        assert_eq!(kernel::load_and_run_all(&again, "ours"), want);
+        assert_eq!(kernel::load_and_run_all(&out, "ours"), want);
         println!("{} linked programs return upstream's values", want.len());
     }
 }

@@ -46,3 +46,29 @@ pub fn check_offline_tags(what: &str, loaded: &bpfir::load::Loaded) -> usize {
     eprintln!("{what}: {n} offline program tags equal the kernel's");
     n
 }
+
+/// Loads `m` as object `name` (every program must load), checks the offline tags, runs each
+/// program once on a 64-byte zero packet and returns its return value by program name.
+#[allow(dead_code)]
+pub fn load_and_run_all(
+    m: &bpfir::ir::Module,
+    name: &str,
+) -> std::collections::BTreeMap<String, u32> {
+    let opts = bpfir::load::LoadOptions {
+        object_name: name.into(),
+        ..bpfir::load::LoadOptions::default()
+    };
+    let loaded = bpfir::load::load(m, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+    check_offline_tags(name, &loaded);
+    loaded
+        .programs
+        .iter()
+        .map(|p| {
+            let lp = p
+                .result
+                .as_ref()
+                .unwrap_or_else(|e| panic!("{name} {}: {e}", p.name));
+            (p.name.clone(), lp.run_zero_packet(64).unwrap().retval)
+        })
+        .collect()
+}
