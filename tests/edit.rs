@@ -18,7 +18,6 @@ use bpfir::ir::{
     Extern, ExternKind, FuncId, Function, InsnId, IrError, Meta, MetaChoice, Module, Ref,
     SourceLine,
 };
-use la_arena::{Idx, RawIdx};
 
 /// What the module must look like: every function's body, and every instruction ever
 /// created with its `Insn` and metadata.
@@ -35,9 +34,9 @@ impl Expect {
             .functions()
             .map(|(f, _)| (f, m.func_insns(f).collect()))
             .collect();
-        let insns = (0..m.n_insns() as u32)
+        let insns = (0..m.n_insns())
             .map(|i| {
-                let id = Idx::from_raw(RawIdx::from_u32(i));
+                let id = m.id_at::<Insn>(i).unwrap();
                 (id, (*m.insn(id), m.meta(id)))
             })
             .collect();
@@ -59,14 +58,18 @@ impl Expect {
             .find_map(|(f, b)| b.iter().position(|&i| i == id).map(|p| (*f, p)))
     }
 
-    /// The id the module gives the next instruction it creates.
-    fn next_id(&self) -> InsnId {
-        Idx::from_raw(RawIdx::from_u32(self.insns.len() as u32))
+    /// The index of the id the module gives the next instruction it creates.
+    fn next_index(&self) -> usize {
+        self.insns.len()
     }
 
     /// Records a created instruction at `index` of `f`'s body.
     fn created(&mut self, id: InsnId, insn: Insn, meta: Meta, f: FuncId, index: usize) {
-        assert_eq!(id, self.next_id(), "instruction ids are allocated in order");
+        assert_eq!(
+            id.index(),
+            self.next_index(),
+            "instruction ids are allocated in order"
+        );
         self.insns.insert(id, (insn, meta));
         self.body_mut(f).insert(index, id);
     }
@@ -134,7 +137,7 @@ impl Expect {
                 _ => None,
             })
             .collect();
-        out.sort_by_key(|&(j, _)| j.into_raw().into_u32());
+        out.sort_by_key(|&(j, _)| j.index());
         out
     }
 }

@@ -41,12 +41,14 @@ fn config() -> ProptestConfig {
     seeded::config(SEED, 256)
 }
 
-fn id(raw: usize) -> InsnId {
-    Idx::from_raw(RawIdx::from_u32(raw as u32))
+/// The instruction of `m` at index `raw` (ids are given out densely from 0).
+fn id(m: &Module, raw: usize) -> InsnId {
+    m.id_at::<Insn>(raw).expect("an instruction of the module")
 }
 
-fn func_id(raw: usize) -> FuncId {
-    Idx::from_raw(RawIdx::from_u32(raw as u32))
+/// The function of `m` at index `raw`.
+fn func_id(m: &Module, raw: usize) -> FuncId {
+    m.id_at::<Function>(raw).expect("a function of the module")
 }
 
 /// One instruction of the model: its payload and metadata (the jump target, if any, is in
@@ -75,14 +77,14 @@ impl Model {
             .functions()
             .enumerate()
             .map(|(i, (f, _))| {
-                assert_eq!(f, func_id(i));
+                assert_eq!(f, func_id(m, i));
                 m.func_insns(f).collect()
             })
             .collect();
         let insns = (0..m.n_insns())
             .map(|i| ModelInsn {
-                insn: *m.insn(id(i)),
-                meta: m.meta(id(i)),
+                insn: *m.insn(id(m, i)),
+                meta: m.meta(id(m, i)),
             })
             .collect();
         Model {
@@ -100,9 +102,9 @@ impl Model {
             .find_map(|(f, b)| b.iter().position(|&i| i == x).map(|p| (f, p)))
     }
 
-    fn detached(&self) -> Vec<InsnId> {
+    fn detached(&self, m: &Module) -> Vec<InsnId> {
         (0..self.insns.len())
-            .map(id)
+            .map(|i| id(m, i))
             .filter(|&i| self.place(i).is_none())
             .collect()
     }
@@ -111,20 +113,21 @@ impl Model {
         self.funcs.iter().flatten().copied().collect()
     }
 
-    fn next_id(&self) -> InsnId {
-        id(self.insns.len())
+    /// The index of the id the module gives the next instruction it creates.
+    fn next_index(&self) -> usize {
+        self.insns.len()
     }
 
-    fn meta(&self, sel: &MetaSel) -> Meta {
+    fn meta(&self, m: &Module, sel: &MetaSel) -> Meta {
         let pick = |n: usize, k: Option<usize>| k.filter(|_| n > 0).map(|k| k % n);
         Meta::new()
             .with_ref_opt(match sel.reference {
                 RefSel::None => None,
                 // An instruction cannot refer to one that does not exist yet.
                 RefSel::Jump(k) => {
-                    (!self.insns.is_empty()).then(|| Ref::Jump(id(k % self.insns.len())))
+                    (!self.insns.is_empty()).then(|| Ref::Jump(id(m, k % self.insns.len())))
                 }
-                RefSel::Call(k) => Some(Ref::Call(func_id(k % self.funcs.len()))),
+                RefSel::Call(k) => Some(Ref::Call(func_id(m, k % self.funcs.len()))),
             })
             .with_line_opt(pick(self.lines.len(), sel.line).map(|k| self.lines[k]))
             .with_core_opt(pick(self.cores.len(), sel.core).map(|k| self.cores[k]))
@@ -137,7 +140,7 @@ impl Model {
         prop_assert_eq!(m.functions().len(), self.funcs.len(), "{}: functions", ctx);
         let mut func_of = vec![None; self.insns.len()];
         for (f, body) in self.funcs.iter().enumerate() {
-            let fid = func_id(f);
+            let fid = func_id(m, f);
             let got: Vec<InsnId> = m.func_insns(fid).collect();
             prop_assert_eq!(&got, body, "{}: body of function {}", ctx, f);
             prop_assert_eq!(m.function(fid).n_insns(), body.len(), "{}: n_insns", ctx);
@@ -146,11 +149,11 @@ impl Model {
                 let prev = i.checked_sub(1).map(|j| body[j]);
                 prop_assert_eq!(m.prev_insn(x), prev, "{}: prev of {:?}", ctx, x);
                 prop_assert_eq!(m.next_insn(x), body.get(i + 1).copied(), "{}: next", ctx);
-                func_of[x.into_raw().into_u32() as usize] = Some(fid);
+                func_of[x.index()] = Some(fid);
             }
         }
         for (i, mi) in self.insns.iter().enumerate() {
-            let x = id(i);
+            let x = id(m, i);
             prop_assert_eq!(m.func_of(x), func_of[i], "{}: func_of {:?}", ctx, x);
             prop_assert_eq!(m.insn(x), &mi.insn, "{}: insn {:?}", ctx, x);
             prop_assert_eq!(m.reference(x), mi.meta.reference, "{}: ref of {:?}", ctx, x);
@@ -359,22 +362,28 @@ fn build(spec: &Spec) -> (Module, Model) {
         cores,
     };
     let total: usize = spec.iter().map(Vec::len).sum();
+    let mut jumps = Vec::new();
     for (f, body) in spec.iter().enumerate() {
         for (insn, sel) in body {
-            // Resolve against the final instruction count, so jumps may point forwards.
-            let mut meta = model.meta(sel);
+            let meta = model.meta(&m, sel);
             if let RefSel::Jump(k) = sel.reference {
-                meta.reference = Some(Ref::Jump(id(k % total)));
+                // Resolved against the final instruction count once all exist, so jumps
+                // may point forwards.
+                jumps.push((model.insns.len(), k % total));
             }
             let x = m.append(fids[f], *insn, Meta::default()).unwrap();
             model.funcs[f].push(x);
             model.insns.push(ModelInsn { insn: *insn, meta });
         }
     }
+    for (i, k) in jumps {
+        model.insns[i].meta.reference = Some(Ref::Jump(id(&m, k)));
+    }
     for (i, mi) in model.insns.iter().enumerate() {
-        m.set_reference(id(i), mi.meta.reference).unwrap();
-        m.set_line(id(i), mi.meta.line).unwrap();
-        m.set_core(id(i), mi.meta.core).unwrap();
+        let x = id(&m, i);
+        m.set_reference(x, mi.meta.reference).unwrap();
+        m.set_line(x, mi.meta.line).unwrap();
+        m.set_core(x, mi.meta.core).unwrap();
     }
     (m, model)
 }
@@ -386,12 +395,12 @@ fn apply(m: &mut Module, model: &mut Model, op: &Op) -> Result<(), TestCaseError
     match op {
         Op::InsertBefore { f, pos, insn, meta } | Op::InsertAfter { f, pos, insn, meta } => {
             let f = f % nf;
-            let meta = model.meta(meta);
+            let meta = model.meta(m, meta);
             let body = &model.funcs[f];
             let after = matches!(op, Op::InsertAfter { .. });
             if body.is_empty() {
                 // An empty function has no anchor; try a detached one.
-                if let Some(&d) = model.detached().first() {
+                if let Some(&d) = model.detached(m).first() {
                     let got = if after {
                         m.insert_after(d, *insn, meta)
                     } else {
@@ -403,28 +412,31 @@ fn apply(m: &mut Module, model: &mut Model, op: &Op) -> Result<(), TestCaseError
             }
             let p = pos % body.len();
             let at = body[p];
-            let expect = model.next_id();
+            let expect = model.next_index();
             let got = if after {
                 m.insert_after(at, *insn, meta.clone())
             } else {
                 m.insert_before(at, *insn, meta.clone())
             };
-            prop_assert_eq!(got, Ok(expect));
+            prop_assert_eq!(got.clone().map(|x| x.index()), Ok(expect));
+            let expect = got.unwrap();
             model.insns.push(ModelInsn { insn: *insn, meta });
             model.funcs[f].insert(p + usize::from(after), expect);
         }
         Op::Append { f, insn, meta } => {
             let f = f % nf;
-            let meta = model.meta(meta);
-            let expect = model.next_id();
-            prop_assert_eq!(m.append(func_id(f), *insn, meta.clone()), Ok(expect));
+            let meta = model.meta(m, meta);
+            let expect = model.next_index();
+            let got = m.append(func_id(m, f), *insn, meta.clone());
+            prop_assert_eq!(got.clone().map(|x| x.index()), Ok(expect));
+            let expect = got.unwrap();
             model.insns.push(ModelInsn { insn: *insn, meta });
             model.funcs[f].push(expect);
         }
         Op::Remove { f, pos } => {
             let f = f % nf;
             if model.funcs[f].is_empty() {
-                if let Some(&d) = model.detached().first() {
+                if let Some(&d) = model.detached(m).first() {
                     prop_assert_eq!(m.remove(d), Err(IrError::Detached { insn: d }));
                 }
                 return Ok(());
@@ -453,12 +465,12 @@ fn apply(m: &mut Module, model: &mut Model, op: &Op) -> Result<(), TestCaseError
                     m.attach_before(x, at),
                     Err(IrError::Attached {
                         insn: x,
-                        func: func_id(xf)
+                        func: func_id(m, xf)
                     })
                 );
                 return Ok(());
             }
-            let detached = model.detached();
+            let detached = model.detached(m);
             if detached.is_empty() {
                 return Ok(());
             }
@@ -470,10 +482,10 @@ fn apply(m: &mut Module, model: &mut Model, op: &Op) -> Result<(), TestCaseError
             let f = f % nf;
             let choice = match meta {
                 None => MetaChoice::Keep,
-                Some(sel) => MetaChoice::Replace(model.meta(sel)),
+                Some(sel) => MetaChoice::Replace(model.meta(m, sel)),
             };
             if model.funcs[f].is_empty() {
-                if let Some(&d) = model.detached().first() {
+                if let Some(&d) = model.detached(m).first() {
                     prop_assert_eq!(
                         m.replace(d, *insn, choice),
                         Err(IrError::Detached { insn: d })
@@ -483,7 +495,7 @@ fn apply(m: &mut Module, model: &mut Model, op: &Op) -> Result<(), TestCaseError
             }
             let x = model.funcs[f][pos % model.funcs[f].len()];
             prop_assert_eq!(m.replace(x, *insn, choice.clone()), Ok(()));
-            let mi = &mut model.insns[x.into_raw().into_u32() as usize];
+            let mi = &mut model.insns[x.index()];
             mi.insn = *insn;
             if let MetaChoice::Replace(meta) = choice {
                 mi.meta = meta;
@@ -531,7 +543,7 @@ fn apply(m: &mut Module, model: &mut Model, op: &Op) -> Result<(), TestCaseError
                     }
                 }
             };
-            let got = m.move_range(first, last, func_id(to), before_id);
+            let got = m.move_range(first, last, func_id(m, to), before_id);
             // The model's answer, in the order the checks are documented to run: the ends
             // in one function, the anchor in the destination, then walking from `first`
             // to `last` without meeting the anchor.
@@ -571,12 +583,12 @@ fn apply(m: &mut Module, model: &mut Model, op: &Op) -> Result<(), TestCaseError
         }
         Op::AppendBody { from, to } => {
             let (from, to) = (from % nf, to % nf);
-            let got = m.append_body(func_id(from), func_id(to));
+            let got = m.append_body(func_id(m, from), func_id(m, to));
             if from == to {
                 prop_assert_eq!(
                     got,
                     Err(IrError::SameFunction {
-                        func: func_id(from)
+                        func: func_id(m, from)
                     })
                 );
             } else {
@@ -587,7 +599,7 @@ fn apply(m: &mut Module, model: &mut Model, op: &Op) -> Result<(), TestCaseError
         }
         Op::CreateFunction => {
             let f = m.add_function(Function::new(format!("new{nf}"), ".text", false));
-            prop_assert_eq!(f, func_id(nf));
+            prop_assert_eq!(f, func_id(m, nf));
             model.funcs.push(Vec::new());
         }
         Op::RedirectCall { f, pos, callee } => {
@@ -596,8 +608,8 @@ fn apply(m: &mut Module, model: &mut Model, op: &Op) -> Result<(), TestCaseError
                 return Ok(());
             }
             let x = model.funcs[f][pos % model.funcs[f].len()];
-            let callee = func_id(callee % nf);
-            let mi = &mut model.insns[x.into_raw().into_u32() as usize];
+            let callee = func_id(m, callee % nf);
+            let mi = &mut model.insns[x.index()];
             let got = m.redirect_call(x, callee);
             let local = matches!(
                 mi.insn,
@@ -644,7 +656,7 @@ fn globals() -> &'static (Module, Model) {
         for (f, _) in m.functions() {
             lines.extend(m.func_insns(f).filter_map(|x| m.line_of(x)));
         }
-        lines.sort_by_key(|l| l.into_raw().into_u32());
+        lines.sort_by_key(|l| l.index());
         lines.dedup();
         let model = Model::of(&m, lines, cores);
         (m, model)

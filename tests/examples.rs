@@ -155,6 +155,8 @@ mod kernel_tests {
         for object in objects() {
             let mut m = read(object);
             let (_, funcs) = instrument::instrument(&mut m).unwrap();
+            // Names, not ids: the ids are `m`'s, not those of the module read back.
+            let names: Vec<String> = funcs.iter().map(|&f| m.function(f).name.clone()).collect();
             // What bpfir and libbpf load is the written object, read back.
             let m = Module::read(&write_object(&m).unwrap()).unwrap();
             let opts = LoadOptions {
@@ -163,7 +165,6 @@ mod kernel_tests {
             };
             let loaded = load(&m, &opts).unwrap_or_else(|e| panic!("{object}: {e}"));
             super::kernel::check_offline_tags(object, &loaded);
-            let names: Vec<String> = funcs.iter().map(|&f| m.function(f).name.clone()).collect();
             for p in &loaded.programs {
                 let want = common::EXPECTED_RUNS
                     .iter()

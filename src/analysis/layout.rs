@@ -6,15 +6,15 @@
 //! Costs: one walk over the bodies and one map entry per instruction. Stale after any edit
 //! of a laid-out function's body (an insertion moves every later slot).
 
-use la_arena::ArenaMap;
+use crate::ir::EntityMap;
 
 use crate::ir::{FuncId, InsnId, Module};
 
 /// Slots of the instructions of the functions pushed so far.
 #[derive(Clone, Debug, Default)]
 pub struct SlotLayout {
-    slots: ArenaMap<InsnId, u64>,
-    starts: ArenaMap<FuncId, u64>,
+    slots: EntityMap<InsnId, u64>,
+    starts: EntityMap<FuncId, u64>,
     order: Vec<FuncId>,
     n_slots: u64,
 }

@@ -296,7 +296,7 @@ pub fn relocate(module: &mut Module, targets: &Targets) -> Result<Report, CoReEr
         return Ok(Report::default());
     }
     // Relocation order is record order; sites of one record keep their layout order.
-    sites.sort_by_key(|&(core, _, _)| core.into_raw().into_u32());
+    sites.sort_by_key(|&(core, _, _)| core.index());
     let Some(local) = module.btf.as_ref() else {
         return Err(CoReError::NoBtf {
             n_relos: sites.len(),

@@ -182,7 +182,7 @@ mod tests {
     use super::*;
     use crate::abi::Helper;
     use crate::insn::Reg::*;
-    use crate::ir::{Function, Module};
+    use crate::ir::{Function, MapDef, Module};
     use crate::Endian;
 
     #[test]
@@ -204,14 +204,14 @@ mod tests {
         assert_eq!(call(f).reference, Some(Ref::Call(f)));
         assert_eq!(ld_func_addr(R2, f).reference, Some(Ref::FuncAddr(f)));
         assert!(matches!(
-            ld_map(R1, MapId::from_raw(0.into())).insn,
+            ld_map(R1, m.any_id::<MapDef>(0)).insn,
             Insn::LdImm64 {
                 kind: PseudoKind::None,
                 dst: R1,
                 ..
             }
         ));
-        let d = DataId::from_raw(2.into());
+        let d: DataId = m.any_id(2);
         assert_eq!(
             ld_data(R1, d, 8).reference,
             Some(Ref::Data { data: d, offset: 8 })

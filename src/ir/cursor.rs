@@ -401,13 +401,13 @@ mod tests {
                 expected: f
             })
         );
-        let dangling = InsnId::from_raw(100.into());
+        let dangling: InsnId = cur.module().any_id(100);
         let err = cur.goto_after_insn(dangling).unwrap_err();
         assert_eq!(err.to_string(), "i100 does not exist in this module");
         cur.goto_insn(ids[0]).unwrap();
         cur.module_mut().remove(ids[0]).unwrap();
         assert_eq!(cur.insert(exit()), Err(IrError::Detached { insn: ids[0] }));
-        let missing = FuncId::from_raw(9.into());
+        let missing: FuncId = m.any_id(9);
         assert_eq!(
             FuncCursor::new(&mut m, missing).unwrap_err().to_string(),
             "f9 does not exist in this module"

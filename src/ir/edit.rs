@@ -46,11 +46,11 @@ impl Module {
             },
         );
         match prev {
-            Some(p) => self.nodes.entry(p).or_default().next = Some(id),
+            Some(p) => self.nodes.get_or_insert_default(p).next = Some(id),
             None => self.funcs[func].first = Some(id),
         }
         match next {
-            Some(n) => self.nodes.entry(n).or_default().prev = Some(id),
+            Some(n) => self.nodes.get_or_insert_default(n).prev = Some(id),
             None => self.funcs[func].last = Some(id),
         }
         self.funcs[func].n_insns += 1;
@@ -137,11 +137,11 @@ impl Module {
         let func = self.attached_func(id)?;
         let Node { prev, next, .. } = self.node(id);
         match prev {
-            Some(p) => self.nodes.entry(p).or_default().next = next,
+            Some(p) => self.nodes.get_or_insert_default(p).next = next,
             None => self.funcs[func].first = next,
         }
         match next {
-            Some(n) => self.nodes.entry(n).or_default().prev = prev,
+            Some(n) => self.nodes.get_or_insert_default(n).prev = prev,
             None => self.funcs[func].last = prev,
         }
         self.funcs[func].n_insns -= 1;
@@ -212,11 +212,11 @@ impl Module {
         // Unlink the whole range from `from` in O(1).
         let (prev, next) = (self.node(first).prev, self.node(last).next);
         match prev {
-            Some(p) => self.nodes.entry(p).or_default().next = next,
+            Some(p) => self.nodes.get_or_insert_default(p).next = next,
             None => self.funcs[from].first = next,
         }
         match next {
-            Some(n) => self.nodes.entry(n).or_default().prev = prev,
+            Some(n) => self.nodes.get_or_insert_default(n).prev = prev,
             None => self.funcs[from].last = prev,
         }
         self.funcs[from].n_insns -= range.len() as u32;
@@ -226,16 +226,16 @@ impl Module {
             None => (self.funcs[to].last, None),
         };
         for &id in &range {
-            self.nodes.entry(id).or_default().func = Some(to);
+            self.nodes.get_or_insert_default(id).func = Some(to);
         }
-        self.nodes.entry(first).or_default().prev = at_prev;
-        self.nodes.entry(last).or_default().next = at_next;
+        self.nodes.get_or_insert_default(first).prev = at_prev;
+        self.nodes.get_or_insert_default(last).next = at_next;
         match at_prev {
-            Some(p) => self.nodes.entry(p).or_default().next = Some(first),
+            Some(p) => self.nodes.get_or_insert_default(p).next = Some(first),
             None => self.funcs[to].first = Some(first),
         }
         match at_next {
-            Some(n) => self.nodes.entry(n).or_default().prev = Some(last),
+            Some(n) => self.nodes.get_or_insert_default(n).prev = Some(last),
             None => self.funcs[to].last = Some(last),
         }
         self.funcs[to].n_insns += range.len() as u32;
@@ -324,8 +324,13 @@ mod tests {
         let f = m.add_function(Function::new("f", ".text", false));
         let a = m.append(f, mov64_imm(R0, 0), Meta::new()).unwrap();
         let b = m.append(f, exit(), Meta::new()).unwrap();
-        let bad_f = FuncId::from_raw(9.into());
-        let bad_i = InsnId::from_raw(99.into());
+        let bad_f: FuncId = m.any_id(9);
+        let bad_i: InsnId = m.any_id(99);
+        let bad_m: MapId = m.any_id(3);
+        let bad_l: LineId = m.any_id(0);
+        let bad_o: OriginId = m.any_id(0);
+        let bad_l5: LineId = m.any_id(5);
+        let bad_m0: MapId = m.any_id(0);
         let before = format!("{m:?}");
 
         assert_eq!(m.append(bad_f, exit(), Meta::new()), Err(no_such(bad_f)));
@@ -337,24 +342,21 @@ mod tests {
             m.insert_after(bad_i, exit(), Meta::new()),
             Err(no_such(bad_i))
         );
-        let bad_ref = Meta::new().with_ref(Ref::Map(MapId::from_raw(3.into())));
+        let bad_ref = Meta::new().with_ref(Ref::Map(bad_m));
         assert_eq!(
             m.insert_before(a, exit(), bad_ref.clone()),
-            Err(no_such(MapId::from_raw(3.into())))
+            Err(no_such(bad_m))
         );
-        let bad_line = Meta::new().with_line(LineId::from_raw(0.into()));
-        assert_eq!(
-            m.append(f, exit(), bad_line.clone()),
-            Err(no_such(LineId::from_raw(0.into())))
-        );
-        let bad_origin = Meta::new().with_origin(OriginId::from_raw(0.into()));
+        let bad_line = Meta::new().with_line(bad_l);
+        assert_eq!(m.append(f, exit(), bad_line.clone()), Err(no_such(bad_l)));
+        let bad_origin = Meta::new().with_origin(bad_o);
         assert!(m.append(f, exit(), bad_origin).is_err());
         assert_eq!(m.attach_before(bad_i, a), Err(no_such(bad_i)));
         assert_eq!(m.attach_at_end(a, bad_f), Err(no_such(bad_f)));
         assert_eq!(m.remove(bad_i), Err(no_such(bad_i)));
         assert_eq!(
             m.replace(a, exit(), MetaChoice::Replace(bad_ref)),
-            Err(no_such(MapId::from_raw(3.into())))
+            Err(no_such(bad_m))
         );
         assert_eq!(m.move_range(a, b, bad_f, None), Err(no_such(bad_f)));
         assert_eq!(m.move_range(a, bad_i, f, None), Err(no_such(bad_i)));
@@ -365,10 +367,8 @@ mod tests {
             m.set_reference(a, Some(Ref::Call(bad_f))),
             Err(no_such(bad_f))
         );
-        assert!(m.set_line(a, Some(LineId::from_raw(5.into()))).is_err());
-        assert!(m
-            .set_map_linkage(MapId::from_raw(0.into()), SymbolLinkage::Weak)
-            .is_err());
+        assert!(m.set_line(a, Some(bad_l5)).is_err());
+        assert!(m.set_map_linkage(bad_m0, SymbolLinkage::Weak).is_err());
         assert_eq!(m.retarget_jumps(bad_i, a), Err(no_such(bad_i)));
         assert_eq!(
             format!("{m:?}"),

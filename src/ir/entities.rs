@@ -348,18 +348,17 @@ pub enum AnyEntity {
 
 impl std::fmt::Display for AnyEntity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (prefix, raw) = match *self {
-            AnyEntity::Module => return f.write_str("module"),
-            AnyEntity::Insn(id) => ("i", id.into_raw()),
-            AnyEntity::Func(id) => ("f", id.into_raw()),
-            AnyEntity::Map(id) => ("m", id.into_raw()),
-            AnyEntity::Data(id) => ("d", id.into_raw()),
-            AnyEntity::Extern(id) => ("e", id.into_raw()),
-            AnyEntity::Line(id) => ("l", id.into_raw()),
-            AnyEntity::Core(id) => ("c", id.into_raw()),
-            AnyEntity::Origin(id) => ("o", id.into_raw()),
-        };
-        write!(f, "{prefix}{}", raw.into_u32())
+        match *self {
+            AnyEntity::Module => f.write_str("module"),
+            AnyEntity::Insn(id) => id.fmt(f),
+            AnyEntity::Func(id) => id.fmt(f),
+            AnyEntity::Map(id) => id.fmt(f),
+            AnyEntity::Data(id) => id.fmt(f),
+            AnyEntity::Extern(id) => id.fmt(f),
+            AnyEntity::Line(id) => id.fmt(f),
+            AnyEntity::Core(id) => id.fmt(f),
+            AnyEntity::Origin(id) => id.fmt(f),
+        }
     }
 }
 

@@ -9,9 +9,17 @@ use super::{AnyEntity, FuncId, InsnId};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum IrError {
-    /// The id is not one of the module's (dangling, or taken from another module).
+    /// The id is past the end of the module's entities of its kind (dangling; or, in
+    /// release builds, taken from a bigger module).
     #[error("{entity} does not exist in this module")]
     NoSuchEntity {
+        /// The id.
+        entity: AnyEntity,
+    },
+    /// The id was made by another module (caught in debug builds only: see
+    /// [`Id`](super::Id)).
+    #[error("{entity} belongs to another module")]
+    ForeignEntity {
         /// The id.
         entity: AnyEntity,
     },

@@ -14,7 +14,7 @@
 use super::{CoreId, LineId, Ref};
 
 /// Handle of an origin tag.
-pub type OriginId = la_arena::Idx<Origin>;
+pub type OriginId = super::Id<Origin>;
 
 /// Where an inserted instruction comes from: the pass that created it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -11,14 +11,19 @@
 //! The source line and an origin tag (the pass that inserted an instruction, see [`Origin`])
 //! are side tables too.
 //!
-//! **Ids are checked.** Every operation that takes an id checks that the module has it: an
-//! id it does not have is an [`IrError::NoSuchEntity`] (printed as the dump prints ids:
-//! `i12`, `f3`), never a panic. The plain accessors ([`Module::insn`],
-//! [`Module::function`], ...) index directly and panic on such an id, as documented on
-//! each; their `try_*` twins return the error. Ids carry no module tag (they are plain
-//! `la_arena` indices, in debug and release builds alike): an id of another module is
-//! caught when it is out of this module's range, and otherwise names whatever this module
-//! has at that index. [`Module::verify`] reports every dangling id a module holds.
+//! **Ids are checked.** Ids ([`Id`]: [`InsnId`], [`FuncId`], ...) are the indices of the
+//! module's `la_arena` arenas; in debug builds they also carry the tag of the module that
+//! made them (see [`Id`] for the costs: 8 bytes in debug, 4 in release). Every operation
+//! that takes an id checks that the module has it: an id past the end is an
+//! [`IrError::NoSuchEntity`], and, in debug builds, an id made by another module is an
+//! [`IrError::ForeignEntity`] even when its index is in range (both print the id as the dump
+//! does: `i12`, `f3`), never a panic. Release builds check the range only: an id of another
+//! module that is in range names whatever this module has at that index. The plain
+//! accessors ([`Module::insn`], [`Module::function`], ...) index directly and panic on an
+//! id the module does not have (in debug builds on a foreign one too), as documented on
+//! each; their `try_*` twins return the error. [`Module::verify`] reports every dangling
+//! or foreign id a module holds. A clone of a module keeps its tag: the original's ids are
+//! valid in the clone. Side tables are [`EntityMap`]s (dense, by index).
 //!
 //! Every instruction is created by one function ([`Module::create_insn`]), which fills all
 //! side tables at once, so no edit can forget one.
@@ -54,13 +59,13 @@ pub use struct_ops::StructOps;
 
 use std::collections::HashMap;
 
-use la_arena::Arena;
-
-/// The arena types ids are made of, re-exported so users of the public API (ids are
-/// [`Idx`]; [`Bindings`](crate::lower::Bindings) and `bpfir::load::Loaded` hold
-/// [`ArenaMap`]s) need not depend on `la-arena` themselves. An [`ArenaMap`]'s `Index` panics
-/// on a missing key: use its `get`.
-pub use la_arena::{ArenaMap, Idx, RawIdx};
+mod arena;
+mod entity_map;
+mod id;
+use arena::{Entities, NotOurs};
+pub use entity_map::EntityMap;
+use id::ModuleTag;
+pub use id::{Entity, Id};
 
 pub use entities::{
     AnyEntity, CoreRelo, DataKind, DataSection, DataVar, Extern, ExternKind, Function, MapDef,
@@ -73,19 +78,19 @@ use crate::insn::Insn;
 use crate::Endian;
 
 /// Handle of an instruction in a [`Module`].
-pub type InsnId = la_arena::Idx<Insn>;
+pub type InsnId = Id<Insn>;
 /// Handle of a function.
-pub type FuncId = la_arena::Idx<Function>;
+pub type FuncId = Id<Function>;
 /// Handle of a map definition.
-pub type MapId = la_arena::Idx<MapDef>;
+pub type MapId = Id<MapDef>;
 /// Handle of a data section.
-pub type DataId = la_arena::Idx<DataSection>;
+pub type DataId = Id<DataSection>;
 /// Handle of an extern symbol.
-pub type ExternId = la_arena::Idx<Extern>;
+pub type ExternId = Id<Extern>;
 /// Handle of a source line.
-pub type LineId = la_arena::Idx<SourceLine>;
+pub type LineId = Id<SourceLine>;
 /// Handle of a CO-RE relocation.
-pub type CoreId = la_arena::Idx<CoreRelo>;
+pub type CoreId = Id<CoreRelo>;
 
 /// Where an instruction sits: its neighbours and its function (`None` when detached).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -106,51 +111,53 @@ pub struct Module {
     pub license: Option<String>,
     /// Contents of the `version` section.
     pub kern_version: Option<u32>,
-    insns: Arena<Insn>,
-    nodes: ArenaMap<InsnId, Node>,
-    refs: ArenaMap<InsnId, Ref>,
-    insn_lines: ArenaMap<InsnId, LineId>,
-    insn_core: ArenaMap<InsnId, CoreId>,
-    funcs: Arena<Function>,
-    maps: Arena<MapDef>,
+    insns: Entities<Insn>,
+    nodes: EntityMap<InsnId, Node>,
+    refs: EntityMap<InsnId, Ref>,
+    insn_lines: EntityMap<InsnId, LineId>,
+    insn_core: EntityMap<InsnId, CoreId>,
+    funcs: Entities<Function>,
+    maps: Entities<MapDef>,
     /// Linkage of map symbols that are not global (a weak `SEC(".maps")` definition).
-    map_linkage: ArenaMap<MapId, SymbolLinkage>,
+    map_linkage: EntityMap<MapId, SymbolLinkage>,
     /// The values of struct_ops maps.
-    struct_ops: ArenaMap<MapId, StructOps>,
-    data: Arena<DataSection>,
-    externs: Arena<Extern>,
-    lines: Arena<SourceLine>,
-    core_relos: Arena<CoreRelo>,
-    origins: Arena<Origin>,
+    struct_ops: EntityMap<MapId, StructOps>,
+    data: Entities<DataSection>,
+    externs: Entities<Extern>,
+    lines: Entities<SourceLine>,
+    core_relos: Entities<CoreRelo>,
+    origins: Entities<Origin>,
     /// The origin of each pass name, so [`Module::add_origin`] interns.
     origin_ids: HashMap<String, OriginId>,
-    insn_origins: ArenaMap<InsnId, OriginId>,
+    insn_origins: EntityMap<InsnId, OriginId>,
 }
 
 impl Module {
     /// An empty module for objects of byte order `endian`.
     pub fn new(endian: Endian) -> Module {
+        // Every arena gives out ids with the module's tag (see `id`).
+        let tag = ModuleTag::fresh();
         Module {
             endian,
             btf: None,
             license: None,
             kern_version: None,
-            insns: Arena::new(),
-            nodes: ArenaMap::default(),
-            refs: ArenaMap::default(),
-            insn_lines: ArenaMap::default(),
-            insn_core: ArenaMap::default(),
-            funcs: Arena::new(),
-            maps: Arena::new(),
-            map_linkage: ArenaMap::default(),
-            struct_ops: ArenaMap::default(),
-            data: Arena::new(),
-            externs: Arena::new(),
-            lines: Arena::new(),
-            core_relos: Arena::new(),
-            origins: Arena::new(),
+            insns: Entities::new(tag),
+            nodes: EntityMap::default(),
+            refs: EntityMap::default(),
+            insn_lines: EntityMap::default(),
+            insn_core: EntityMap::default(),
+            funcs: Entities::new(tag),
+            maps: Entities::new(tag),
+            map_linkage: EntityMap::default(),
+            struct_ops: EntityMap::default(),
+            data: Entities::new(tag),
+            externs: Entities::new(tag),
+            lines: Entities::new(tag),
+            core_relos: Entities::new(tag),
+            origins: Entities::new(tag),
             origin_ids: HashMap::new(),
-            insn_origins: ArenaMap::default(),
+            insn_origins: EntityMap::default(),
         }
     }
 
@@ -323,7 +330,7 @@ impl Module {
 
     /// The origin tag `id`, if this module has it.
     pub fn origin(&self, id: OriginId) -> Option<&Origin> {
-        in_arena(&self.origins, id).then(|| &self.origins[id])
+        self.origins.get(id)
     }
 
     /// All origin tags, in the order they were added.
@@ -473,8 +480,15 @@ impl Module {
     }
 
     /// Sets the value of struct_ops map `id` (see [`StructOps`]).
-    pub fn set_struct_ops(&mut self, id: MapId, value: StructOps) {
+    ///
+    /// An error, and no change, if `id` or a function of `value` is not this module's.
+    pub fn set_struct_ops(&mut self, id: MapId, value: StructOps) -> Result<(), IrError> {
+        self.check_map(id)?;
+        for &(_, f) in &value.funcs {
+            self.check_func(f)?;
+        }
         self.struct_ops.insert(id, value);
+        Ok(())
     }
 
     /// The value of map `id` when it is a struct_ops map read from the object.
@@ -665,21 +679,62 @@ impl Module {
         Ok(())
     }
 
-    fn check<T>(&self, arena: &Arena<T>, id: la_arena::Idx<T>) -> Result<(), IrError>
+    fn check<T>(&self, arena: &Entities<T>, id: Id<T>) -> Result<(), IrError>
     where
-        la_arena::Idx<T>: Into<AnyEntity>,
+        Id<T>: Into<AnyEntity>,
     {
-        if in_arena(arena, id) {
-            Ok(())
-        } else {
-            Err(IrError::NoSuchEntity { entity: id.into() })
+        match arena.check(id) {
+            Ok(()) => Ok(()),
+            Err(NotOurs::Foreign) => Err(IrError::ForeignEntity { entity: id.into() }),
+            Err(NotOurs::Dangling) => Err(IrError::NoSuchEntity { entity: id.into() }),
         }
+    }
+
+    /// The id of the entity of type `T` at `index` (see [`Id::index`]), if the module has
+    /// one: how a dense per-entity table (a `Vec` indexed by `id.index()`) finds its ids
+    /// again.
+    ///
+    /// ```
+    /// use bpfir::ir::{FuncId, Function, Module};
+    /// let mut m = Module::new(bpfir::Endian::Little);
+    /// let f = m.add_function(Function::new("f", ".text", false));
+    /// assert_eq!(m.id_at::<Function>(f.index()), Some(f));
+    /// assert_eq!(m.id_at::<Function>(1), None);
+    /// ```
+    pub fn id_at<T: Entity>(&self, index: usize) -> Option<Id<T>> {
+        T::id_at(self, index)
+    }
+
+    /// An id of this module at `index`, whether or not the module has it: how tests make a
+    /// dangling id (never given out by the public API).
+    #[cfg(test)]
+    pub(crate) fn any_id<T>(&self, index: u32) -> Id<T> {
+        Id::new(index, self.insns.tag())
     }
 }
 
-/// Whether `id` is an index of `arena` (an id of another module may not be).
-pub(crate) fn in_arena<T>(arena: &Arena<T>, id: la_arena::Idx<T>) -> bool {
-    (id.into_raw().into_u32() as usize) < arena.len()
+macro_rules! entity_arenas {
+    ($($ty:ty => $field:ident, $prefix:literal;)*) => {$(
+        impl id::sealed::Sealed for $ty {
+            fn id_at(m: &Module, index: usize) -> Option<Id<$ty>> {
+                m.$field.id_at(index)
+            }
+        }
+        impl Entity for $ty {
+            const PREFIX: &'static str = $prefix;
+        }
+    )*};
+}
+
+entity_arenas! {
+    Insn => insns, "i";
+    Function => funcs, "f";
+    MapDef => maps, "m";
+    DataSection => data, "d";
+    Extern => externs, "e";
+    SourceLine => lines, "l";
+    CoreRelo => core_relos, "c";
+    Origin => origins, "o";
 }
 
 /// The instructions of a function, in order. Created by [`Module::func_insns`].

@@ -46,15 +46,14 @@ mod error;
 use std::collections::HashMap;
 
 use indexmap::IndexMap;
-use la_arena::{ArenaMap, Idx, RawIdx};
 
 pub use error::LinkError;
 
 use crate::btf::{Appended, Btf, Kind, Linkage, TypeId, TypeKind, VarSecinfo};
 use crate::insn::{CallKind, Insn};
 use crate::ir::{
-    CoreId, CoreRelo, DataId, DataKind, DataSection, Extern, ExternId, ExternKind, FuncId, LineId,
-    MapDef, MapId, MapOrigin, Meta, Module, Ref, SourceLine, SymbolLinkage,
+    CoreId, CoreRelo, DataId, DataKind, DataSection, EntityMap, Extern, ExternId, ExternKind,
+    FuncId, LineId, MapDef, MapId, MapOrigin, Meta, Module, Ref, SourceLine, SymbolLinkage,
 };
 
 /// How to link.
@@ -748,31 +747,27 @@ struct Linker<'a> {
     layout: DataLayout,
     out: Module,
     /// Per input: new function by old (`None` until known).
-    funcs: Vec<ArenaMap<FuncId, FuncId>>,
-    maps: Vec<ArenaMap<MapId, MapId>>,
-    externs: Vec<ArenaMap<ExternId, ExternTarget>>,
-    lines: Vec<ArenaMap<LineId, LineId>>,
-    cores: Vec<ArenaMap<CoreId, CoreId>>,
-}
-
-fn data_id(o: usize) -> DataId {
-    Idx::from_raw(RawIdx::from_u32(o as u32))
+    funcs: Vec<EntityMap<FuncId, FuncId>>,
+    maps: Vec<EntityMap<MapId, MapId>>,
+    externs: Vec<EntityMap<ExternId, ExternTarget>>,
+    lines: Vec<EntityMap<LineId, LineId>>,
+    cores: Vec<EntityMap<CoreId, CoreId>>,
 }
 
 impl Linker<'_> {
     fn run(mut self, merged: MergedBtf) -> Result<Module, LinkError> {
         let n = self.modules.len();
-        self.funcs = vec![ArenaMap::default(); n];
-        self.maps = vec![ArenaMap::default(); n];
-        self.externs = vec![ArenaMap::default(); n];
-        self.lines = vec![ArenaMap::default(); n];
-        self.cores = vec![ArenaMap::default(); n];
+        self.funcs = vec![EntityMap::default(); n];
+        self.maps = vec![EntityMap::default(); n];
+        self.externs = vec![EntityMap::default(); n];
+        self.lines = vec![EntityMap::default(); n];
+        self.cores = vec![EntityMap::default(); n];
         self.out.license = self.modules.iter().find_map(|m| m.license.clone());
         self.out.kern_version = self.modules.iter().find_map(|m| m.kern_version);
         self.add_data(&merged);
         self.add_maps(&merged)?;
         self.add_functions(&merged);
-        self.add_struct_ops();
+        self.add_struct_ops()?;
         self.add_externs(&merged)?;
         self.add_lines_and_relos(&merged);
         for i in 0..n {
@@ -874,7 +869,7 @@ impl Linker<'_> {
     }
 
     /// struct_ops values follow their maps, their programs remapped to the output's.
-    fn add_struct_ops(&mut self) {
+    fn add_struct_ops(&mut self) -> Result<(), LinkError> {
         for (i, m) in self.modules.iter().enumerate() {
             for (id, _) in m.maps() {
                 let (Some(value), Some(&new)) = (m.struct_ops(id), self.maps[i].get(id)) else {
@@ -893,9 +888,10 @@ impl Linker<'_> {
                         }
                         None => false,
                     });
-                self.out.set_struct_ops(new, value);
+                self.out.set_struct_ops(new, value)?;
             }
         }
+        Ok(())
     }
 
     fn add_functions(&mut self, merged: &MergedBtf) {
@@ -1016,14 +1012,14 @@ impl Linker<'_> {
                 let w = &self.modules[j].data(wd).vars[wk];
                 let (o, base) = self.layout.place.get(&(j, wd)).copied()?;
                 return Some(Ref::Data {
-                    data: data_id(o),
+                    data: self.out.id_at::<DataSection>(o)?,
                     offset: base + w.offset + (offset - v.offset),
                 });
             }
         }
         let (o, base) = self.layout.place.get(&(i, data)).copied()?;
         Some(Ref::Data {
-            data: data_id(o),
+            data: self.out.id_at::<DataSection>(o)?,
             offset: base.checked_add(offset)?,
         })
     }
@@ -1116,7 +1112,7 @@ impl Linker<'_> {
                 // An overridden definition maps to its winner and brings no body.
                 continue;
             }
-            let mut ids: ArenaMap<crate::ir::InsnId, crate::ir::InsnId> = ArenaMap::default();
+            let mut ids: EntityMap<crate::ir::InsnId, crate::ir::InsnId> = EntityMap::default();
             let mut jumps = Vec::new();
             for (index, id) in m.func_insns(fid).enumerate() {
                 let bad = |reason: String| LinkError::BadReference {

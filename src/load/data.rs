@@ -6,7 +6,7 @@
 
 use std::os::fd::AsRawFd;
 
-use la_arena::ArenaMap;
+use crate::ir::EntityMap;
 
 use super::maps::{internal_map_name, value_map};
 use super::KconfigMap;
@@ -25,11 +25,11 @@ pub(super) fn create_data_maps(
     loader: &Loader<'_>,
     btf_fd: Option<&BtfFd>,
     bindings: &mut Bindings,
-    maps: &ArenaMap<MapId, MapFd>,
-    arenas: &mut ArenaMap<MapId, MapMmap>,
-) -> Result<ArenaMap<DataId, MapFd>, LoadError> {
+    maps: &EntityMap<MapId, MapFd>,
+    arenas: &mut EntityMap<MapId, MapMmap>,
+) -> Result<EntityMap<DataId, MapFd>, LoadError> {
     let (module, opts) = (loader.module, loader.opts);
-    let mut data = ArenaMap::default();
+    let mut data = EntityMap::default();
     for (id, sec) in module.data_sections() {
         if sec.kind == DataKind::Arena {
             let arena = module

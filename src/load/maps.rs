@@ -8,7 +8,7 @@
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 
-use la_arena::ArenaMap;
+use crate::ir::EntityMap;
 
 use super::{sys_err, LoadError, Loader, ProgramResult, BPF_F_RDONLY_PROG, DEFAULT_PIN_ROOT};
 use crate::btf::TypeId;
@@ -227,7 +227,7 @@ fn ringbuf_size(size: u32, page: u32) -> u32 {
 }
 
 /// The maps of a load by id, and the mappings of its arenas.
-pub(super) type CreatedMaps = (ArenaMap<MapId, MapFd>, ArenaMap<MapId, MapMmap>);
+pub(super) type CreatedMaps = (EntityMap<MapId, MapFd>, EntityMap<MapId, MapMmap>);
 
 /// Creates every map of `module` (inner templates first; pinned ones reused or pinned),
 /// binds each to its fd in `bindings`, maps each arena into this process (which sets its
@@ -238,8 +238,8 @@ pub(super) fn create_maps(
     bindings: &mut Bindings,
 ) -> Result<CreatedMaps, LoadError> {
     let (module, opts) = (loader.module, loader.opts);
-    let mut maps = ArenaMap::default();
-    let mut arenas = ArenaMap::default();
+    let mut maps = EntityMap::default();
+    let mut arenas = EntityMap::default();
     for (id, def) in module.maps() {
         let inner = match &def.inner {
             Some(inner) => Some(loader.create_map(inner, btf_fd, None)?),
@@ -274,7 +274,7 @@ pub(super) fn create_maps(
 }
 
 /// Map-in-map initial slots: each slot gets the fd of the map it names.
-fn fill_map_slots(module: &Module, maps: &ArenaMap<MapId, MapFd>) -> Result<(), LoadError> {
+fn fill_map_slots(module: &Module, maps: &EntityMap<MapId, MapFd>) -> Result<(), LoadError> {
     for (id, def) in module.maps() {
         if def.inner.is_none() {
             continue;
@@ -298,7 +298,7 @@ fn fill_map_slots(module: &Module, maps: &ArenaMap<MapId, MapFd>) -> Result<(), 
 /// program it names (a program that did not load leaves its slot empty).
 pub(super) fn fill_prog_arrays(
     module: &Module,
-    maps: &ArenaMap<MapId, MapFd>,
+    maps: &EntityMap<MapId, MapFd>,
     programs: &[ProgramResult],
 ) -> Result<(), LoadError> {
     for (id, def) in module.maps() {

@@ -30,7 +30,7 @@ use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use la_arena::ArenaMap;
+use crate::ir::EntityMap;
 
 use crate::btf::{Btf, BtfError};
 use crate::co_re::{relocate, CoReError, Report, Targets};
@@ -164,9 +164,9 @@ pub struct Loaded {
     /// The object's BTF in the kernel.
     pub btf_fd: Option<BtfFd>,
     /// Maps by id.
-    pub maps: ArenaMap<MapId, MapFd>,
+    pub maps: EntityMap<MapId, MapFd>,
     /// Global data maps by data section.
-    pub data: ArenaMap<DataId, MapFd>,
+    pub data: EntityMap<DataId, MapFd>,
     /// The `.kconfig` map, when the object has kconfig externs.
     pub kconfig: Option<MapFd>,
     /// Why the kernel refused the object's BTF, when it did and the load went on without
@@ -174,10 +174,10 @@ pub struct Loaded {
     pub btf_refused: Option<SysError>,
     /// The mapping of each arena map into this process (its user address; the arena
     /// globals at its start).
-    pub arenas: ArenaMap<MapId, sys::MapMmap>,
+    pub arenas: EntityMap<MapId, sys::MapMmap>,
     /// The value each struct_ops map is to be updated with (the fds of its programs filled
     /// in), for maps whose programs all loaded; see [`Loaded::register_struct_ops`].
-    pub struct_ops: ArenaMap<MapId, Vec<u8>>,
+    pub struct_ops: EntityMap<MapId, Vec<u8>>,
     /// The programs tried (those selected, see [`LoadOptions::programs`]), in module order.
     pub programs: Vec<ProgramResult>,
 }

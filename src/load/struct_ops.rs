@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::os::fd::{AsFd, AsRawFd};
 
-use la_arena::ArenaMap;
+use crate::ir::EntityMap;
 
 use super::maps::map_name;
 use super::{sys_err, LoadError, Loaded, Loader, ProgramResult};
@@ -194,8 +194,8 @@ impl Loader<'_> {
 
 /// The value of each struct_ops map with the fds of its loaded programs; a map whose
 /// programs did not all load gets none.
-pub(super) fn values(plan: Plan, programs: &[ProgramResult]) -> ArenaMap<MapId, Vec<u8>> {
-    let mut out = ArenaMap::default();
+pub(super) fn values(plan: Plan, programs: &[ProgramResult]) -> EntityMap<MapId, Vec<u8>> {
+    let mut out = EntityMap::default();
     'maps: for (id, mut kv) in plan.maps {
         for (off, func) in &kv.funcs {
             let Some(Ok(p)) = programs

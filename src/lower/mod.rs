@@ -24,7 +24,7 @@
 
 use std::fmt;
 
-use la_arena::ArenaMap;
+use crate::ir::EntityMap;
 
 use crate::analysis::layout::SlotLayout;
 use crate::btf::{StrOffset, WireTypeId};
@@ -85,11 +85,11 @@ pub enum ExternBinding {
 #[derive(Clone, Debug, Default)]
 pub struct Bindings {
     /// Map fds.
-    pub maps: ArenaMap<MapId, i32>,
+    pub maps: EntityMap<MapId, i32>,
     /// Fds of the array maps that hold data sections.
-    pub data: ArenaMap<DataId, i32>,
+    pub data: EntityMap<DataId, i32>,
     /// Externs.
-    pub externs: ArenaMap<ExternId, ExternBinding>,
+    pub externs: EntityMap<ExternId, ExternBinding>,
 }
 
 /// A `bpf_func_info` record for `BPF_PROG_LOAD`: slot offset and `FUNC` type id.
@@ -424,8 +424,7 @@ impl Lowering<'_> {
                     (ExternBinding::Const(0), Insn::Call { kind, imm, off }) => {
                         *kind = CallKind::Helper;
                         *off = 0;
-                        *imm =
-                            POISON_CALL_KFUNC_BASE.saturating_add(ext.into_raw().into_u32() as i32);
+                        *imm = POISON_CALL_KFUNC_BASE.saturating_add(ext.index() as i32);
                     }
                     (ExternBinding::Absent { index }, Insn::Call { kind, imm, off }) => {
                         *kind = CallKind::Helper;

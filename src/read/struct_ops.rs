@@ -137,7 +137,7 @@ impl Reader<'_> {
                     ..MapDef::new(name.clone(), MapOrigin::StructOps)
                 };
                 let id = self.module.add_map(def);
-                self.module.set_struct_ops(id, value);
+                self.module.set_struct_ops(id, value)?;
             }
         }
         Ok(())

@@ -515,7 +515,7 @@ mod tests {
                     // Calls go to higher-numbered sub-programs only.
                     for id in m.func_insns(f) {
                         if let Some(Ref::Call(c)) = m.reference(id) {
-                            prop_assert!(c.into_raw() > f.into_raw());
+                            prop_assert!(c.index() > f.index());
                             prop_assert!(!m.function(c).is_program);
                         }
                     }

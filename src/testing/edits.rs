@@ -273,7 +273,7 @@ fn move_range(
         .any(|&i| jump_target(m, i).is_some_and(|t| range.contains(&i) != range.contains(&t)));
     // Calls keep targeting higher-numbered functions only.
     let backwards_call = range.iter().any(|&i| match m.reference(i) {
-        Some(Ref::Call(c) | Ref::FuncAddr(c)) => c.into_raw() <= g.into_raw(),
+        Some(Ref::Call(c) | Ref::FuncAddr(c)) => c.index() <= g.index(),
         _ => false,
     });
     if crosses || backwards_call || takes_all_lines(m, &body, range) {

@@ -3,9 +3,7 @@
 use crate::insn::build::*;
 use crate::insn::{Insn, PseudoKind, Reg::*};
 use crate::ir::build::{call, ja, jeq_imm, ld_data, ld_map};
-use crate::ir::{
-    AnyEntity, DataKind, DataSection, FuncId, Function, InsnId, MapId, Meta, Module, Ref,
-};
+use crate::ir::{AnyEntity, DataKind, DataSection, FuncId, Function, InsnId, Meta, Module, Ref};
 use crate::Endian;
 
 fn prog() -> (Module, FuncId) {
@@ -165,7 +163,13 @@ fn dangling_and_foreign_ids_in_references_are_reported_not_panics() {
         foreign_f = Some(other.add_function(Function::new(format!("o{k}"), ".text", false)));
     }
     let foreign_f = foreign_f.unwrap();
-    let foreign_map = MapId::from_raw(7.into());
+    for k in 0..8 {
+        other.add_map(crate::ir::MapDef::new(
+            format!("m{k}"),
+            crate::ir::MapOrigin::Legacy,
+        ));
+    }
+    let foreign_map = other.id_at::<crate::ir::MapDef>(7).unwrap();
 
     let (mut m, f) = prog();
     // The edit API refuses them...
@@ -184,9 +188,12 @@ fn dangling_and_foreign_ids_in_references_are_reported_not_panics() {
     m.append_built(f, exit()).unwrap();
     assert_eq!(
         messages(&m),
-        ["function prog: i0 (call <reference to f3>): its reference: f3 does not exist in this module"]
+        [format!(
+            "function prog: i0 (call <reference to f3>): its reference: f3 {}",
+            foreign()
+        )]
     );
-    let missing = FuncId::from_raw(42.into());
+    let missing: FuncId = m.any_id(42);
     assert_eq!(
         m.verify_function(missing).unwrap_err().to_string(),
         "function f42: no such function"
@@ -226,8 +233,18 @@ fn program_rules_need_func_types_and_lines_when_the_module_has_btf() {
     assert!(msgs[2].starts_with("function f1 (sub): no source line"));
 }
 
-fn raw(id: InsnId) -> u32 {
-    id.into_raw().into_u32()
+fn raw(id: InsnId) -> usize {
+    id.index()
+}
+
+/// How an error ends for an id of another module: debug builds know it is foreign, release
+/// builds only that this module has nothing at its index.
+fn foreign() -> &'static str {
+    if cfg!(debug_assertions) {
+        "belongs to another module"
+    } else {
+        "does not exist in this module"
+    }
 }
 
 /// The misuses of the issue, through `lower`: each is a `LowerError::Verify` naming the
@@ -243,7 +260,7 @@ fn lowering_reports_every_misuse_from_the_verifier() {
 
     // A call to a function id that does not exist.
     let (mut m, f) = prog();
-    let dangling = FuncId::from_raw(5.into());
+    let dangling: FuncId = m.any_id(5);
     let c = m.create_insn(
         call(dangling).insn,
         Meta::new().with_ref(Ref::Call(dangling)),
@@ -284,7 +301,7 @@ fn lowering_reports_every_misuse_from_the_verifier() {
     assert_eq!(at, [AnyEntity::Insn(j), AnyEntity::Insn(c)], "{e}");
 
     // An entry the module does not have.
-    let e = lower_err(&m, FuncId::from_raw(77.into()));
+    let e = lower_err(&m, m.any_id(77));
     assert_eq!(e.to_string(), "function f77: no such function");
 }
 

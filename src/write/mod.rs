@@ -53,7 +53,7 @@ mod ext;
 mod maps;
 mod struct_ops;
 
-use la_arena::ArenaMap;
+use crate::ir::EntityMap;
 use object::write::{Object, Relocation, SectionId, Symbol, SymbolId, SymbolSection};
 use object::{
     elf, Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags,
@@ -177,11 +177,11 @@ struct Writer<'m> {
     endian: Endian,
     obj: Object<'static>,
     code: Vec<CodeSection>,
-    places: ArenaMap<FuncId, FuncPlace>,
-    data: ArenaMap<DataId, SectionId>,
-    map_symbols: ArenaMap<MapId, SymbolId>,
+    places: EntityMap<FuncId, FuncPlace>,
+    data: EntityMap<DataId, SectionId>,
+    map_symbols: EntityMap<MapId, SymbolId>,
     maps_section: Option<SectionId>,
-    extern_symbols: ArenaMap<ExternId, SymbolId>,
+    extern_symbols: EntityMap<ExternId, SymbolId>,
 }
 
 /// A function of a program section that is not a program: the body of a weak function a
@@ -213,11 +213,11 @@ impl<'m> Writer<'m> {
             endian,
             obj: Object::new(BinaryFormat::Elf, Architecture::Bpf, e),
             code: Vec::new(),
-            places: ArenaMap::default(),
-            data: ArenaMap::default(),
-            map_symbols: ArenaMap::default(),
+            places: EntityMap::default(),
+            data: EntityMap::default(),
+            map_symbols: EntityMap::default(),
             maps_section: None,
-            extern_symbols: ArenaMap::default(),
+            extern_symbols: EntityMap::default(),
         }
     }
 

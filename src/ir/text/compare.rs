@@ -11,7 +11,7 @@
 //! Cost: one walk of every function.
 
 use crate::insn::{CallKind, Insn, PseudoKind};
-use crate::ir::{FuncId, InsnId, Module, Ref};
+use crate::ir::{FuncId, InsnId, MapId, Module, Ref};
 
 /// The instruction with the fields a reference makes meaningless cleared.
 fn normalized(m: &Module, id: InsnId) -> Insn {
@@ -35,6 +35,29 @@ fn normalized(m: &Module, id: InsnId) -> Insn {
         _ => {}
     }
     insn
+}
+
+/// A reference of another module as comparable data: its kind and the index of its id (ids of
+/// two modules never compare equal in debug builds, since they carry their module's tag).
+fn by_index(r: Option<Ref>) -> Option<(u8, usize, u32)> {
+    Some(match r? {
+        Ref::Jump(i) => (0, i.index(), 0),
+        Ref::Call(f) => (1, f.index(), 0),
+        Ref::FuncAddr(f) => (2, f.index(), 0),
+        Ref::Map(m) => (3, m.index(), 0),
+        Ref::Data { data, offset } => (4, data.index(), offset),
+        Ref::Extern(e) => (5, e.index(), 0),
+    })
+}
+
+/// A struct_ops value as comparable data: section, bytes, `(offset, function index)`s.
+type StructOpsByIndex<'a> = (&'a str, &'a [u8], Vec<(u32, usize)>);
+
+/// A struct_ops value of another module as comparable data (function ids by index).
+fn struct_ops(m: &Module, id: MapId) -> Option<StructOpsByIndex<'_>> {
+    let s = m.struct_ops(id)?;
+    let funcs = s.funcs.iter().map(|&(o, f)| (o, f.index())).collect();
+    Some((s.section.as_str(), s.data.as_slice(), funcs))
 }
 
 fn position(m: &Module, f: FuncId, id: InsnId) -> Option<usize> {
@@ -73,7 +96,7 @@ pub fn same_module(a: &Module, b: &Module) -> Result<(), String> {
     for ((ia, ma), (ib, mb)) in a.maps().zip(b.maps()) {
         if ma != mb
             || a.map_linkage(ia) != b.map_linkage(ib)
-            || a.struct_ops(ia) != b.struct_ops(ib)
+            || struct_ops(a, ia) != struct_ops(b, ib)
         {
             return Err(format!("map {} differs: {ma:?} vs {mb:?}", ma.name));
         }
@@ -118,7 +141,7 @@ pub fn same_module(a: &Module, b: &Module) -> Result<(), String> {
                 (Some(Ref::Jump(ta)), Some(Ref::Jump(tb))) => {
                     position(a, fa, ta) == position(b, fb, tb)
                 }
-                (ra, rb) => ra == rb,
+                (ra, rb) => by_index(ra) == by_index(rb),
             };
             if !same_ref {
                 return Err(format!("{}: references differ", here()));

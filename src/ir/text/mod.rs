@@ -54,7 +54,7 @@ use super::{CoreId, DataId, ExternId, FuncId, InsnId, LineId, MapId, Module};
 
 /// How the text names an instruction that has no label: `i12` (the raw index of its id).
 pub(crate) fn insn_name(id: InsnId) -> String {
-    format!("i{}", u32::from(id.into_raw()))
+    id.to_string()
 }
 
 /// Whether the module has an entity: the printer checks before it looks one up, so it never

@@ -813,10 +813,7 @@ mod tests {
         let text = m.display_insn(jump).to_string();
         assert_eq!(
             text,
-            format!(
-                "if r1 == 0x0 goto <i{} outside the function>",
-                target.into_raw()
-            )
+            format!("if r1 == 0x0 goto <{} outside the function>", target)
         );
         // The module text then does not parse: the reader is told where.
         let err = super::super::parse(&m.text().to_string()).unwrap_err();

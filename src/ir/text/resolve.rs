@@ -120,7 +120,8 @@ impl Parser<'_> {
                     data: ops.data.clone(),
                     funcs,
                 },
-            );
+            )
+            .map_err(|e| internal(&e))?;
         }
         let map_names: HashMap<String, crate::ir::MapId> =
             m.maps().map(|(id, d)| (d.name.clone(), id)).collect();
