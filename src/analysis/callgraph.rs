@@ -121,7 +121,8 @@ pub fn proto_params(btf: &Btf, ty: TypeId) -> Option<u8> {
 /// prototype when the module has one; [`CallArgs::Unknown`] otherwise (helpers then use the
 /// helper table, other calls R1–R5).
 pub fn call_args(module: &Module, id: InsnId) -> CallArgs {
-    if !matches!(module.insn(id), Insn::Call { .. }) {
+    // An id the module does not have is no call it knows anything about.
+    if !matches!(module.try_insn(id), Ok(Insn::Call { .. })) {
         return CallArgs::Unknown;
     }
     let Some(btf) = module.btf.as_ref() else {

@@ -6,9 +6,7 @@
 //! Costs: one walk over the bodies and one map entry per instruction. Stale after any edit
 //! of a laid-out function's body (an insertion moves every later slot).
 
-use crate::ir::EntityMap;
-
-use crate::ir::{FuncId, InsnId, Module};
+use crate::ir::{EntityMap, FuncId, InsnId, Module};
 
 /// Slots of the instructions of the functions pushed so far.
 #[derive(Clone, Debug, Default)]

@@ -6,13 +6,11 @@
 
 use std::os::fd::AsRawFd;
 
-use crate::ir::EntityMap;
-
 use super::maps::{internal_map_name, value_map};
 use super::KconfigMap;
 use super::{sys_err, LoadError, Loader, BPF_F_MMAPABLE, BPF_F_RDONLY_PROG};
 use crate::btf::Kind;
-use crate::ir::{DataId, DataKind, MapId};
+use crate::ir::{DataId, DataKind, EntityMap, MapId};
 use crate::lower::{Bindings, ExternBinding};
 use crate::sys::{self, BtfFd, MapFd, MapMmap, MapType};
 

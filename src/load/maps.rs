@@ -8,11 +8,9 @@
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 
-use crate::ir::EntityMap;
-
 use super::{sys_err, LoadError, Loader, ProgramResult, BPF_F_RDONLY_PROG, DEFAULT_PIN_ROOT};
 use crate::btf::TypeId;
-use crate::ir::{MapDef, MapId, MapOrigin, Module, Pinning};
+use crate::ir::{EntityMap, MapDef, MapId, MapOrigin, Module, Pinning};
 use crate::lower::Bindings;
 use crate::sys::{self, BtfFd, MapCreate, MapFd, MapMmap, MapType};
 

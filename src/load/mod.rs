@@ -30,11 +30,9 @@ use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::ir::EntityMap;
-
 use crate::btf::{Btf, BtfError};
 use crate::co_re::{relocate, CoReError, Report, Targets};
-use crate::ir::{DataId, ExternKind, FuncId, MapId, Module};
+use crate::ir::{DataId, EntityMap, ExternKind, FuncId, MapId, Module};
 use crate::lower::{Bindings, LowerError};
 use crate::sys::{self, BtfFd, LogLevel, MapFd, ProgFd, SysError, TestRun};
 use kconfig::KernelConfig;

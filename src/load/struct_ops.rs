@@ -15,12 +15,10 @@
 use std::collections::HashMap;
 use std::os::fd::{AsFd, AsRawFd};
 
-use crate::ir::EntityMap;
-
 use super::maps::map_name;
 use super::{sys_err, LoadError, Loaded, Loader, ProgramResult};
 use crate::btf::{Btf, Kind, TypeId, TypeKind};
-use crate::ir::{FuncId, MapDef, MapId};
+use crate::ir::{EntityMap, FuncId, MapDef, MapId};
 use crate::sys::{self, BtfFd, MapCreate, MapFd, MapType};
 
 /// How one struct_ops map is laid out in the kernel.

@@ -24,13 +24,11 @@
 
 use std::fmt;
 
-use crate::ir::EntityMap;
-
 use crate::analysis::layout::SlotLayout;
 use crate::btf::{StrOffset, WireTypeId};
 use crate::btf_ext::CoreReloKind;
 use crate::insn::{CallKind, Insn, PseudoKind};
-use crate::ir::{DataId, ExternId, FuncId, InsnId, MapId, Module, Ref};
+use crate::ir::{DataId, EntityMap, ExternId, FuncId, InsnId, MapId, Module, Ref};
 use crate::Endian;
 
 mod provenance;

@@ -79,9 +79,12 @@ pub fn statement_line(module: &Module, id: InsnId) -> Option<LineId> {
     module.func_insns(f).find_map(|i| module.line_of(i))
 }
 
-/// A source line as `file:line:col: text`, its strings read from the module's BTF.
+/// A source line as `file:line:col: text`, its strings read from the module's BTF (the
+/// line's id, as the dump prints it, if the module does not have it).
 pub fn source_line_text(module: &Module, line: LineId) -> String {
-    let l = module.line(line);
+    let Ok(l) = module.try_line(line) else {
+        return line.to_string();
+    };
     let s = |o| {
         module
             .btf

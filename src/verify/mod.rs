@@ -32,7 +32,7 @@
 use std::fmt;
 
 use crate::insn::{CallKind, Insn, PseudoKind};
-use crate::ir::{AnyEntity, FuncId, InsnId, Module, Ref};
+use crate::ir::{AnyEntity, FuncId, InsnId, IrError, Module, Ref};
 
 /// One broken invariant: where, and what.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,8 +132,8 @@ pub fn verify_structure(module: &Module) -> Result<(), VerifierErrors> {
 /// entry and every function reachable through calls and callbacks) and the program rules.
 pub fn verify_program(module: &Module, entry: FuncId) -> Result<(), VerifierErrors> {
     let mut v = Verifier::new(module);
-    if module.check_func(entry).is_err() {
-        v.error(AnyEntity::Func(entry), None, "no such function".into());
+    if let Err(e) = module.check_func(entry) {
+        v.error(AnyEntity::Func(entry), None, no_such("function", &e));
         return v.errors.into_result();
     }
     for f in crate::analysis::callgraph::link_order(module, entry) {
@@ -141,6 +141,15 @@ pub fn verify_program(module: &Module, entry: FuncId) -> Result<(), VerifierErro
     }
     v.program_rules(entry);
     v.errors.into_result()
+}
+
+/// The message for an entry `kind` (a function) the module refused: `no such function`, or,
+/// for an id of another module (debug builds), `the function belongs to another module`.
+fn no_such(kind: &str, e: &IrError) -> String {
+    match e {
+        IrError::ForeignEntity { .. } => format!("the {kind} belongs to another module"),
+        _ => format!("no such {kind}"),
+    }
 }
 
 struct Verifier<'a> {
@@ -193,9 +202,12 @@ impl<'a> Verifier<'a> {
     /// The structure and references of one function.
     fn function(&mut self, f: FuncId) {
         let m = self.module;
-        let Ok(func) = m.try_function(f) else {
-            self.error(AnyEntity::Func(f), None, "no such function".into());
-            return;
+        let func = match m.try_function(f) {
+            Ok(func) => func,
+            Err(e) => {
+                self.error(AnyEntity::Func(f), None, no_such("function", &e));
+                return;
+            }
         };
         let mut n = 0usize;
         for id in m.func_insns(f) {
@@ -240,30 +252,18 @@ impl<'a> Verifier<'a> {
         let at = AnyEntity::Insn(id);
         let insn = *m.insn(id);
         if let Some(l) = m.line_of(id) {
-            if m.check_line(l).is_err() {
-                self.error(
-                    at,
-                    Some(f),
-                    format!("source line {} does not exist", AnyEntity::Line(l)),
-                );
+            if let Err(e) = m.check_line(l) {
+                self.error(at, Some(f), format!("source line {e}"));
             }
         }
         if let Some(c) = m.core_of(id) {
-            if m.check_core(c).is_err() {
-                self.error(
-                    at,
-                    Some(f),
-                    format!("CO-RE relocation {} does not exist", AnyEntity::Core(c)),
-                );
+            if let Err(e) = m.check_core(c) {
+                self.error(at, Some(f), format!("CO-RE relocation {e}"));
             }
         }
         if let Some(o) = m.insn_origin(id) {
-            if m.check_origin(o).is_err() {
-                self.error(
-                    at,
-                    Some(f),
-                    format!("origin {} does not exist", AnyEntity::Origin(o)),
-                );
+            if let Err(e) = m.check_origin(o) {
+                self.error(at, Some(f), format!("origin {e}"));
             }
         }
         let reference = m.reference(id);

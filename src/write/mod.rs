@@ -53,7 +53,6 @@ mod ext;
 mod maps;
 mod struct_ops;
 
-use crate::ir::EntityMap;
 use object::write::{Object, Relocation, SectionId, Symbol, SymbolId, SymbolSection};
 use object::{
     elf, Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags,
@@ -67,8 +66,8 @@ use crate::btf::Btf;
 use crate::elf::{R_BPF_64_32, R_BPF_64_64};
 use crate::insn::{CallKind, Insn, PseudoKind};
 use crate::ir::{
-    DataId, DataKind, DataSection, ExternId, ExternKind, FuncId, InsnId, MapId, Module, Ref,
-    SymbolLinkage,
+    DataId, DataKind, DataSection, EntityMap, ExternId, ExternKind, FuncId, InsnId, MapId, Module,
+    Ref, SymbolLinkage,
 };
 use crate::Endian;
 
