@@ -20,7 +20,7 @@ pub(crate) enum NotOurs {
 }
 
 /// An arena of `T`s of the module tagged `tag`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct Entities<T> {
     arena: Arena<T>,
     tag: ModuleTag,
@@ -90,6 +90,13 @@ impl<T> Entities<T> {
         self.arena
             .iter()
             .map(move |(i, v)| (Id::from_arena(i, tag), v))
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Entities<T> {
+    /// The arena's entities (the tag is left out: it differs from run to run).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.arena.fmt(f)
     }
 }
 

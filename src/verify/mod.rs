@@ -9,7 +9,9 @@
 //! What is checked:
 //!
 //! * **Ids.** Every id the module holds (references, lines, CO-RE records, origins, callees)
-//!   names an entity of this module.
+//!   names an entity of this module: not past the end of its kind, and, in debug builds, not
+//!   made by another module ("f3 belongs to another module"; release builds cannot tell an
+//!   in-range id of another module, see [`Id`](crate::ir::Id)).
 //! * **Layout.** Every instruction of a function's body says it belongs to that function,
 //!   the body has as many instructions as the function counts, and it does not fall through
 //!   its last instruction (an `exit`, an unconditional or indirect jump, or a kfunc call,
