@@ -7,9 +7,9 @@
 //! [`Module::new`](super::Module::new). Every operation that takes an id compares the tags, so
 //! an id of another module is refused (`IrError::ForeignEntity`) even when its index happens
 //! to fall inside this module's range. In release builds the tag is a zero-sized type: an id
-//! is 4 bytes (`Option<Id>` 8), the same as a bare `la_arena::Idx`, and only the range is
-//! checked (an id of another module that is in range names whatever this module has at that
-//! index).
+//! is 4 bytes like a bare `la_arena::Idx` (and so is `Option<Id>`: the index is stored plus
+//! one), and only the range is checked (an id of another module that is in range names
+//! whatever this module has at that index).
 //!
 //! | build   | `size_of::<InsnId>()` | checked by every entry                   |
 //! |---------|-----------------------|------------------------------------------|
@@ -30,6 +30,7 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
+use std::num::NonZeroU32;
 
 /// The tag of the module that made an id. Zero-sized in release builds.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -70,9 +71,9 @@ impl ModuleTag {
 /// Every operation that takes an id compares the tags, so an id of another module is refused
 /// ([`IrError::ForeignEntity`](super::IrError::ForeignEntity)) even when its index happens to
 /// fall inside this module's range. In release builds the tag does not exist: an id is 4
-/// bytes, the same as a bare `la_arena::Idx`, and only the range is checked
-/// ([`IrError::NoSuchEntity`](super::IrError::NoSuchEntity)); an id of another module that is
-/// in range names whatever this module has at that index.
+/// bytes like a bare `la_arena::Idx` (and so is `Option<Id>`: the index is stored plus one),
+/// and only the range is checked ([`IrError::NoSuchEntity`](super::IrError::NoSuchEntity));
+/// an id of another module that is in range names whatever this module has at that index.
 ///
 /// | build   | `size_of::<InsnId>()` | every checked entry refuses                    |
 /// |---------|-----------------------|------------------------------------------------|
@@ -92,7 +93,8 @@ impl ModuleTag {
 /// `Display` and `Debug` print the id as the dump does (`i12`, `f3`). Ids compare and order
 /// by index (and, in debug builds, by module tag after it).
 pub struct Id<T> {
-    raw: u32,
+    /// The index plus one, so `Option<Id>` takes no more room than an id.
+    biased: NonZeroU32,
     tag: ModuleTag,
     _entity: PhantomData<fn() -> T>,
 }
@@ -102,7 +104,8 @@ impl<T> Id<T> {
     #[inline]
     pub(crate) fn new(raw: u32, tag: ModuleTag) -> Id<T> {
         Id {
-            raw,
+            // Saturates only for index u32::MAX, which no arena reaches (4G entities).
+            biased: NonZeroU32::MIN.saturating_add(raw),
             tag,
             _entity: PhantomData,
         }
@@ -117,7 +120,7 @@ impl<T> Id<T> {
     /// The arena index (the tag is dropped: check it first).
     #[inline]
     pub(crate) fn arena(self) -> la_arena::Idx<T> {
-        la_arena::Idx::from_raw(la_arena::RawIdx::from_u32(self.raw))
+        la_arena::Idx::from_raw(la_arena::RawIdx::from_u32(self.raw()))
     }
 
     /// The tag of the module that made the id.
@@ -131,7 +134,13 @@ impl<T> Id<T> {
     /// turns it back into an id.
     #[inline]
     pub fn index(self) -> usize {
-        self.raw as usize
+        self.raw() as usize
+    }
+
+    /// The index as the arena stores it.
+    #[inline]
+    fn raw(self) -> u32 {
+        self.biased.get() - 1
     }
 }
 
@@ -147,7 +156,7 @@ impl<T> Copy for Id<T> {}
 impl<T> PartialEq for Id<T> {
     #[inline]
     fn eq(&self, other: &Self) -> bool {
-        self.raw == other.raw && self.tag == other.tag
+        self.biased == other.biased && self.tag == other.tag
     }
 }
 
@@ -157,7 +166,7 @@ impl<T> Hash for Id<T> {
     #[inline]
     fn hash<H: Hasher>(&self, state: &mut H) {
         // Ids that are equal have equal indices; the tag adds nothing worth hashing.
-        self.raw.hash(state);
+        self.biased.hash(state);
     }
 }
 
@@ -171,7 +180,9 @@ impl<T> PartialOrd for Id<T> {
 impl<T> Ord for Id<T> {
     #[inline]
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.raw.cmp(&other.raw).then_with(|| self.tag_order(other))
+        self.biased
+            .cmp(&other.biased)
+            .then_with(|| self.tag_order(other))
     }
 }
 
@@ -189,7 +200,7 @@ impl<T> Id<T> {
 
 impl<T: Entity> fmt::Display for Id<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}", T::PREFIX, self.raw)
+        write!(f, "{}{}", T::PREFIX, self.raw())
     }
 }
 
@@ -222,11 +233,12 @@ mod tests {
     #[test]
     fn ids_are_four_bytes_in_release_and_carry_a_tag_in_debug() {
         let size = std::mem::size_of::<InsnId>();
+        // `Option` costs nothing (the index is stored plus one).
+        assert_eq!(std::mem::size_of::<Option<FuncId>>(), size);
         if cfg!(debug_assertions) {
             assert_eq!(size, 8);
         } else {
             assert_eq!(size, 4);
-            assert_eq!(std::mem::size_of::<Option<FuncId>>(), 8);
         }
     }
 }
