@@ -27,32 +27,41 @@ use super::opcode::{
 use super::{Insn, SLOT_BYTES};
 use crate::Endian;
 
-/// Reads one slot at `offset`, or reports how much is missing.
+/// Reads one slot at `offset`, or reports how much is missing. One bounds check for the
+/// eight bytes: this runs for every slot of every object read.
 fn read_slot(
     bytes: &[u8],
     offset: usize,
     endian: Endian,
     needed: usize,
 ) -> Result<RawSlot, InsnError> {
-    let truncated = || InsnError::Truncated {
-        offset,
-        needed,
-        available: bytes.len().saturating_sub(offset),
+    let Some(b) = bytes
+        .get(offset..)
+        .and_then(|tail| tail.first_chunk::<SLOT_BYTES>())
+    else {
+        return Err(InsnError::Truncated {
+            offset,
+            needed,
+            available: bytes.len().saturating_sub(offset),
+        });
     };
-    let code = *bytes.get(offset).ok_or_else(truncated)?;
-    let regs = *bytes.get(offset.wrapping_add(1)).ok_or_else(truncated)?;
-    let off = endian
-        .read_u16(bytes, offset.wrapping_add(2))
-        .ok_or_else(truncated)? as i16;
-    let imm = endian
-        .read_u32(bytes, offset.wrapping_add(4))
-        .ok_or_else(truncated)? as i32;
-    let (dst, src) = match endian {
-        Endian::Little => (regs & 0x0f, regs >> 4),
-        Endian::Big => (regs >> 4, regs & 0x0f),
+    let regs = b[1];
+    let (off, imm, dst, src) = match endian {
+        Endian::Little => (
+            i16::from_le_bytes([b[2], b[3]]),
+            i32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+            regs & 0x0f,
+            regs >> 4,
+        ),
+        Endian::Big => (
+            i16::from_be_bytes([b[2], b[3]]),
+            i32::from_be_bytes([b[4], b[5], b[6], b[7]]),
+            regs >> 4,
+            regs & 0x0f,
+        ),
     };
     Ok(RawSlot {
-        code,
+        code: b[0],
         dst,
         src,
         off,

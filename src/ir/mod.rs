@@ -183,6 +183,18 @@ impl Module {
         id
     }
 
+    /// Makes room for `n` more instructions in the instruction arena and in the tables
+    /// most instructions fill (layout, references, lines), so a reader that knows how many
+    /// it will create grows them once instead of doubling and copying.
+    pub(crate) fn reserve_insns(&mut self, n: usize) {
+        if self.insns.is_empty() {
+            self.insns = Arena::with_capacity(n);
+        }
+        self.nodes.reserve(n);
+        self.refs.reserve(n);
+        self.insn_lines.reserve(n);
+    }
+
     /// The instruction `id`.
     ///
     /// # Panics
