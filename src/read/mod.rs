@@ -20,7 +20,9 @@ mod error;
 mod maps;
 mod struct_ops;
 
-use std::collections::HashMap;
+// hashbrown's default hasher: these maps are keyed by symbol names and section indices of
+// one object, rebuilt for every object read, where SipHash was a visible share of the time.
+use hashbrown::HashMap;
 
 use crate::btf::{Btf, Kind, StrOffset, TypeId, TypeKind};
 use crate::btf_ext::{BtfExt, CoreAccess};
@@ -549,14 +551,14 @@ impl<'a> Reader<'a> {
                 })
                 .collect();
             // The section's symbols by name, once: a lookup per variable is then O(1).
-            let mut symbols = std::collections::HashMap::new();
+            let mut symbols = HashMap::new();
             for s in self.elf.symbols() {
                 if s.section == Some(index) {
                     symbols.entry(s.name).or_insert(s);
                 }
             }
             // The object symbols of the section by offset, once.
-            let mut objects_at = std::collections::HashMap::new();
+            let mut objects_at = HashMap::new();
             for s in symbols.values() {
                 if matches!(s.kind, SymbolKind::Object) && !s.name.is_empty() {
                     objects_at.entry(s.value).or_insert(s.name);
@@ -565,8 +567,8 @@ impl<'a> Reader<'a> {
             let others_at = |offset: u32| objects_at.get(&u64::from(offset)).copied();
             // A global and a static variable may share a name (after a link): each `VAR`
             // takes the symbol of its own binding.
-            let mut globals = std::collections::HashMap::new();
-            let mut locals = std::collections::HashMap::new();
+            let mut globals = HashMap::new();
+            let mut locals = HashMap::new();
             for s in self.elf.symbols() {
                 if s.section == Some(index) {
                     match s.binding {
