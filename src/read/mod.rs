@@ -30,7 +30,7 @@ use crate::elf::{Binding, ElfObject, Section, Symbol, SymbolKind, R_BPF_64_32, R
 use crate::insn::{CallKind, Decoder, Insn};
 use crate::ir::{
     CoreRelo, DataKind, DataSection, DataVar, Extern, ExternId, ExternKind, FuncId, Function,
-    InsnId, MapId, Meta, Module, Ref, SourceLine, SymbolLinkage,
+    InsnId, MapId, Module, Ref, SourceLine, SymbolLinkage,
 };
 
 pub use error::ReadError;
@@ -434,10 +434,7 @@ impl<'a> Reader<'a> {
                         function: fname.into(),
                         source,
                     })?;
-                    let id = self
-                        .module
-                        .append(func, insn, Meta::default())
-                        .expect("appending to a function cannot fail");
+                    let id = self.module.append_plain(func, insn);
                     // `range` lies in the section and is 8-byte aligned (checked above).
                     if let Some(slot) = code.insns.get_mut((range.start + off) / 8) {
                         *slot = Some(id);
