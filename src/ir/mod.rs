@@ -195,6 +195,17 @@ impl Module {
         self.insn_lines.reserve(n);
     }
 
+    /// Makes room for `lines` source lines and `core_relos` CO-RE records before a reader
+    /// adds them (their arenas are sized once when still empty).
+    pub(crate) fn reserve_lines_and_relos(&mut self, lines: usize, core_relos: usize) {
+        if self.lines.is_empty() {
+            self.lines = Arena::with_capacity(lines);
+        }
+        if self.core_relos.is_empty() {
+            self.core_relos = Arena::with_capacity(core_relos);
+        }
+    }
+
     /// The instruction `id`.
     ///
     /// # Panics

@@ -763,6 +763,8 @@ impl<'a> Reader<'a> {
         for (func, ty) in func_types {
             self.module.function_mut(func).btf_func = Some(ty);
         }
+        self.module
+            .reserve_lines_and_relos(lines.len(), relos.len());
         for (insn, line) in lines {
             let id = self.module.add_line(line);
             self.module.set_line(insn, Some(id))?;
