@@ -5,8 +5,9 @@
 //! The objects are the kernel selftests that libbpf 1.8 loads whole
 //! (`../shared/corpus/selftests/libbpf-ok.txt`, 396 objects), else (a clean clone, no
 //! corpus) every `testdata/*.bpfel.o`; `$BPFIR_BENCH_OPEN_LIST` names another list (one path
-//! a line). Only the objects every measured library accepts are timed (the run says how
-//! many were left out, and by whom), so each does the same work.
+//! a line). The first comparison times only the objects every measured library accepts
+//! (the run says how many each refuses), so each does the same work; a second one times
+//! bpfir and libbpf alone on every object both open (aya-obj 0.3 refuses many selftests).
 //!
 //! One round opens (and drops) every object once with one library; rounds are interleaved
 //! across the libraries, so a burst of load from other processes hits all of them alike,
@@ -103,58 +104,14 @@ fn openers() -> Vec<Opener> {
     v
 }
 
-fn main() {
-    #[cfg(feature = "bench-libbpf")]
-    common::libbpf_obj::silence();
-    let (all, source) = objects();
-    let openers = openers();
-    // Only what every library opens.
-    let mut objs = Vec::new();
-    let mut refused = vec![0usize; openers.len()];
-    for (path, bytes) in &all {
-        let ok: Vec<bool> = openers.iter().map(|o| (o.open)(bytes)).collect();
-        for (i, &k) in ok.iter().enumerate() {
-            if !k {
-                refused[i] += 1;
-                if openers[i].name == "bpfir" {
-                    println!("bpfir refuses {}", path.display());
-                }
-            }
-        }
-        if ok.iter().all(|&k| k) {
-            objs.push(bytes.as_slice());
-        }
-    }
-    let total: usize = objs.iter().map(|b| b.len()).sum();
-    println!(
-        "== open {} objects ({:.1} MiB) of {source}: {} of {} opened by every library",
-        objs.len(),
-        total as f64 / (1 << 20) as f64,
-        objs.len(),
-        all.len()
-    );
-    for (o, n) in openers.iter().zip(&refused) {
-        println!("  {} refuses {n}", o.name);
-    }
-    #[cfg(feature = "bench-libbpf")]
-    println!(
-        "  libbpf {} (pkg-config --modversion libbpf)",
-        common::libbpf_obj::version()
-    );
-    if objs.is_empty() {
-        return;
-    }
-
-    let rounds: usize = std::env::var("BPFIR_BENCH_OPEN_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(21);
+/// Median milliseconds of `rounds` interleaved rounds (after one warm-up round each) in
+/// which every opener of `openers` opens every object of `objs` once.
+fn time_rounds(openers: &[&Opener], objs: &[&[u8]], rounds: usize) -> Vec<f64> {
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); openers.len()];
-    // One warm-up round each, not counted.
     for round in 0..=rounds {
         for (i, o) in openers.iter().enumerate() {
             let t = Instant::now();
-            for b in &objs {
+            for b in objs {
                 (o.open)(black_box(b));
             }
             if round > 0 {
@@ -162,27 +119,28 @@ fn main() {
             }
         }
     }
-    let medians: Vec<f64> = times
+    times
         .iter_mut()
         .map(|t| {
             t.sort();
             t[t.len() / 2].as_secs_f64() * 1e3
         })
-        .collect();
+        .collect()
+}
+
+/// Prints the medians of one comparison and each `other / bpfir` ratio (the first opener
+/// is bpfir).
+fn report(title: &str, openers: &[&Opener], medians: &[f64], n_objs: usize) {
     println!();
-    println!(
-        "== medians of {rounds} interleaved rounds (other / bpfir: > 1 means bpfir is faster)"
-    );
+    println!("== {title} (other / bpfir: > 1 means bpfir is faster)");
     let ours = medians[0];
-    for (o, &m) in openers.iter().zip(&medians) {
+    for (o, &m) in openers.iter().zip(medians) {
         if o.name == "bpfir" {
-            println!("{:>8}: {m:>8.2} ms for {} objects", o.name, objs.len());
+            println!("{:>8}: {m:>8.2} ms for {n_objs} objects", o.name);
         } else {
             let goal = if o.name == "libbpf" {
-                format!(
-                    " (goal >= 1.0: {})",
-                    if m / ours >= 1.0 { "met" } else { "MISSED" }
-                )
+                let met = if m / ours >= 1.0 { "met" } else { "MISSED" };
+                format!(" (goal >= 1.0: {met})")
             } else {
                 String::new()
             };
@@ -194,7 +152,77 @@ fn main() {
             );
         }
     }
-    if cfg!(not(feature = "bench-libbpf")) {
+}
+
+fn main() {
+    #[cfg(feature = "bench-libbpf")]
+    common::libbpf_obj::silence();
+    let (all, source) = objects();
+    let openers = openers();
+    // Which library opens which object.
+    let accepted: Vec<Vec<bool>> = all
+        .iter()
+        .map(|(_, bytes)| openers.iter().map(|o| (o.open)(bytes)).collect())
+        .collect();
+    for ((path, _), ok) in all.iter().zip(&accepted) {
+        if !ok[0] {
+            println!("bpfir refuses {}", path.display());
+        }
+    }
+    // Only what every library in `which` opens.
+    let common_to = |which: &[usize]| -> Vec<&[u8]> {
+        all.iter()
+            .zip(&accepted)
+            .filter(|(_, ok)| which.iter().all(|&i| ok[i]))
+            .map(|((_, b), _)| b.as_slice())
+            .collect()
+    };
+    let everyone: Vec<usize> = (0..openers.len()).collect();
+    let objs = common_to(&everyone);
+    let total: usize = objs.iter().map(|b| b.len()).sum();
+    println!(
+        "== open {} objects ({:.1} MiB) of {source}: {} of {} opened by every library",
+        objs.len(),
+        total as f64 / (1 << 20) as f64,
+        objs.len(),
+        all.len()
+    );
+    for (i, o) in openers.iter().enumerate() {
+        let n = accepted.iter().filter(|ok| !ok[i]).count();
+        println!("  {} refuses {n}", o.name);
+    }
+    #[cfg(feature = "bench-libbpf")]
+    println!(
+        "  libbpf {} (pkg-config --modversion libbpf)",
+        common::libbpf_obj::version()
+    );
+    if objs.is_empty() {
+        return;
+    }
+    let rounds: usize = std::env::var("BPFIR_BENCH_OPEN_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(21);
+    let all_openers: Vec<&Opener> = openers.iter().collect();
+    let medians = time_rounds(&all_openers, &objs, rounds);
+    report(
+        &format!("all libraries, medians of {rounds} interleaved rounds"),
+        &all_openers,
+        &medians,
+        objs.len(),
+    );
+    // bpfir and libbpf alone, on every object both open (aya-obj refuses many).
+    if let Some(lb) = openers.iter().position(|o| o.name == "libbpf") {
+        let pair = [&openers[0], &openers[lb]];
+        let objs = common_to(&[0, lb]);
+        let medians = time_rounds(&pair, &objs, rounds);
+        report(
+            &format!("bpfir and libbpf on the {} objects both open", objs.len()),
+            &pair,
+            &medians,
+            objs.len(),
+        );
+    } else {
         println!("(libbpf not measured: run with --features bench-libbpf)");
     }
 }

@@ -27,7 +27,7 @@ use hashbrown::HashMap;
 use crate::btf::{Btf, Kind, StrOffset, TypeId, TypeKind};
 use crate::btf_ext::{BtfExt, CoreAccess};
 use crate::elf::{Binding, ElfObject, Section, Symbol, SymbolKind, R_BPF_64_32, R_BPF_64_64};
-use crate::insn::{CallKind, Decoder, Insn};
+use crate::insn::{decode_or_opaque, CallKind, Insn};
 use crate::ir::{
     CoreRelo, DataKind, DataSection, DataVar, Extern, ExternId, ExternKind, FuncId, Function,
     InsnId, MapId, Module, Ref, SourceLine, SymbolLinkage,
@@ -428,17 +428,22 @@ impl<'a> Reader<'a> {
                 let func = self.module.add_function(f);
                 code.funcs.push((range.start as u64, func));
                 // Slots the decoder refuses stay as opaque instructions: the kernel judges.
-                for item in Decoder::keeping_opaque(bytes, self.elf.endian()) {
-                    let (off, insn) = item.map_err(|source| ReadError::Insn {
-                        section: section.name.into(),
-                        function: fname.into(),
-                        source,
-                    })?;
+                // (What `Decoder::keeping_opaque` yields, without its per-item wrapping.)
+                let endian = self.elf.endian();
+                let mut off = 0;
+                while off < bytes.len() {
+                    let insn =
+                        decode_or_opaque(bytes, off, endian).map_err(|source| ReadError::Insn {
+                            section: section.name.into(),
+                            function: fname.into(),
+                            source,
+                        })?;
                     let id = self.module.append_plain(func, insn);
                     // `range` lies in the section and is 8-byte aligned (checked above).
                     if let Some(slot) = code.insns.get_mut((range.start + off) / 8) {
                         *slot = Some(id);
                     }
+                    off += insn.n_bytes();
                 }
             }
             code.funcs.sort_by_key(|&(o, _)| o);
