@@ -27,24 +27,30 @@ use super::opcode::{
 use super::{Insn, SLOT_BYTES};
 use crate::Endian;
 
-/// Reads one slot at `offset`, or reports how much is missing. One bounds check for the
-/// eight bytes: this runs for every slot of every object read.
+/// Reads one slot at `offset`, or reports how much is missing.
 fn read_slot(
     bytes: &[u8],
     offset: usize,
     endian: Endian,
     needed: usize,
 ) -> Result<RawSlot, InsnError> {
-    let Some(b) = bytes
-        .get(offset..)
-        .and_then(|tail| tail.first_chunk::<SLOT_BYTES>())
-    else {
-        return Err(InsnError::Truncated {
-            offset,
-            needed,
-            available: bytes.len().saturating_sub(offset),
-        });
-    };
+    slot_at(bytes, offset, endian).ok_or_else(|| truncated(bytes, offset, needed))
+}
+
+/// The error for an instruction at `offset` that needs `needed` bytes and is cut short.
+fn truncated(bytes: &[u8], offset: usize, needed: usize) -> InsnError {
+    InsnError::Truncated {
+        offset,
+        needed,
+        available: bytes.len().saturating_sub(offset),
+    }
+}
+
+/// The slot at `offset`, if all eight bytes are there: one bounds check, and a value small
+/// enough to come back in registers (this runs for every slot of every object read).
+#[inline]
+fn slot_at(bytes: &[u8], offset: usize, endian: Endian) -> Option<RawSlot> {
+    let b = bytes.get(offset..)?.first_chunk::<SLOT_BYTES>()?;
     let regs = b[1];
     let (off, imm, dst, src) = match endian {
         Endian::Little => (
@@ -60,7 +66,7 @@ fn read_slot(
             regs & 0x0f,
         ),
     };
-    Ok(RawSlot {
+    Some(RawSlot {
         code: b[0],
         dst,
         src,
@@ -185,7 +191,9 @@ pub(crate) fn decode_or_opaque(
 
 /// Decodes the instruction at byte `offset` of `bytes`; errors name `offset`.
 pub(crate) fn decode_at(bytes: &[u8], offset: usize, endian: Endian) -> Result<Insn, InsnError> {
-    let raw = read_slot(bytes, offset, endian, SLOT_BYTES)?;
+    let Some(raw) = slot_at(bytes, offset, endian) else {
+        return Err(truncated(bytes, offset, SLOT_BYTES));
+    };
     let c = Checker { offset, raw };
     match Class::of(raw.code) {
         Class::Ld => decode_ld(&c, bytes, endian),
