@@ -319,7 +319,7 @@ fn main() {
     let size = n_slots(&module, orig);
     println!("== lowering curve: {func} of {path} ({size} slots) copied as sub-programs");
     let mut points = Vec::new();
-    for (target, runs) in [(10_000usize, 41), (100_000, 11), (1_000_000, 5)] {
+    for (target, runs) in [(10_000usize, 101), (100_000, 21), (1_000_000, 11)] {
         if target > max {
             break;
         }
