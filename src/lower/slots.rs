@@ -29,7 +29,7 @@ fn func_index(func: FuncId) -> usize {
     u32::from(func.into_raw()) as usize
 }
 
-/// The program is larger than the limit: the slots laid out when the walk stopped.
+/// The program has more slots than the limit given to [`Slots::of`].
 pub(super) struct TooManySlots;
 
 /// Slots of the instructions and functions of one program.
@@ -105,5 +105,66 @@ impl Slots {
             Some(&s) if s != 0 => Some(s - 1),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::insn::build::{exit, ld_imm64, mov64_imm};
+    use crate::insn::Reg;
+    use crate::ir::{Function, Meta};
+    use crate::Endian;
+
+    /// `f` (mov, ld_imm64, exit: 4 slots), an empty `e`, `g` (exit: 1 slot).
+    fn module() -> (Module, [FuncId; 3], Vec<InsnId>) {
+        let mut m = Module::new(Endian::Little);
+        let f = m.add_function(Function::new("f", "socket", true));
+        let e = m.add_function(Function::new("e", ".text", false));
+        let g = m.add_function(Function::new("g", ".text", false));
+        let mut ids = Vec::new();
+        for insn in [mov64_imm(Reg::R0, 0), ld_imm64(Reg::R1, 7), exit()] {
+            ids.push(m.append(f, insn, Meta::default()).unwrap());
+        }
+        ids.push(m.append(g, exit(), Meta::default()).unwrap());
+        (m, [f, e, g], ids)
+    }
+
+    #[test]
+    fn slots_count_two_for_ld_imm64_and_functions_follow_in_order() {
+        let (m, [f, e, g], ids) = module();
+        let s = Slots::of(&m, &[f, e, g], 5).ok().unwrap();
+        let slots: Vec<_> = ids.iter().map(|&i| s.slot(i)).collect();
+        assert_eq!(slots, [Some(0), Some(1), Some(3), Some(4)]);
+        assert_eq!(
+            (s.start(f), s.start(e), s.start(g)),
+            (Some(0), None, Some(4))
+        );
+        assert_eq!((s.n_insns, s.n_lines, s.n_core), (4, 0, 0));
+        // Laid out in another order, g comes first.
+        let s = Slots::of(&m, &[g, f], 5).ok().unwrap();
+        assert_eq!(
+            (s.start(g), s.start(f), s.slot(ids[2])),
+            (Some(0), Some(1), Some(4))
+        );
+        // What was not laid out has no slot.
+        let s = Slots::of(&m, &[g], 5).ok().unwrap();
+        assert_eq!((s.slot(ids[0]), s.start(f)), (None, None));
+    }
+
+    #[test]
+    fn the_limit_is_checked_in_slots_and_an_ld_imm64_cannot_straddle_it() {
+        let (m, [f, _, g], _) = module();
+        assert!(Slots::of(&m, &[f, g], 5).is_ok());
+        assert!(Slots::of(&m, &[f, g], 4).is_err());
+        assert!(Slots::of(&m, &[f], 4).is_ok());
+        // h ends with an ld_imm64 in slots 1 and 2: a limit of 2 refuses it.
+        let mut m = Module::new(Endian::Little);
+        let h = m.add_function(Function::new("h", "socket", true));
+        for insn in [mov64_imm(Reg::R0, 0), ld_imm64(Reg::R1, 7)] {
+            m.append(h, insn, Meta::default()).unwrap();
+        }
+        assert!(Slots::of(&m, &[h], 3).is_ok());
+        assert!(Slots::of(&m, &[h], 2).is_err());
     }
 }
