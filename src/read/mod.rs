@@ -105,6 +105,8 @@ struct ExtCode<'b> {
 
 struct Reader<'a> {
     elf: ElfObject<'a>,
+    /// Length of the object's bytes: the bound of every size the reader pre-allocates.
+    input_len: usize,
     module: Module,
     ext: Option<BtfExt>,
     /// Code by ELF section index.
@@ -174,6 +176,7 @@ impl<'a> Reader<'a> {
         }
         Ok(Reader {
             elf,
+            input_len: bytes.len(),
             module,
             ext,
             code: Vec::new(),
@@ -382,9 +385,11 @@ impl<'a> Reader<'a> {
 
     fn read_code(&mut self) -> Result<(), ReadError> {
         let sections: Vec<Section<'a>> = self.elf.executable_sections().cloned().collect();
-        // At most one instruction per 8 bytes of code: bounded by the input's size.
-        self.module
-            .reserve_insns(sections.iter().map(|s| s.data.len() / 8).sum());
+        // At most one instruction per 8 bytes of code. Sections may overlap in the file, so
+        // the sum is capped by the input's own size: the reservation never exceeds what
+        // the bytes can hold once (more instructions, if any, grow the arena as usual).
+        let n_slots: usize = sections.iter().map(|s| s.data.len() / 8).sum();
+        self.module.reserve_insns(n_slots.min(self.input_len / 8));
         for section in &sections {
             let mut code = Code {
                 index: section.index,
