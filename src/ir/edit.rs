@@ -72,21 +72,19 @@ impl Module {
     /// fills the layout node [`create_insn`](Self::create_insn) made in place.
     pub(crate) fn append_plain(&mut self, func: FuncId, insn: Insn) -> InsnId {
         let id = self.create_insn(insn, Meta::default());
-        let prev = self.funcs[func].last;
-        if let Some(node) = self.nodes.get_mut(id) {
-            *node = Node {
-                prev,
-                next: None,
-                func: Some(func),
-            };
-        }
-        match prev.and_then(|p| self.nodes.get_mut(p)) {
-            Some(p) => p.next = Some(id),
-            None => self.funcs[func].first = Some(id),
-        }
         let f = &mut self.funcs[func];
-        f.last = Some(id);
+        let prev = f.last.replace(id);
+        if prev.is_none() {
+            f.first = Some(id);
+        }
         f.n_insns += 1;
+        if let Some(node) = self.nodes.get_mut(id) {
+            node.prev = prev;
+            node.func = Some(func);
+        }
+        if let Some(p) = prev.and_then(|p| self.nodes.get_mut(p)) {
+            p.next = Some(id);
+        }
         id
     }
 
