@@ -1,6 +1,8 @@
 //! What the benchmarks share: reading criterion's medians back to print ratios.
 #![allow(dead_code)]
 
+pub mod libbpf_obj;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;

@@ -1,7 +1,7 @@
 //! Slot layout: the instruction slot of every instruction of a sequence of functions laid
-//! out one after the other (an `ld_imm64` takes two slots). Lowering lays out a program's
-//! functions in [`link_order`](super::callgraph::link_order); the writer lays out each code
-//! section's functions in section order. Both read slots from here.
+//! out one after the other (an `ld_imm64` takes two slots). The writer lays out each code
+//! section's functions in section order and reads slots from here; lowering keeps its own
+//! dense `u32` tables sized for one program (`lower/slots.rs`).
 //!
 //! Costs: one walk over the bodies and one map entry per instruction. Stale after any edit
 //! of a laid-out function's body (an insertion moves every later slot).

@@ -34,25 +34,40 @@ fn read_slot(
     endian: Endian,
     needed: usize,
 ) -> Result<RawSlot, InsnError> {
-    let truncated = || InsnError::Truncated {
+    slot_at(bytes, offset, endian).ok_or_else(|| truncated(bytes, offset, needed))
+}
+
+/// The error for an instruction at `offset` that needs `needed` bytes and is cut short.
+fn truncated(bytes: &[u8], offset: usize, needed: usize) -> InsnError {
+    InsnError::Truncated {
         offset,
         needed,
         available: bytes.len().saturating_sub(offset),
+    }
+}
+
+/// The slot at `offset`, if all eight bytes are there: one bounds check, and a value small
+/// enough to come back in registers (this runs for every slot of every object read).
+#[inline]
+fn slot_at(bytes: &[u8], offset: usize, endian: Endian) -> Option<RawSlot> {
+    let b = bytes.get(offset..)?.first_chunk::<SLOT_BYTES>()?;
+    let regs = b[1];
+    let (off, imm, dst, src) = match endian {
+        Endian::Little => (
+            i16::from_le_bytes([b[2], b[3]]),
+            i32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+            regs & 0x0f,
+            regs >> 4,
+        ),
+        Endian::Big => (
+            i16::from_be_bytes([b[2], b[3]]),
+            i32::from_be_bytes([b[4], b[5], b[6], b[7]]),
+            regs >> 4,
+            regs & 0x0f,
+        ),
     };
-    let code = *bytes.get(offset).ok_or_else(truncated)?;
-    let regs = *bytes.get(offset.wrapping_add(1)).ok_or_else(truncated)?;
-    let off = endian
-        .read_u16(bytes, offset.wrapping_add(2))
-        .ok_or_else(truncated)? as i16;
-    let imm = endian
-        .read_u32(bytes, offset.wrapping_add(4))
-        .ok_or_else(truncated)? as i32;
-    let (dst, src) = match endian {
-        Endian::Little => (regs & 0x0f, regs >> 4),
-        Endian::Big => (regs >> 4, regs & 0x0f),
-    };
-    Ok(RawSlot {
-        code,
+    Some(RawSlot {
+        code: b[0],
         dst,
         src,
         off,
@@ -176,7 +191,9 @@ pub(crate) fn decode_or_opaque(
 
 /// Decodes the instruction at byte `offset` of `bytes`; errors name `offset`.
 pub(crate) fn decode_at(bytes: &[u8], offset: usize, endian: Endian) -> Result<Insn, InsnError> {
-    let raw = read_slot(bytes, offset, endian, SLOT_BYTES)?;
+    let Some(raw) = slot_at(bytes, offset, endian) else {
+        return Err(truncated(bytes, offset, SLOT_BYTES));
+    };
     let c = Checker { offset, raw };
     match Class::of(raw.code) {
         Class::Ld => decode_ld(&c, bytes, endian),

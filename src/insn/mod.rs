@@ -26,6 +26,7 @@ mod encode;
 mod error;
 mod opcode;
 
+pub(crate) use decode::decode_or_opaque;
 pub use decode::{decode_all, Decoder};
 pub use display::{disassemble, Hex, Listing, Operands, RawOperands, WithOperands};
 pub use effects::{AccessKind, CallArgs, Flow, RegSet, StackAccess};

@@ -53,6 +53,14 @@ impl<T> Entities<T> {
         self.arena.len()
     }
 
+    /// Makes room for `additional` entities when the arena is still empty (a reader that
+    /// knows its counts sizes the arena once); a no-op otherwise.
+    pub(crate) fn reserve_if_empty(&mut self, additional: usize) {
+        if self.arena.is_empty() {
+            self.arena = Arena::with_capacity(additional);
+        }
+    }
+
     /// The id of index `index`, if the arena has it.
     pub(crate) fn id_at(&self, index: usize) -> Option<Id<T>> {
         (index < self.arena.len()).then(|| Id::new(index as u32, self.tag))

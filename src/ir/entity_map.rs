@@ -54,6 +54,11 @@ impl<T, V> EntityMap<Id<T>, V> {
         }
     }
 
+    /// Makes room for keys of `additional` more indexes without reallocating.
+    pub fn reserve(&mut self, additional: usize) {
+        self.slots.reserve(additional);
+    }
+
     /// Whether `key` is this map's module's (always in release builds).
     #[inline]
     fn ours(&self, key: Id<T>) -> bool {

@@ -190,6 +190,23 @@ impl Module {
         id
     }
 
+    /// Makes room for `n` more instructions in the instruction arena and in the tables
+    /// most instructions fill (layout, references, lines), so a reader that knows how many
+    /// it will create grows them once instead of doubling and copying.
+    pub(crate) fn reserve_insns(&mut self, n: usize) {
+        self.insns.reserve_if_empty(n);
+        self.nodes.reserve(n);
+        self.refs.reserve(n);
+        self.insn_lines.reserve(n);
+    }
+
+    /// Makes room for `lines` source lines and `core_relos` CO-RE records before a reader
+    /// adds them (their arenas are sized once when still empty).
+    pub(crate) fn reserve_lines_and_relos(&mut self, lines: usize, core_relos: usize) {
+        self.lines.reserve_if_empty(lines);
+        self.core_relos.reserve_if_empty(core_relos);
+    }
+
     /// The instruction `id`.
     ///
     /// # Panics

@@ -7,9 +7,10 @@
 //!    callbacks, in libbpf's order, so bpfir and libbpf hand the kernel the same
 //!    instructions (and get the same program tag). A function shared by several programs is
 //!    emitted into each.
-//! 2. **Lower** ([`lower`]): the IR verifier first, then one slot layout
-//!    ([`SlotLayout`], an `ld_imm64` takes two slots);
-//!    from that one table come the bytecode with jumps, calls, callbacks, maps, data and
+//! 2. **Lower** ([`lower`]): the IR verifier first, then one slot layout (an `ld_imm64`
+//!    takes two slots, see `slots.rs`: dense tables indexed by id, so the cost per
+//!    instruction stays flat up to the kernel's million); from that one table come the
+//!    bytecode with jumps, calls, callbacks, maps, data and
 //!    externs patched, `func_info` (one per function, at its first slot), `line_info` (in
 //!    slot order, one at every function start) and `core_relo` (byte offsets). Everything
 //!    the kernel checks about these is checked here first, and a violation names the
@@ -24,7 +25,6 @@
 
 use std::fmt;
 
-use crate::analysis::layout::SlotLayout;
 use crate::btf::{StrOffset, WireTypeId};
 use crate::btf_ext::CoreReloKind;
 use crate::insn::{CallKind, Insn, PseudoKind};
@@ -32,6 +32,7 @@ use crate::ir::{DataId, EntityMap, ExternId, FuncId, InsnId, MapId, Module, Ref}
 use crate::Endian;
 
 mod provenance;
+mod slots;
 mod tag;
 pub use crate::analysis::callgraph::link_order;
 pub use provenance::{
@@ -302,7 +303,7 @@ struct Lowering<'a> {
     module: &'a Module,
     bindings: &'a Bindings,
     /// Slot of every instruction and first slot of every function of the program.
-    layout: SlotLayout,
+    layout: slots::Slots,
 }
 
 impl Lowering<'_> {
@@ -318,7 +319,7 @@ impl Lowering<'_> {
     }
 
     fn callee_start(&self, func: FuncId, id: InsnId, callee: FuncId) -> Result<u32, LowerError> {
-        self.layout.start(callee).map(|s| s as u32).ok_or_else(|| {
+        self.layout.start(callee).ok_or_else(|| {
             self.insn_error(
                 func,
                 id,
@@ -346,7 +347,7 @@ impl Lowering<'_> {
             (Some(Ref::Jump(target)), i) => {
                 let t = self.layout.slot(target).ok_or_else(|| {
                     self.insn_error(func, id, "jump target is not in the program".into())
-                })? as u32;
+                })?;
                 let delta = i32::try_from(rel(t)).ok();
                 if !delta.is_some_and(|d| i.set_jump_offset(d)) {
                     return Err(self.insn_error(
@@ -475,9 +476,10 @@ pub fn lower(
     entry: FuncId,
     bindings: &Bindings,
 ) -> Result<LoweredProgram, LowerError> {
+    let functions = link_order(module, entry);
     // The IR's invariants first, over every function the program links: what remains to
     // check below is only what is specific to the kernel's input (fds, offsets that fit).
-    crate::verify::verify_program(module, entry)?;
+    crate::verify::verify_linked(module, entry, &functions)?;
     let program = module.function(entry);
     if program.first_insn().is_none() {
         return Err(LowerError::BadEntry {
@@ -485,41 +487,40 @@ pub fn lower(
             reason: "the function has no instructions".into(),
         });
     }
-    let functions = link_order(module, entry);
 
-    // Layout: one walk assigns every slot.
-    let layout = SlotLayout::of(module, &functions);
-    if layout.n_slots() > MAX_SLOTS as u64 {
-        return Err(LowerError::TooLarge {
+    // Layout: one walk assigns every slot and counts what the output vectors will hold.
+    let layout =
+        slots::Slots::of(module, &functions, MAX_SLOTS).map_err(|_| LowerError::TooLarge {
             program: program.name.clone(),
             reason: format!("more than {MAX_SLOTS} instruction slots"),
-        });
-    }
-    let n_insns: usize = functions
-        .iter()
-        .map(|&f| module.function(f).n_insns())
-        .sum();
+        })?;
+    let btf = module.btf.as_ref();
+    let (n_insns, n_lines, n_core) = (layout.n_insns, layout.n_lines, layout.n_core);
     let lowering = Lowering {
         module,
         bindings,
         layout,
     };
 
-    let has_btf = module.btf.is_some();
     let mut out = LoweredProgram {
         name: program.name.clone(),
         section: program.section.clone(),
-        functions: functions.clone(),
+        functions,
         insns: Vec::with_capacity(n_insns),
         insn_ids: Vec::with_capacity(n_insns),
         func_info: Vec::new(),
         line_info: Vec::new(),
         core_relos: Vec::new(),
     };
-    let btf = module.btf.as_ref();
-    for &f in &functions {
+    if btf.is_some() {
+        // Sized once: a function whose first instruction has no line gets one more.
+        out.func_info.reserve_exact(out.functions.len());
+        out.line_info.reserve_exact(n_lines + out.functions.len());
+        out.core_relos.reserve_exact(n_core);
+    }
+    for &f in &out.functions {
         let func = module.function(f);
-        let Some(start) = lowering.layout.start(f).map(|s| s as u32) else {
+        let Some(mut slot) = lowering.layout.start(f) else {
             return Err(LowerError::ExtInfo {
                 function: func.name.clone(),
                 reason: "the function is called but has no instructions".into(),
@@ -531,44 +532,46 @@ pub fn lower(
                 reason: "no BTF FUNC type (the kernel needs one per function when the program has BTF); set Function::btf_func".into(),
             })?;
             out.func_info.push(FuncInfoRecord {
-                insn_off: start,
+                insn_off: slot,
                 type_id: btf.wire_id(ty),
             });
         }
         let mut at_start = true;
         for id in module.func_insns(f) {
-            let Some(slot) = lowering.layout.slot(id).map(|s| s as u32) else {
-                return Err(lowering.insn_error(f, id, "instruction was not laid out".into()));
-            };
-            out.insns.push(lowering.patch(f, id, slot)?);
+            let insn = lowering.patch(f, id, slot)?;
+            out.insns.push(insn);
             out.insn_ids.push(id);
-            let line = module.line_of(id).or_else(|| {
-                // The kernel wants a line at every function start: an instruction inserted
-                // before the first one takes the first line the function has.
-                at_start
-                    .then(|| module.func_insns(f).find_map(|i| module.line_of(i)))
-                    .flatten()
-            });
-            if let (Some(line), true) = (line, has_btf) {
-                let l = module.line(line);
-                out.line_info.push(LineInfoRecord {
-                    insn_off: slot,
-                    file_name: l.file,
-                    line: l.text,
-                    line_num: l.line,
-                    col: l.col,
+            if let Some(btf) = btf {
+                let line = module.line_of(id).or_else(|| {
+                    // The kernel wants a line at every function start: an instruction
+                    // inserted before the first one takes the first line the function has.
+                    at_start
+                        .then(|| module.func_insns(f).find_map(|i| module.line_of(i)))
+                        .flatten()
                 });
-            }
-            if let (Some(core), Some(btf)) = (module.core_of(id), btf) {
-                let c = module.core_relo(core);
-                out.core_relos.push(CoreReloRecord {
-                    insn_off: slot * 8,
-                    type_id: btf.wire_id(c.ty),
-                    access: c.access_str,
-                    kind: c.kind,
-                });
+                if let Some(line) = line {
+                    let l = module.line(line);
+                    out.line_info.push(LineInfoRecord {
+                        insn_off: slot,
+                        file_name: l.file,
+                        line: l.text,
+                        line_num: l.line,
+                        col: l.col,
+                    });
+                }
+                if let Some(core) = module.core_of(id) {
+                    let c = module.core_relo(core);
+                    out.core_relos.push(CoreReloRecord {
+                        insn_off: slot * 8,
+                        type_id: btf.wire_id(c.ty),
+                        access: c.access_str,
+                        kind: c.kind,
+                    });
+                }
             }
             at_start = false;
+            // The layout walked the same bodies: `slot` stays below MAX_SLOTS.
+            slot += insn.n_slots() as u32;
         }
     }
     check_ext_info(module, &out)?;

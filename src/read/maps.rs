@@ -304,7 +304,7 @@ fn read_btf_maps(
             "BTF-defined maps cannot be read: the object has no .BTF section",
         )
     })?;
-    let Some(datasec) = btf.type_by_name_kind(BTF_SECTION, Kind::Datasec) else {
+    let Some(datasec) = super::datasec_by_name(btf, BTF_SECTION) else {
         if section.size == 0 {
             return Ok(Vec::new());
         }

@@ -13,22 +13,28 @@
 //!    a record onto the wrong instruction.
 //! 4. Relocations and jumps become symbolic [`Ref`]s.
 //!
-//! Cost: linear in the size of the object, plus a binary search per relocation, jump and
-//! `.BTF.ext` record.
+//! Cost: linear in the size of the object. The instruction at a byte offset is one index
+//! into a per-section table (8 bytes per slot, dropped after reading); the instruction
+//! arena is sized once from the code sections' sizes, the line and CO-RE arenas from the
+//! record counts. Line records' strings are range-checked here; their UTF-8 is checked
+//! where a `&str` is handed out ([`Btf::str`]). `DATASEC`s are found by a pass over the
+//! types, so reading does not build BTF's name index.
 
 mod error;
 mod maps;
 mod struct_ops;
 
-use std::collections::HashMap;
+// hashbrown's default hasher: these maps are keyed by symbol names and section indices of
+// one object, rebuilt for every object read, where SipHash was a visible share of the time.
+use hashbrown::HashMap;
 
-use crate::btf::{Btf, Kind, TypeId, TypeKind};
+use crate::btf::{Btf, Kind, StrOffset, TypeId, TypeKind};
 use crate::btf_ext::{BtfExt, CoreAccess};
 use crate::elf::{Binding, ElfObject, Section, Symbol, SymbolKind, R_BPF_64_32, R_BPF_64_64};
-use crate::insn::{CallKind, Decoder, Insn};
+use crate::insn::{decode_or_opaque, CallKind, Insn};
 use crate::ir::{
     CoreRelo, DataKind, DataSection, DataVar, Extern, ExternId, ExternKind, FuncId, Function,
-    InsnId, MapId, Meta, Module, Ref, SourceLine, SymbolLinkage,
+    InsnId, MapId, Module, Ref, SourceLine, SymbolLinkage,
 };
 
 pub use error::ReadError;
@@ -53,18 +59,29 @@ struct Code<'a> {
     index: usize,
     /// ELF section name.
     name: &'a str,
-    /// `(byte offset in section, instruction)`, sorted by offset.
-    insns: Vec<(u64, InsnId)>,
+    /// The instruction starting at each 8-byte slot of the section (`None`: the second
+    /// slot of an `ld_imm64`, or padding between functions): an O(1) lookup for every
+    /// relocation, jump and `.BTF.ext` record, sized once from the section.
+    insns: Vec<Option<InsnId>>,
     /// `(start byte offset, function)`, sorted by offset.
     funcs: Vec<(u64, FuncId)>,
 }
 
 impl Code<'_> {
     fn insn_at(&self, offset: u64) -> Option<InsnId> {
+        if !offset.is_multiple_of(8) {
+            return None;
+        }
+        let slot = usize::try_from(offset / 8).ok()?;
+        self.insns.get(slot).copied().flatten()
+    }
+
+    /// Every instruction with its byte offset, in section order.
+    fn insns(&self) -> impl Iterator<Item = (u64, InsnId)> + '_ {
         self.insns
-            .binary_search_by_key(&offset, |&(o, _)| o)
-            .ok()
-            .map(|i| self.insns[i].1)
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, id)| id.map(|id| (slot as u64 * 8, id)))
     }
 
     fn func_at(&self, offset: u64) -> Option<FuncId> {
@@ -75,8 +92,21 @@ impl Code<'_> {
     }
 }
 
+/// The code section `.BTF.ext` records of one section name refer to.
+#[derive(Clone, Copy)]
+struct ExtCode<'b> {
+    /// The section name's offset in BTF strings.
+    sec: StrOffset,
+    /// Its index in `Reader::code`, if it is a code section.
+    code: Option<usize>,
+    /// The section name.
+    name: &'b str,
+}
+
 struct Reader<'a> {
     elf: ElfObject<'a>,
+    /// Length of the object's bytes: the bound of every size the reader pre-allocates.
+    input_len: usize,
     module: Module,
     ext: Option<BtfExt>,
     /// Code by ELF section index.
@@ -93,6 +123,17 @@ fn linkage(b: Binding) -> SymbolLinkage {
         Binding::Weak => SymbolLinkage::Weak,
         _ => SymbolLinkage::Static,
     }
+}
+
+/// The first `DATASEC` of `btf` named `name`, by one pass over its types. The reader looks
+/// up a handful of sections per object: building BTF's name index (hashing every type
+/// name, kept for the module's lifetime) for them would cost more than the rest of reading
+/// a small object, and nobody asked for the index.
+pub(super) fn datasec_by_name(btf: &Btf, name: &str) -> Option<TypeId> {
+    btf.own_types()
+        .filter(|(_, t)| t.kind.kind() == Kind::Datasec)
+        .map(|(id, _)| id)
+        .find(|&id| btf.name(id).is_ok_and(|n| n == name))
 }
 
 /// True when a variable at offset 0 is the only thing its section can hold.
@@ -135,6 +176,7 @@ impl<'a> Reader<'a> {
         }
         Ok(Reader {
             elf,
+            input_len: bytes.len(),
             module,
             ext,
             code: Vec::new(),
@@ -237,7 +279,7 @@ impl<'a> Reader<'a> {
                 .module
                 .btf
                 .as_ref()
-                .and_then(|b| b.type_by_name_kind(s.name, Kind::Datasec));
+                .and_then(|b| datasec_by_name(b, s.name));
             let id = self.module.add_data(DataSection {
                 name: s.name.to_string(),
                 kind,
@@ -273,14 +315,15 @@ impl<'a> Reader<'a> {
     }
 
     /// What BTF says an extern is: a `.kconfig` or `.ksyms` variable, or a function.
-    fn extern_kind(&self, name: &str) -> Option<(ExternKind, Option<TypeId>)> {
+    /// `sections` are the `DATASEC`s that may hold it (see [`Reader::extern_sections`]).
+    fn extern_kind(
+        &self,
+        name: &str,
+        sections: &[(ExternKind, Option<TypeId>)],
+    ) -> Option<(ExternKind, Option<TypeId>)> {
         let btf = self.module.btf.as_ref()?;
-        for (section, kind) in [
-            (".kconfig", ExternKind::Kconfig),
-            (".ksyms", ExternKind::Ksym),
-            (".maps", ExternKind::Map),
-        ] {
-            let Some(sec) = btf.type_by_name_kind(section, Kind::Datasec) else {
+        for &(kind, sec) in sections {
+            let Some(sec) = sec else {
                 continue;
             };
             for v in btf.datasec_vars(sec) {
@@ -297,8 +340,24 @@ impl<'a> Reader<'a> {
             .map(|f| (ExternKind::Func, Some(f)))
     }
 
+    /// The `DATASEC`s an extern may be declared in, in the order they are searched.
+    fn extern_sections(&self) -> Vec<(ExternKind, Option<TypeId>)> {
+        let Some(btf) = self.module.btf.as_ref() else {
+            return Vec::new();
+        };
+        [
+            (".kconfig", ExternKind::Kconfig),
+            (".ksyms", ExternKind::Ksym),
+            (".maps", ExternKind::Map),
+        ]
+        .into_iter()
+        .map(|(name, kind)| (kind, datasec_by_name(btf, name)))
+        .collect()
+    }
+
     fn read_externs(&mut self) {
         let symbols = self.elf.symbols();
+        let mut sections = None;
         for sym in symbols {
             if sym.section.is_some()
                 || sym.name.is_empty()
@@ -307,10 +366,13 @@ impl<'a> Reader<'a> {
             {
                 continue;
             }
-            let (kind, btf) = self.extern_kind(sym.name).unwrap_or(match sym.kind {
-                SymbolKind::Func => (ExternKind::Func, None),
-                _ => (ExternKind::Ksym, None),
-            });
+            let sections = sections.get_or_insert_with(|| self.extern_sections());
+            let (kind, btf) = self
+                .extern_kind(sym.name, sections)
+                .unwrap_or(match sym.kind {
+                    SymbolKind::Func => (ExternKind::Func, None),
+                    _ => (ExternKind::Ksym, None),
+                });
             let id = self.module.add_extern(Extern {
                 name: sym.name.to_string(),
                 kind,
@@ -323,11 +385,16 @@ impl<'a> Reader<'a> {
 
     fn read_code(&mut self) -> Result<(), ReadError> {
         let sections: Vec<Section<'a>> = self.elf.executable_sections().cloned().collect();
+        // At most one instruction per 8 bytes of code. Sections may overlap in the file, so
+        // the sum is capped by the input's own size: the reservation never exceeds what
+        // the bytes can hold once (more instructions, if any, grow the arena as usual).
+        let n_slots: usize = sections.iter().map(|s| s.data.len() / 8).sum();
+        self.module.reserve_insns(n_slots.min(self.input_len / 8));
         for section in &sections {
             let mut code = Code {
                 index: section.index,
                 name: section.name,
-                insns: Vec::new(),
+                insns: vec![None; section.data.len() / 8],
                 funcs: Vec::new(),
             };
             // By name and start: two functions may share a name (a static one next to a
@@ -370,21 +437,25 @@ impl<'a> Reader<'a> {
                 let func = self.module.add_function(f);
                 code.funcs.push((range.start as u64, func));
                 // Slots the decoder refuses stay as opaque instructions: the kernel judges.
-                for item in Decoder::keeping_opaque(bytes, self.elf.endian()) {
-                    let (off, insn) = item.map_err(|source| ReadError::Insn {
-                        section: section.name.into(),
-                        function: fname.into(),
-                        source,
-                    })?;
-                    let id = self
-                        .module
-                        .append(func, insn, Meta::default())
-                        .expect("appending to a function cannot fail");
-                    code.insns.push(((range.start + off) as u64, id));
+                // (What `Decoder::keeping_opaque` yields, without its per-item wrapping.)
+                let endian = self.elf.endian();
+                let mut off = 0;
+                while off < bytes.len() {
+                    let insn =
+                        decode_or_opaque(bytes, off, endian).map_err(|source| ReadError::Insn {
+                            section: section.name.into(),
+                            function: fname.into(),
+                            source,
+                        })?;
+                    let id = self.module.append_plain(func, insn);
+                    // `range` lies in the section and is 8-byte aligned (checked above).
+                    if let Some(slot) = code.insns.get_mut((range.start + off) / 8) {
+                        *slot = Some(id);
+                    }
+                    off += insn.n_bytes();
                 }
             }
             code.funcs.sort_by_key(|&(o, _)| o);
-            code.insns.sort_by_key(|&(o, _)| o);
             self.code.push(code);
         }
         Ok(())
@@ -402,9 +473,19 @@ impl<'a> Reader<'a> {
             return Vec::new();
         };
         let mut starts: Vec<(usize, &'a str)> = Vec::new();
+        // Records come grouped by section: compare each group's name once.
+        let mut last: Option<(StrOffset, bool)> = None;
         for (sec, rec) in ext.func_infos() {
             let start = rec.insn_off.0 as usize;
-            if btf.str(sec).ok() != Some(section.name)
+            let here = match last {
+                Some((s, here)) if s == sec => here,
+                _ => {
+                    let here = btf.str(sec).ok() == Some(section.name);
+                    last = Some((sec, here));
+                    here
+                }
+            };
+            if !here
                 || ranges
                     .iter()
                     .any(|(_, r)| r.contains(&start) || r.start == start)
@@ -481,14 +562,14 @@ impl<'a> Reader<'a> {
                 })
                 .collect();
             // The section's symbols by name, once: a lookup per variable is then O(1).
-            let mut symbols = std::collections::HashMap::new();
+            let mut symbols = HashMap::new();
             for s in self.elf.symbols() {
                 if s.section == Some(index) {
                     symbols.entry(s.name).or_insert(s);
                 }
             }
             // The object symbols of the section by offset, once.
-            let mut objects_at = std::collections::HashMap::new();
+            let mut objects_at = HashMap::new();
             for s in symbols.values() {
                 if matches!(s.kind, SymbolKind::Object) && !s.name.is_empty() {
                     objects_at.entry(s.value).or_insert(s.name);
@@ -497,8 +578,8 @@ impl<'a> Reader<'a> {
             let others_at = |offset: u32| objects_at.get(&u64::from(offset)).copied();
             // A global and a static variable may share a name (after a link): each `VAR`
             // takes the symbol of its own binding.
-            let mut globals = std::collections::HashMap::new();
-            let mut locals = std::collections::HashMap::new();
+            let mut globals = HashMap::new();
+            let mut locals = HashMap::new();
             for s in self.elf.symbols() {
                 if s.section == Some(index) {
                     match s.binding {
@@ -582,8 +663,26 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn code_by_name(&self, name: &str) -> Option<&Code<'a>> {
-        self.code.iter().find(|c| c.name == name)
+    /// The code section that `.BTF.ext` records of section name `sec` refer to, by index
+    /// into `self.code`, through a one-entry cache: records come grouped by section, so the
+    /// name is looked up (and checked) once per group, not once per record.
+    fn ext_code<'b>(
+        &self,
+        btf: &'b Btf,
+        sec: StrOffset,
+        cache: &mut Option<ExtCode<'b>>,
+    ) -> Result<ExtCode<'b>, ReadError> {
+        if let Some(hit) = cache.filter(|c| c.sec == sec) {
+            return Ok(hit);
+        }
+        let name = btf.str(sec)?;
+        let hit = ExtCode {
+            sec,
+            code: self.code.iter().position(|c| c.name == name),
+            name,
+        };
+        *cache = Some(hit);
+        Ok(hit)
     }
 
     fn attach_ext(&mut self) -> Result<(), ReadError> {
@@ -597,14 +696,15 @@ impl<'a> Reader<'a> {
                 offset,
                 reason,
             };
-        let mut func_types = Vec::new();
-        let mut lines = Vec::new();
-        let mut relos = Vec::new();
+        let mut func_types = Vec::with_capacity(ext.func_infos().size_hint().0);
+        let mut lines = Vec::with_capacity(ext.line_infos().size_hint().0);
+        let mut relos = Vec::with_capacity(ext.core_relos().size_hint().0);
+        let mut cache = None;
         for (sec, rec) in ext.func_infos() {
-            let name = btf.str(sec)?;
+            let ExtCode { code, name, .. } = self.ext_code(btf, sec, &mut cache)?;
             let off = rec.insn_off.0;
-            let code = self
-                .code_by_name(name)
+            let code = code
+                .map(|c| &self.code[c])
                 .ok_or_else(|| bad("func_info", name, off, "no such code section".into()))?;
             let func = code
                 .func_at(off.into())
@@ -620,18 +720,30 @@ impl<'a> Reader<'a> {
             }
             func_types.push((func, ty));
         }
+        // Line strings are offsets into BTF's string section, checked to be in range here
+        // (so each names a NUL-terminated string); their UTF-8 is checked where a `&str` is
+        // handed out (`Btf::str`), as for any `SourceLine` a pass adds.
+        let n_str = btf.str_len();
+        let in_range = |s: StrOffset| s.0 < n_str;
         for (sec, rec) in ext.line_infos() {
-            let name = btf.str(sec)?;
+            let ExtCode { code, name, .. } = self.ext_code(btf, sec, &mut cache)?;
             let off = rec.insn_off.0;
-            let code = self
-                .code_by_name(name)
+            let code = code
+                .map(|c| &self.code[c])
                 .ok_or_else(|| bad("line_info", name, off, "no such code section".into()))?;
             let insn = code
                 .insn_at(off.into())
                 .ok_or_else(|| bad("line_info", name, off, "no instruction starts there".into()))?;
-            // Check the strings now so that printing a line never fails later.
-            btf.str(rec.file_name)?;
-            btf.str(rec.line)?;
+            for s in [rec.file_name, rec.line] {
+                if !in_range(s) {
+                    return Err(bad(
+                        "line_info",
+                        name,
+                        off,
+                        format!("string offset {} is past the {n_str}-byte strings", s.0),
+                    ));
+                }
+            }
             lines.push((
                 insn,
                 SourceLine {
@@ -643,10 +755,10 @@ impl<'a> Reader<'a> {
             ));
         }
         for (sec, rec) in ext.core_relos() {
-            let name = btf.str(sec)?;
+            let ExtCode { code, name, .. } = self.ext_code(btf, sec, &mut cache)?;
             let off = rec.insn_off.0;
-            let code = self
-                .code_by_name(name)
+            let code = code
+                .map(|c| &self.code[c])
                 .ok_or_else(|| bad("core_relo", name, off, "no such code section".into()))?;
             let insn = code
                 .insn_at(off.into())
@@ -665,6 +777,8 @@ impl<'a> Reader<'a> {
         for (func, ty) in func_types {
             self.module.function_mut(func).btf_func = Some(ty);
         }
+        self.module
+            .reserve_lines_and_relos(lines.len(), relos.len());
         for (insn, line) in lines {
             let id = self.module.add_line(line);
             self.module.set_line(insn, Some(id))?;
@@ -808,7 +922,7 @@ impl<'a> Reader<'a> {
         let code = &self.code[i];
         let mut refs = Vec::new();
         let mut opaque = Vec::new();
-        for &(offset, id) in &code.insns {
+        for (offset, id) in code.insns() {
             let insn = *self.module.insn(id);
             let func = self.module.func_of(id);
             let bad = |reason: String| ReadError::BadTarget {

@@ -107,7 +107,7 @@ impl Module {
             v.function(f);
         }
         for (f, _) in self.programs() {
-            v.program_rules(f);
+            v.program_rules(f, &crate::analysis::callgraph::link_order(self, f));
         }
         v.errors.into_result()
     }
@@ -133,15 +133,28 @@ pub fn verify_structure(module: &Module) -> Result<(), VerifierErrors> {
 /// Checks the program whose entry is `entry`: the structure of every function it links (its
 /// entry and every function reachable through calls and callbacks) and the program rules.
 pub fn verify_program(module: &Module, entry: FuncId) -> Result<(), VerifierErrors> {
-    let mut v = Verifier::new(module);
     if let Err(e) = module.check_func(entry) {
+        let mut v = Verifier::new(module);
         v.error(AnyEntity::Func(entry), None, no_such("function", &e));
         return v.errors.into_result();
     }
-    for f in crate::analysis::callgraph::link_order(module, entry) {
+    let funcs = crate::analysis::callgraph::link_order(module, entry);
+    verify_linked(module, entry, &funcs)
+}
+
+/// [`verify_program`] for an `entry` the module has, given its functions `funcs` in
+/// [`link_order`](crate::analysis::callgraph::link_order) (so lowering walks the call graph
+/// once).
+pub(crate) fn verify_linked(
+    module: &Module,
+    entry: FuncId,
+    funcs: &[FuncId],
+) -> Result<(), VerifierErrors> {
+    let mut v = Verifier::new(module);
+    for &f in funcs {
         v.function(f);
     }
-    v.program_rules(entry);
+    v.program_rules(entry, funcs);
     v.errors.into_result()
 }
 
@@ -350,9 +363,8 @@ impl<'a> Verifier<'a> {
     }
 
     /// The kernel's rules on the functions of program `entry` as a whole.
-    fn program_rules(&mut self, entry: FuncId) {
+    fn program_rules(&mut self, entry: FuncId, funcs: &[FuncId]) {
         let m = self.module;
-        let funcs = crate::analysis::callgraph::link_order(m, entry);
         let with_body: Vec<FuncId> = funcs
             .iter()
             .copied()

@@ -1,0 +1,158 @@
+//! The slot table of one program being lowered: the instruction slot of every instruction
+//! and the first slot of every function, in dense vectors indexed by the ids' arena index.
+//!
+//! Lowering reads a slot for every jump target and callee; at a million instructions a hash
+//! or a map of `Option<u64>` no longer fits in cache, so the table is one `u32` per
+//! instruction of the module (4 bytes, allocated zeroed: an instruction outside the program
+//! costs an untouched page at most) holding `slot + 1`, 0 meaning "not laid out". The same
+//! walk counts the line and CO-RE records the program will get, so lowering sizes its
+//! output vectors once.
+//!
+//! Invariants: built from one immutable [`Module`] and one function order; every slot is
+//! below [`MAX_SLOTS`](super::MAX_SLOTS) (the walk stops as soon as the program is larger),
+//! so `slot + 1` fits a `u32`.
+//!
+//! Costs: one walk over the bodies of the program's functions, O(1) per instruction, and
+//! `4 * (instructions + functions of the module)` bytes.
+
+use crate::ir::{FuncId, InsnId, Module};
+
+/// The program has more slots than the limit given to [`Slots::of`].
+pub(super) struct TooManySlots;
+
+/// Slots of the instructions and functions of one program.
+pub(super) struct Slots {
+    /// `slot + 1` of each instruction by [`InsnId::index`]; 0: not laid out.
+    insns: Vec<u32>,
+    /// `first slot + 1` of each function by [`FuncId::index`]; 0: not laid out or empty.
+    starts: Vec<u32>,
+    /// Number of instructions laid out (`ld_imm64` counts once).
+    pub(super) n_insns: usize,
+    /// Instructions laid out that have a source line.
+    pub(super) n_lines: usize,
+    /// Instructions laid out that have a CO-RE relocation.
+    pub(super) n_core: usize,
+}
+
+impl Slots {
+    /// Lays out `funcs` one after the other, in that order, refusing more than `max_slots`.
+    pub(super) fn of(
+        module: &Module,
+        funcs: &[FuncId],
+        max_slots: usize,
+    ) -> Result<Slots, TooManySlots> {
+        let mut slots = Slots {
+            insns: vec![0; module.n_insns()],
+            starts: vec![0; module.functions().len()],
+            n_insns: 0,
+            n_lines: 0,
+            n_core: 0,
+        };
+        let mut next = 0usize;
+        for &f in funcs {
+            let mut first = true;
+            for id in module.func_insns(f) {
+                if next >= max_slots {
+                    return Err(TooManySlots);
+                }
+                // `next < max_slots <= u32::MAX - 1`: the `+ 1` cannot overflow.
+                let at = next as u32 + 1;
+                if first {
+                    if let Some(s) = slots.starts.get_mut(f.index()) {
+                        *s = at;
+                    }
+                    first = false;
+                }
+                // Every id a verified body yields is the module's.
+                if let Some(s) = slots.insns.get_mut(id.index()) {
+                    *s = at;
+                }
+                slots.n_insns += 1;
+                slots.n_lines += usize::from(module.line_of(id).is_some());
+                slots.n_core += usize::from(module.core_of(id).is_some());
+                next += module.insn(id).n_slots();
+            }
+        }
+        if next > max_slots {
+            return Err(TooManySlots);
+        }
+        Ok(slots)
+    }
+
+    /// The slot of instruction `id`, if it was laid out.
+    pub(super) fn slot(&self, id: InsnId) -> Option<u32> {
+        match self.insns.get(id.index()) {
+            Some(&s) if s != 0 => Some(s - 1),
+            _ => None,
+        }
+    }
+
+    /// The first slot of `func`, if it was laid out and has instructions.
+    pub(super) fn start(&self, func: FuncId) -> Option<u32> {
+        match self.starts.get(func.index()) {
+            Some(&s) if s != 0 => Some(s - 1),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::insn::build::{exit, ld_imm64, mov64_imm};
+    use crate::insn::Reg;
+    use crate::ir::{Function, Meta};
+    use crate::Endian;
+
+    /// `f` (mov, ld_imm64, exit: 4 slots), an empty `e`, `g` (exit: 1 slot).
+    fn module() -> (Module, [FuncId; 3], Vec<InsnId>) {
+        let mut m = Module::new(Endian::Little);
+        let f = m.add_function(Function::new("f", "socket", true));
+        let e = m.add_function(Function::new("e", ".text", false));
+        let g = m.add_function(Function::new("g", ".text", false));
+        let mut ids = Vec::new();
+        for insn in [mov64_imm(Reg::R0, 0), ld_imm64(Reg::R1, 7), exit()] {
+            ids.push(m.append(f, insn, Meta::default()).unwrap());
+        }
+        ids.push(m.append(g, exit(), Meta::default()).unwrap());
+        (m, [f, e, g], ids)
+    }
+
+    #[test]
+    fn slots_count_two_for_ld_imm64_and_functions_follow_in_order() {
+        let (m, [f, e, g], ids) = module();
+        let s = Slots::of(&m, &[f, e, g], 5).ok().unwrap();
+        let slots: Vec<_> = ids.iter().map(|&i| s.slot(i)).collect();
+        assert_eq!(slots, [Some(0), Some(1), Some(3), Some(4)]);
+        assert_eq!(
+            (s.start(f), s.start(e), s.start(g)),
+            (Some(0), None, Some(4))
+        );
+        assert_eq!((s.n_insns, s.n_lines, s.n_core), (4, 0, 0));
+        // Laid out in another order, g comes first.
+        let s = Slots::of(&m, &[g, f], 5).ok().unwrap();
+        assert_eq!(
+            (s.start(g), s.start(f), s.slot(ids[2])),
+            (Some(0), Some(1), Some(4))
+        );
+        // What was not laid out has no slot.
+        let s = Slots::of(&m, &[g], 5).ok().unwrap();
+        assert_eq!((s.slot(ids[0]), s.start(f)), (None, None));
+    }
+
+    #[test]
+    fn the_limit_is_checked_in_slots_and_an_ld_imm64_cannot_straddle_it() {
+        let (m, [f, _, g], _) = module();
+        assert!(Slots::of(&m, &[f, g], 5).is_ok());
+        assert!(Slots::of(&m, &[f, g], 4).is_err());
+        assert!(Slots::of(&m, &[f], 4).is_ok());
+        // h ends with an ld_imm64 in slots 1 and 2: a limit of 2 refuses it.
+        let mut m = Module::new(Endian::Little);
+        let h = m.add_function(Function::new("h", "socket", true));
+        for insn in [mov64_imm(Reg::R0, 0), ld_imm64(Reg::R1, 7)] {
+            m.append(h, insn, Meta::default()).unwrap();
+        }
+        assert!(Slots::of(&m, &[h], 3).is_ok());
+        assert!(Slots::of(&m, &[h], 2).is_err());
+    }
+}
