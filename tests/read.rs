@@ -321,3 +321,31 @@ fn mutated_objects_never_panic() {
     }
     eprintln!("{cases} mutated objects read without panic");
 }
+
+/// An object's bss has a size and no bytes in the file: the reader bounds what it allocates
+/// for it (`DataSection::MAX_SIZE`, for all bss sections together).
+#[test]
+fn bss_size_is_bounded() {
+    let data = std::fs::read(common::testdata_dir().join("globals.bpfel.o")).unwrap();
+    let elf = ElfObject::parse(&data).unwrap();
+    let index = elf.section(".bss").expect(".bss").index;
+    // sh_size of `.bss` in the section header table (64-byte headers at e_shoff).
+    let shoff = u64::from_le_bytes(data[0x28..0x30].try_into().unwrap()) as usize;
+    let at = shoff + index * 64 + 0x20;
+    let with_size = |size: u64| {
+        let mut bad = data.clone();
+        bad[at..at + 8].copy_from_slice(&size.to_le_bytes());
+        bad
+    };
+    let max = bpfir::ir::DataSection::MAX_SIZE;
+    for size in [max + 1, u64::from(u32::MAX), u64::MAX] {
+        let e = Module::read(&with_size(size)).unwrap_err();
+        assert!(
+            matches!(&e, ReadError::BadSection { section, reason } if section == ".bss" && reason.contains("bss")),
+            "{e}"
+        );
+    }
+    let m = Module::read(&with_size(max)).unwrap();
+    let (_, bss) = m.data_sections().find(|(_, d)| d.name == ".bss").unwrap();
+    assert_eq!(bss.bytes.len() as u64, max);
+}

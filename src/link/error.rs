@@ -98,8 +98,9 @@ pub enum LinkError {
         /// Its kind there.
         second_kind: crate::ir::DataKind,
     },
-    /// A data section grows past what a BPF array map value can hold.
-    #[error("data section {section} grows past 4 GiB when {input} is appended")]
+    /// A data section grows past 4 GiB, or the bss sections past
+    /// [`DataSection::MAX_SIZE`](crate::ir::DataSection::MAX_SIZE) together.
+    #[error("data section {section} grows too large when {input} is appended (4 GiB a section, 256 MiB of bss in all)")]
     DataTooLarge {
         /// Section name.
         section: String,

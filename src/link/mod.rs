@@ -401,6 +401,8 @@ struct DataLayout {
 impl DataLayout {
     fn new(modules: &[Module], opts: &LinkOptions) -> Result<DataLayout, LinkError> {
         let mut layout = DataLayout::default();
+        // Bytes of the output's bss sections so far.
+        let mut bss = 0u64;
         for (i, m) in modules.iter().enumerate() {
             for (id, d) in m.data_sections() {
                 let o = match layout.sections.iter().position(|s| s.name == d.name) {
@@ -435,6 +437,13 @@ impl DataLayout {
                 let end = base + d.bytes.len() as u64;
                 if end > u64::from(u32::MAX) {
                     return Err(too_large());
+                }
+                if s.kind == DataKind::Bss {
+                    // The output's bss sections together stay readable (`DataSection::MAX_SIZE`).
+                    bss = bss + end - u64::from(s.size);
+                    if bss > DataSection::MAX_SIZE {
+                        return Err(too_large());
+                    }
                 }
                 s.size = end as u32;
                 s.align = s.align.max(align);

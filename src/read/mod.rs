@@ -185,6 +185,8 @@ impl<'a> Reader<'a> {
     }
 
     fn read_data(&mut self) -> Result<(), ReadError> {
+        // Zero-filled bytes so far: bss sections have a size but no bytes in the file.
+        let mut zero_filled = 0u64;
         for s in self.elf.sections() {
             let Some(kind) = data_kind(s.name) else {
                 continue;
@@ -203,16 +205,20 @@ impl<'a> Reader<'a> {
                 });
             }
             let bytes = if kind == DataKind::Bss || s.sh_type == object::elf::SHT_NOBITS {
-                // A bss section has a size but no bytes in the file; bound the allocation
-                // by what a BPF array map value can hold.
-                let size = usize::try_from(s.size)
-                    .ok()
-                    .filter(|&n| n <= u32::MAX as usize)
-                    .ok_or_else(|| ReadError::BadSection {
+                // A bss section has a size but no bytes in the file: bound the allocation
+                // (`DataSection::MAX_SIZE`, for the object's bss sections together).
+                zero_filled = zero_filled.saturating_add(s.size);
+                if zero_filled > DataSection::MAX_SIZE {
+                    return Err(ReadError::BadSection {
                         section: s.name.into(),
-                        reason: format!("size {} does not fit a map value", s.size),
-                    })?;
-                vec![0; size]
+                        reason: format!(
+                            "size {} takes the object's bss sections past {} bytes",
+                            s.size,
+                            DataSection::MAX_SIZE
+                        ),
+                    });
+                }
+                vec![0; s.size as usize]
             } else {
                 s.data.to_vec()
             };

@@ -92,6 +92,7 @@ pub fn write_object(module: &Module) -> Result<Vec<u8>, WriteError> {
     // The IR's invariants (layout, references) first; what remains below is what only an
     // ELF object cannot express.
     crate::verify::verify_structure(module)?;
+    check_bss_total(module)?;
     let mut w = Writer::new(module);
     w.layout_code()?;
     w.add_code_sections();
@@ -112,6 +113,28 @@ pub fn write_object(module: &Module) -> Result<Vec<u8>, WriteError> {
     w.obj.write().map_err(|e| WriteError::Elf {
         reason: e.to_string(),
     })
+}
+
+/// Refuses a module whose bss sections hold more than [`DataSection::MAX_SIZE`] bytes
+/// together, which the reader would refuse to read back.
+fn check_bss_total(module: &Module) -> Result<(), WriteError> {
+    let mut total = 0u64;
+    for (_, d) in module.data_sections() {
+        if d.kind != DataKind::Bss {
+            continue;
+        }
+        total = total.saturating_add(d.bytes.len() as u64);
+        if total > DataSection::MAX_SIZE {
+            return Err(WriteError::BadData {
+                section: d.name.clone(),
+                reason: format!(
+                    "it takes the module's bss sections past {} bytes",
+                    DataSection::MAX_SIZE
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Non-code sections in the order they are written.

@@ -325,3 +325,23 @@ fn license_is_padded_to_its_variables_and_refused_past_4k() {
     );
     assert_eq!(license_len("GPL", 0x0566_6666 + 8, None), None);
 }
+
+#[test]
+fn bss_past_the_bound_is_refused() {
+    let bss = |name: &str, size: u64| DataSection {
+        name: name.into(),
+        kind: DataKind::Bss,
+        bytes: vec![0; size as usize],
+        align: 8,
+        vars: Vec::new(),
+        btf_datasec: None,
+    };
+    let mut m = Module::new(Endian::Little);
+    m.add_data(bss(".bss", DataSection::MAX_SIZE / 2));
+    m.add_data(bss(".bss.b", DataSection::MAX_SIZE / 2 + 1));
+    let e = write_object(&m).unwrap_err();
+    assert!(
+        matches!(&e, WriteError::BadData { section, reason } if section == ".bss.b" && reason.contains("bss")),
+        "{e}"
+    );
+}
