@@ -22,7 +22,7 @@ mod struct_ops;
 
 use std::collections::HashMap;
 
-use crate::btf::{Btf, Kind, TypeId, TypeKind};
+use crate::btf::{Btf, Kind, Linkage, TypeId, TypeKind};
 use crate::btf_ext::{BtfExt, CoreAccess};
 use crate::elf::{Binding, ElfObject, Section, Symbol, SymbolKind, R_BPF_64_32, R_BPF_64_64};
 use crate::insn::{CallKind, Decoder, Insn};
@@ -299,7 +299,19 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        btf.type_by_name_kind(name, Kind::Func)
+        // An extern function's `FUNC` says `extern` (a global one of that name is a
+        // definition, which may be another object's after a link; libbpf refuses an extern
+        // whose name finds one).
+        btf.types_by_name(name)
+            .find(|&f| {
+                matches!(
+                    btf.ty(f).kind,
+                    TypeKind::Func {
+                        linkage: Linkage::Extern,
+                        ..
+                    }
+                )
+            })
             .map(|f| (ExternKind::Func, Some(f)))
     }
 
