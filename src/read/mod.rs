@@ -475,6 +475,21 @@ impl<'a> Reader<'a> {
             .collect();
         for id in datasecs {
             let name = btf.name(id)?.to_string();
+            // A `DATASEC` lists variables (`.ksyms` also the kfuncs' `FUNC`s), as the kernel
+            // and libbpf require, whether or not the object has its section.
+            if let Some(v) = btf.datasec_vars(id).iter().find(|v| {
+                let kind = btf.ty(v.ty).kind.kind();
+                kind != Kind::Var && !(kind == Kind::Func && name == ".ksyms")
+            }) {
+                return Err(ReadError::BadSection {
+                    section: name,
+                    reason: format!(
+                        "BTF DATASEC member {} is a {:?}, not a VAR",
+                        btf.name(v.ty).unwrap_or("(anon)"),
+                        btf.ty(v.ty).kind.kind()
+                    ),
+                });
+            }
             let Some(section) = self.elf.section(&name) else {
                 continue;
             };
