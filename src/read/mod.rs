@@ -357,9 +357,15 @@ impl<'a> Reader<'a> {
                 .map(|s| ((s.name, s.value), s))
                 .collect();
             let mut ranges = self.elf.code_ranges(section);
-            let leftovers = self.unnamed_functions(section, &ranges);
-            let leftover_starts: Vec<usize> = leftovers.iter().map(|(_, r)| r.start).collect();
-            ranges.extend(leftovers);
+            // Bodies without a symbol, by start: their names come from BTF.
+            let leftovers: HashMap<usize, String> = self
+                .unnamed_functions(section, &ranges)
+                .into_iter()
+                .map(|(name, r)| {
+                    ranges.push(("", r.clone()));
+                    (r.start, name)
+                })
+                .collect();
             ranges.sort_by_key(|(_, r)| r.start);
             for (name, range) in ranges {
                 // An empty section without symbols (clang's empty `.text`) holds nothing.
@@ -378,8 +384,13 @@ impl<'a> Reader<'a> {
                 }
                 let bytes = section.data.get(range.clone()).ok_or_else(bad)?;
                 // A body a linker left without a symbol is never an entry point.
-                let is_program = section.name != ".text" && !leftover_starts.contains(&range.start);
-                let fname = if name.is_empty() { section.name } else { name };
+                let leftover = leftovers.get(&range.start);
+                let is_program = section.name != ".text" && leftover.is_none();
+                let fname = match leftover {
+                    Some(n) if !n.is_empty() => n.as_str(),
+                    _ if name.is_empty() => section.name,
+                    _ => name,
+                };
                 let mut f = Function::new(fname, section.name, is_program);
                 if let Some(sym) = symbols.get(&(name, range.start as u64)) {
                     f.linkage = linkage(sym.binding);
@@ -410,16 +421,17 @@ impl<'a> Reader<'a> {
 
     /// Functions that have a func_info record but no symbol (a static linker keeps the body
     /// of a weak function it overrode, without its symbol): each runs from its record to the
-    /// next function or the end of the section, and is named after its BTF `FUNC`.
+    /// next function or the end of the section, and is named after its BTF `FUNC` (empty
+    /// when that has no name).
     fn unnamed_functions(
         &self,
         section: &Section<'a>,
         ranges: &[(&'a str, std::ops::Range<usize>)],
-    ) -> Vec<(&'a str, std::ops::Range<usize>)> {
+    ) -> Vec<(String, std::ops::Range<usize>)> {
         let (Some(ext), Some(btf)) = (&self.ext, &self.module.btf) else {
             return Vec::new();
         };
-        let mut starts: Vec<(usize, &'a str)> = Vec::new();
+        let mut starts: Vec<(usize, String)> = Vec::new();
         for (sec, rec) in ext.func_infos() {
             let start = rec.insn_off.0 as usize;
             if btf.str(sec).ok() != Some(section.name)
@@ -429,22 +441,20 @@ impl<'a> Reader<'a> {
             {
                 continue;
             }
-            // Names borrow from the object bytes, not from the BTF: find the symbol name
-            // among the section's own names when there is one, else leave it unnamed.
+            // Named by BTF alone: the writer writes such a body without any symbol.
             let name = btf
                 .type_id(rec.type_id)
                 .ok()
                 .and_then(|id| btf.name(id).ok())
-                .and_then(|n| self.elf.symbols().iter().find(|s| s.name == n))
-                .map_or("", |s| s.name);
-            starts.push((start, name));
+                .unwrap_or_default();
+            starts.push((start, name.to_string()));
         }
         starts.sort_unstable();
         starts.dedup_by_key(|(s, _)| *s);
         let boundaries: Vec<usize> = ranges
             .iter()
             .map(|(_, r)| r.start)
-            .chain(starts.iter().map(|&(s, _)| s))
+            .chain(starts.iter().map(|(s, _)| *s))
             .collect();
         starts
             .into_iter()
