@@ -187,12 +187,21 @@ impl<'a> Reader<'a> {
     fn read_data(&mut self) -> Result<(), ReadError> {
         // Zero-filled bytes so far: bss sections have a size but no bytes in the file.
         let mut zero_filled = 0u64;
+        let mut names = std::collections::HashSet::new();
         for s in self.elf.sections() {
             let Some(kind) = data_kind(s.name) else {
                 continue;
             };
             if s.is_executable() {
                 continue;
+            }
+            // BTF describes a data section by its name (`DATASEC`), and loaders make one map
+            // of each: two of one name cannot both be described (clang never writes them).
+            if !names.insert(s.name) {
+                return Err(ReadError::BadSection {
+                    section: s.name.into(),
+                    reason: "a second data section of this name".into(),
+                });
             }
             if s.align > DataSection::MAX_ALIGN {
                 return Err(ReadError::BadSection {

@@ -92,7 +92,7 @@ pub fn write_object(module: &Module) -> Result<Vec<u8>, WriteError> {
     // The IR's invariants (layout, references) first; what remains below is what only an
     // ELF object cannot express.
     crate::verify::verify_structure(module)?;
-    check_bss_total(module)?;
+    check_data_sections(module)?;
     let mut w = Writer::new(module);
     w.layout_code()?;
     w.add_code_sections();
@@ -115,11 +115,19 @@ pub fn write_object(module: &Module) -> Result<Vec<u8>, WriteError> {
     })
 }
 
-/// Refuses a module whose bss sections hold more than [`DataSection::MAX_SIZE`] bytes
-/// together, which the reader would refuse to read back.
-fn check_bss_total(module: &Module) -> Result<(), WriteError> {
+/// Refuses what the reader would refuse to read back: two data sections of one name (BTF
+/// describes each by its name), bss sections holding more than [`DataSection::MAX_SIZE`]
+/// bytes together.
+fn check_data_sections(module: &Module) -> Result<(), WriteError> {
     let mut total = 0u64;
+    let mut names = std::collections::HashSet::new();
     for (_, d) in module.data_sections() {
+        if !names.insert(d.name.as_str()) {
+            return Err(WriteError::BadData {
+                section: d.name.clone(),
+                reason: "a second data section of this name".into(),
+            });
+        }
         if d.kind != DataKind::Bss {
             continue;
         }

@@ -345,3 +345,24 @@ fn bss_past_the_bound_is_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn two_data_sections_of_one_name_are_refused() {
+    let rodata = || DataSection {
+        name: ".rodata".into(),
+        kind: DataKind::Rodata,
+        bytes: vec![1, 2, 3, 4],
+        align: 4,
+        vars: Vec::new(),
+        btf_datasec: None,
+    };
+    let mut m = Module::new(Endian::Little);
+    m.add_data(rodata());
+    assert!(write_object(&m).is_ok());
+    m.add_data(rodata());
+    let e = write_object(&m).unwrap_err();
+    assert!(
+        matches!(&e, WriteError::BadData { section, reason } if section == ".rodata" && reason.contains("second")),
+        "{e}"
+    );
+}
