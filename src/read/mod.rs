@@ -532,10 +532,17 @@ impl<'a> Reader<'a> {
                     _ => None,
                 })
                 .collect();
-            // The section's symbols by name, once: a lookup per variable is then O(1).
+            // The section's variable symbols by name, once: a lookup per variable is then
+            // O(1). Those `read_data` makes variables of, so that each `VAR` placed by a
+            // symbol keeps it when written (libbpf too places variables by `STT_OBJECT`s).
+            let is_var_symbol = |s: &Symbol<'_>| {
+                s.section == Some(index)
+                    && matches!(s.kind, SymbolKind::Object | SymbolKind::NoType)
+                    && !s.name.is_empty()
+            };
             let mut symbols = std::collections::HashMap::new();
             for s in self.elf.symbols() {
-                if s.section == Some(index) {
+                if is_var_symbol(s) {
                     symbols.entry(s.name).or_insert(s);
                 }
             }
@@ -552,7 +559,7 @@ impl<'a> Reader<'a> {
             let mut globals = std::collections::HashMap::new();
             let mut locals = std::collections::HashMap::new();
             for s in self.elf.symbols() {
-                if s.section == Some(index) {
+                if is_var_symbol(s) {
                     match s.binding {
                         Binding::Global | Binding::Weak => globals.entry(s.name).or_insert(s),
                         Binding::Local => locals.entry(s.name).or_insert(s),
