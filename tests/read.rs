@@ -349,3 +349,29 @@ fn bss_size_is_bounded() {
     let (_, bss) = m.data_sections().find(|(_, d)| d.name == ".bss").unwrap();
     assert_eq!(bss.bytes.len() as u64, max);
 }
+
+/// The null section (index 0) has no name whatever its header says, and is never found by
+/// one: a fuzzed object named it, and the written copy (which names it nothing) read back
+/// otherwise.
+#[test]
+fn the_null_section_has_no_name() {
+    let data = std::fs::read(common::testdata_dir().join("calls.bpfel.o")).unwrap();
+    let license = ElfObject::parse(&data)
+        .unwrap()
+        .section("license")
+        .unwrap()
+        .index;
+    let shoff = u64::from_le_bytes(data[0x28..0x30].try_into().unwrap()) as usize;
+    let mut bad = data.clone();
+    // sh_name of section 0 := sh_name of `license`.
+    let name_of_license = shoff + license * 64;
+    bad.copy_within(name_of_license..name_of_license + 4, shoff);
+    let elf = ElfObject::parse(&bad).unwrap();
+    assert_eq!(elf.sections()[0].name, "");
+    assert_eq!(elf.section("license").unwrap().index, license);
+    assert!(elf.section("").is_none());
+    assert_eq!(
+        Module::read(&bad).unwrap().license,
+        Module::read(&data).unwrap().license
+    );
+}
