@@ -510,6 +510,29 @@ impl<'a> Reader<'a> {
                 });
             }
             let Some(section) = self.elf.section(&name) else {
+                // Without its section, a `DATASEC` holds only externs (`.kconfig`, `.ksyms`,
+                // an extern map of `.maps`): a variable defined here needs the section, as
+                // libbpf requires (and the writer would write none, or one of another kind
+                // by that name, such as `.strtab`).
+                let defined = btf.datasec_vars(id).iter().find(|v| {
+                    !matches!(
+                        btf.ty(v.ty).kind,
+                        TypeKind::Var {
+                            linkage: Linkage::Extern,
+                            ..
+                        } | TypeKind::Func { .. }
+                    )
+                });
+                if let Some(v) = defined.filter(|_| name != ".kconfig" && name != ".ksyms") {
+                    return Err(ReadError::BadSection {
+                        section: name,
+                        reason: format!(
+                            "BTF DATASEC variable {} is defined, but the object has no section \
+                             of that name",
+                            btf.name(v.ty).unwrap_or("(anon)")
+                        ),
+                    });
+                }
                 continue;
             };
             let (index, size) = (section.index, section.size);
