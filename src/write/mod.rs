@@ -115,17 +115,28 @@ pub fn write_object(module: &Module) -> Result<Vec<u8>, WriteError> {
     })
 }
 
-/// Refuses what the reader would refuse to read back: two data sections of one name (BTF
-/// describes each by its name), bss sections holding more than [`DataSection::MAX_SIZE`]
-/// bytes together.
+/// Refuses what the reader would refuse to read back, or read as something else: two data
+/// sections of one name (BTF describes each by its name), a data section named as a code
+/// section (after a link of an object whose `.data` is code), bss sections holding more
+/// than [`DataSection::MAX_SIZE`] bytes together.
 fn check_data_sections(module: &Module) -> Result<(), WriteError> {
     let mut total = 0u64;
+    let code: std::collections::HashSet<&str> = module
+        .functions()
+        .map(|(_, f)| f.section.as_str())
+        .collect();
     let mut names = std::collections::HashSet::new();
     for (_, d) in module.data_sections() {
         if !names.insert(d.name.as_str()) {
             return Err(WriteError::BadData {
                 section: d.name.clone(),
                 reason: "a second data section of this name".into(),
+            });
+        }
+        if code.contains(d.name.as_str()) {
+            return Err(WriteError::BadData {
+                section: d.name.clone(),
+                reason: "functions are in a code section of this name".into(),
             });
         }
         if d.kind != DataKind::Bss {

@@ -366,3 +366,24 @@ fn two_data_sections_of_one_name_are_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn a_data_section_named_as_a_code_section_is_refused() {
+    let mut m = Module::new(Endian::Little);
+    let f = m.add_function(Function::new("prog", ".data", true));
+    m.append(f, Insn::Exit, Meta::default()).unwrap();
+    assert!(write_object(&m).is_ok());
+    m.add_data(DataSection {
+        name: ".data".into(),
+        kind: DataKind::Data,
+        bytes: vec![0; 4],
+        align: 4,
+        vars: Vec::new(),
+        btf_datasec: None,
+    });
+    let e = write_object(&m).unwrap_err();
+    assert!(
+        matches!(&e, WriteError::BadData { section, reason } if section == ".data" && reason.contains("code")),
+        "{e}"
+    );
+}
