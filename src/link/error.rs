@@ -107,6 +107,21 @@ pub enum LinkError {
         /// The input being appended.
         input: String,
     },
+    /// Two inputs use an extern of one name as different things (a kernel variable and a
+    /// function, say): the output can hold one undefined symbol of that name.
+    #[error(
+        "{second} uses extern {name} as a {second_kind:?}, an earlier input as a {first_kind:?}"
+    )]
+    ExternKindMismatch {
+        /// Symbol name.
+        name: String,
+        /// What the earlier input's extern is.
+        first_kind: crate::ir::ExternKind,
+        /// The input with the other kind.
+        second: String,
+        /// What it is there.
+        second_kind: crate::ir::ExternKind,
+    },
     /// An extern that no input defines (and the link is not partial).
     #[error("{input} uses {name}, which no input defines")]
     Unresolved {

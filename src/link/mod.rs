@@ -947,7 +947,8 @@ impl Linker<'_> {
     }
 
     fn add_externs(&mut self, merged: &MergedBtf) -> Result<(), LinkError> {
-        let mut by_name: HashMap<(String, ExternKind), ExternId> = HashMap::new();
+        // One extern per name: an ELF object has one undefined symbol of a name.
+        let mut by_name: HashMap<String, ExternId> = HashMap::new();
         for (i, m) in self.modules.iter().enumerate() {
             for (id, e) in m.externs() {
                 let kernel = is_kernel_extern(m, e);
@@ -965,14 +966,21 @@ impl Linker<'_> {
                                 input: self.opts.name(i),
                             });
                         }
-                        let key = (e.name.clone(), e.kind);
-                        let new = match by_name.get(&key) {
-                            Some(&new) => new,
+                        let new = match by_name.get(&e.name) {
+                            Some(&new) if self.out.extern_(new).kind == e.kind => new,
+                            Some(&new) => {
+                                return Err(LinkError::ExternKindMismatch {
+                                    name: e.name.clone(),
+                                    first_kind: self.out.extern_(new).kind,
+                                    second: self.opts.name(i),
+                                    second_kind: e.kind,
+                                })
+                            }
                             None => {
                                 let mut ne = e.clone();
                                 ne.btf = e.btf.and_then(|t| merged.ty(i, t));
                                 let new = self.out.add_extern(ne);
-                                by_name.insert(key, new);
+                                by_name.insert(e.name.clone(), new);
                                 new
                             }
                         };

@@ -263,3 +263,36 @@ fn bss_of_the_output_is_bounded_in_all() {
     let out = link(&[a, b], &LinkOptions::default()).unwrap();
     assert_eq!(out.data_sections().len(), 2);
 }
+
+#[test]
+fn externs_of_one_name_must_be_of_one_kind() {
+    let with_extern = |kind| {
+        let mut m = Module::new(Endian::Little);
+        m.add_extern(crate::ir::Extern {
+            name: "x".into(),
+            kind,
+            weak: false,
+            btf: None,
+        });
+        m
+    };
+    let opts = LinkOptions {
+        allow_unresolved: true,
+        ..Default::default()
+    };
+    let out = link(
+        &[with_extern(ExternKind::Func), with_extern(ExternKind::Func)],
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(out.externs().len(), 1);
+    let e = link(
+        &[with_extern(ExternKind::Ksym), with_extern(ExternKind::Func)],
+        &opts,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, LinkError::ExternKindMismatch { name, first_kind: ExternKind::Ksym, second_kind: ExternKind::Func, .. } if name == "x"),
+        "{e}"
+    );
+}
