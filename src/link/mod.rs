@@ -949,6 +949,16 @@ impl Linker<'_> {
     fn add_externs(&mut self, merged: &MergedBtf) -> Result<(), LinkError> {
         // One extern per name: an ELF object has one undefined symbol of a name.
         let mut by_name: HashMap<String, ExternId> = HashMap::new();
+        // Its BTF: the first input's that has one (an input may have read the extern from
+        // its symbol alone), so the output's extern is the one its BTF reads back as.
+        let mut btf_of: HashMap<(&str, ExternKind), TypeId> = HashMap::new();
+        for (i, m) in self.modules.iter().enumerate() {
+            for (_, e) in m.externs() {
+                if let Some(t) = e.btf.and_then(|t| merged.ty(i, t)) {
+                    btf_of.entry((e.name.as_str(), e.kind)).or_insert(t);
+                }
+            }
+        }
         for (i, m) in self.modules.iter().enumerate() {
             for (id, e) in m.externs() {
                 let kernel = is_kernel_extern(m, e);
@@ -978,7 +988,7 @@ impl Linker<'_> {
                             }
                             None => {
                                 let mut ne = e.clone();
-                                ne.btf = e.btf.and_then(|t| merged.ty(i, t));
+                                ne.btf = btf_of.get(&(e.name.as_str(), e.kind)).copied();
                                 let new = self.out.add_extern(ne);
                                 by_name.insert(e.name.clone(), new);
                                 new
