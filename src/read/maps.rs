@@ -318,6 +318,9 @@ fn read_btf_maps(
     let mut claimed = vec![false; relocs.len()];
     let vars = btf.datasec_vars(datasec);
     let mut maps = Vec::with_capacity(vars.len());
+    // A map is found by its name (its symbol's): two definitions of one name would both
+    // take the first's symbol.
+    let mut names = std::collections::HashSet::new();
     for var in vars {
         let (var_ty, linkage) = match btf.kind_of(var.ty) {
             Ok(&TypeKind::Var { ty, linkage }) => (ty, linkage),
@@ -339,6 +342,13 @@ fn read_btf_maps(
         if linkage == Linkage::Extern {
             // Defined by another object: an extern of the module (see `read_externs`).
             continue;
+        }
+        if !names.insert(name) {
+            return Err(bad_map(
+                sec,
+                name,
+                "DATASEC .maps defines a second map of this name",
+            ));
         }
         let sym = elf
             .symbols()
