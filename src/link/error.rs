@@ -107,10 +107,11 @@ pub enum LinkError {
         /// The input being appended.
         input: String,
     },
-    /// Two inputs use an extern of one name as different things (a kernel variable and a
-    /// function, say): the output can hold one undefined symbol of that name.
+    /// Two inputs use (or declare in their BTF) an extern of one name as different things
+    /// (a kernel variable and a function, say): the output can hold one undefined symbol of
+    /// that name.
     #[error(
-        "{second} uses extern {name} as a {second_kind:?}, an earlier input as a {first_kind:?}"
+        "{second} uses extern {name} as a {second_kind:?}, an input or its BTF as a {first_kind:?}"
     )]
     ExternKindMismatch {
         /// Symbol name.

@@ -988,7 +988,24 @@ impl Linker<'_> {
                             }
                             None => {
                                 let mut ne = e.clone();
-                                ne.btf = btf_of.get(&(e.name.as_str(), e.kind)).copied();
+                                // What the merged BTF says the extern is, as the reader will
+                                // read it (another input's BTF may declare the name).
+                                let found = merged
+                                    .btf
+                                    .as_ref()
+                                    .and_then(|b| crate::read::extern_kind(b, &e.name));
+                                ne.btf = match found {
+                                    Some((kind, btf)) if kind == e.kind => btf,
+                                    Some((kind, _)) => {
+                                        return Err(LinkError::ExternKindMismatch {
+                                            name: e.name.clone(),
+                                            first_kind: kind,
+                                            second: self.opts.name(i),
+                                            second_kind: e.kind,
+                                        })
+                                    }
+                                    None => btf_of.get(&(e.name.as_str(), e.kind)).copied(),
+                                };
                                 let new = self.out.add_extern(ne);
                                 by_name.insert(e.name.clone(), new);
                                 new

@@ -33,6 +33,45 @@ use crate::ir::{
 
 pub use error::ReadError;
 
+/// What `btf` says the extern `name` is, and its type: a variable of `.kconfig`, `.ksyms`
+/// or `.maps` (a kfunc's `FUNC` in `.ksyms`), else an extern `FUNC` of that name. The
+/// reader reads an extern so (its symbol decides when BTF says nothing), and the linker
+/// gives its output's externs what this finds in the merged BTF, so that they read back.
+pub(crate) fn extern_kind(btf: &Btf, name: &str) -> Option<(ExternKind, Option<TypeId>)> {
+    for (section, kind) in [
+        (".kconfig", ExternKind::Kconfig),
+        (".ksyms", ExternKind::Ksym),
+        (".maps", ExternKind::Map),
+    ] {
+        let Some(sec) = btf.type_by_name_kind(section, Kind::Datasec) else {
+            continue;
+        };
+        for v in btf.datasec_vars(sec) {
+            if btf.name(v.ty).is_ok_and(|n| n == name) {
+                let kind = match btf.ty(v.ty).kind {
+                    TypeKind::Func { .. } => ExternKind::Func,
+                    _ => kind,
+                };
+                return Some((kind, Some(v.ty)));
+            }
+        }
+    }
+    // An extern function's `FUNC` says `extern` (a global one of that name is a
+    // definition, which may be another object's after a link; libbpf refuses an extern
+    // whose name finds one).
+    btf.types_by_name(name)
+        .find(|&f| {
+            matches!(
+                btf.ty(f).kind,
+                TypeKind::Func {
+                    linkage: Linkage::Extern,
+                    ..
+                }
+            )
+        })
+        .map(|f| (ExternKind::Func, Some(f)))
+}
+
 impl Module {
     /// Reads a BPF ELF object (as clang writes them, either byte order).
     ///
@@ -287,41 +326,9 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// What BTF says an extern is: a `.kconfig` or `.ksyms` variable, or a function.
+    /// What BTF says an extern is (see [`extern_kind`]).
     fn extern_kind(&self, name: &str) -> Option<(ExternKind, Option<TypeId>)> {
-        let btf = self.module.btf.as_ref()?;
-        for (section, kind) in [
-            (".kconfig", ExternKind::Kconfig),
-            (".ksyms", ExternKind::Ksym),
-            (".maps", ExternKind::Map),
-        ] {
-            let Some(sec) = btf.type_by_name_kind(section, Kind::Datasec) else {
-                continue;
-            };
-            for v in btf.datasec_vars(sec) {
-                if btf.name(v.ty).is_ok_and(|n| n == name) {
-                    let kind = match btf.ty(v.ty).kind {
-                        TypeKind::Func { .. } => ExternKind::Func,
-                        _ => kind,
-                    };
-                    return Some((kind, Some(v.ty)));
-                }
-            }
-        }
-        // An extern function's `FUNC` says `extern` (a global one of that name is a
-        // definition, which may be another object's after a link; libbpf refuses an extern
-        // whose name finds one).
-        btf.types_by_name(name)
-            .find(|&f| {
-                matches!(
-                    btf.ty(f).kind,
-                    TypeKind::Func {
-                        linkage: Linkage::Extern,
-                        ..
-                    }
-                )
-            })
-            .map(|f| (ExternKind::Func, Some(f)))
+        extern_kind(self.module.btf.as_ref()?, name)
     }
 
     fn read_externs(&mut self) {
