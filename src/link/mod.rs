@@ -616,13 +616,38 @@ fn merge_btf(
                     vars.push(nv);
                 }
             }
-        } else if name == ".maps" || name == "maps" {
-            // Surviving maps of that origin, laid out anew in output order.
-            let (origin, align) = if name == ".maps" {
-                (MapOrigin::Btf, 8u32)
-            } else {
-                (MapOrigin::Legacy, 4u32)
-            };
+        } else if name == "maps" {
+            // Legacy maps, laid out as the writer writes them: every surviving record
+            // back to back in output order, whether or not its input's BTF has a `VAR` for
+            // it (one without BTF is written all the same); a `VAR` takes its record's
+            // offset, and the section is as long as the records or the `VAR`s need.
+            let mut packed = 0u32;
+            for (i, m) in modules.iter().enumerate() {
+                let ds = secs.iter().find(|(j, _)| *j == i).map(|&(_, ds)| ds);
+                for (id, map) in m.maps().filter(|(_, map)| map.origin == MapOrigin::Legacy) {
+                    if overridden(symbols, &map.name, Target::Map(i, id)).is_some() {
+                        continue;
+                    }
+                    let offset = packed;
+                    packed = packed.saturating_add(crate::write::legacy_record_len(map));
+                    let (Some(ds), Some(b)) = (ds, m.btf.as_ref()) else {
+                        continue;
+                    };
+                    let v = b
+                        .datasec_vars(ds)
+                        .iter()
+                        .find(|v| b.name(v.ty).is_ok_and(|n| n == map.name));
+                    let Some(v) = v else { continue };
+                    let mut nv = new_var(&merged, i, v)?;
+                    nv.offset = offset;
+                    size = size.max(offset.saturating_add(nv.size));
+                    vars.push(nv);
+                }
+            }
+            size = size.max(packed);
+        } else if name == ".maps" {
+            // Surviving BTF-defined maps, laid out anew in output order.
+            let (origin, align) = (MapOrigin::Btf, 8u32);
             for (i, m) in modules.iter().enumerate() {
                 let Some(&(_, ds)) = secs.iter().find(|(j, _)| *j == i) else {
                     continue;

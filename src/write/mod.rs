@@ -51,6 +51,7 @@
 mod error;
 mod ext;
 mod maps;
+pub(crate) use maps::legacy_record_len;
 mod struct_ops;
 
 use la_arena::ArenaMap;
