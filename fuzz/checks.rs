@@ -80,8 +80,13 @@ fn round_trip(what: &str, input_len: usize, module: &Module) -> Result<(), Findi
         .map_err(|e| format!("{what}: the written object does not read back: {e}"))?;
     let (a, b) = (summary(module), summary(&again));
     if a != b {
+        // Only what differs: the summaries of large modules are long.
+        let only_a: Vec<&String> = a.iter().filter(|x| !b.contains(x)).collect();
+        let only_b: Vec<&String> = b.iter().filter(|x| !a.contains(x)).collect();
         return Err(format!(
-            "{what}: read(write(m)) differs from m:\n  m:     {a:?}\n  again: {b:?}"
+            "{what}: read(write(m)) differs from m ({} vs {} entries):\n  only in m:     {only_a:?}\n  only in again: {only_b:?}",
+            a.len(),
+            b.len()
         ));
     }
     same_btf(what, module.btf.as_ref(), again.btf.as_ref())?;

@@ -199,6 +199,9 @@ impl<'a> ElfObject<'a> {
                 .map_err(|err| bad(err.to_string(), "?"))?;
             let name = std::str::from_utf8(name)
                 .map_err(|_| bad("section name is not utf-8".into(), "?"))?;
+            // The null section has no name, whatever its `sh_name` says: nothing finds it by
+            // one (a written object gives it none, so a name here would not read back).
+            let name = if index == 0 { "" } else { name };
             let data = sh
                 .data(e, bytes)
                 .map_err(|err| bad(err.to_string(), name))?;
@@ -377,9 +380,9 @@ impl<'a> ElfObject<'a> {
         &self.sections
     }
 
-    /// The first section named `name`.
+    /// The first section named `name`, never the null section (index 0).
     pub fn section(&self, name: &str) -> Option<&Section<'a>> {
-        self.sections.iter().find(|s| s.name == name)
+        self.sections.iter().skip(1).find(|s| s.name == name)
     }
 
     /// The sections that hold instructions.

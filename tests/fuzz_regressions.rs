@@ -35,6 +35,9 @@ fn testdata_objects() -> Vec<PathBuf> {
     files
 }
 
+/// A fuzz target's check.
+type Check = fn(&[u8]) -> Result<(), checks::Finding>;
+
 /// Runs `check` on every seed and regression input of `target` (plus `extra`); fails with
 /// every finding at once. Returns how many inputs ran.
 fn replay(
@@ -131,4 +134,38 @@ fn link_seeds_read_both_objects() {
             bpfir::ir::Module::read(&owned).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         }
     }
+}
+
+/// What a fuzz run left in `fuzz/artifacts/<target>/` (not committed), replayed through the
+/// same checks: `cargo test --test fuzz_regressions -- --ignored artifacts`. Fails with
+/// every finding the artifacts still show, so a fix can be checked on all of them at once
+/// (see `fuzz/README.md`).
+#[test]
+#[ignore = "replays a fuzz run's local artifacts"]
+fn artifacts_still_failing() {
+    let mut findings = Vec::new();
+    let targets: [(&str, Check); 5] = [
+        ("elf", checks::elf),
+        ("btf", checks::btf),
+        ("btf_ext", checks::btf_ext),
+        ("co_re", checks::co_re),
+        ("link", checks::link),
+    ];
+    for (target, check) in targets {
+        for f in inputs("artifacts", target) {
+            let data = std::fs::read(&f).unwrap();
+            let outcome = std::panic::catch_unwind(|| check(&data));
+            match outcome {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => findings.push(format!("{}: {e}", f.display())),
+                Err(_) => findings.push(format!("{}: panicked", f.display())),
+            }
+        }
+    }
+    assert!(
+        findings.is_empty(),
+        "{} findings:\n{}",
+        findings.len(),
+        findings.join("\n")
+    );
 }

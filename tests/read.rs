@@ -321,3 +321,57 @@ fn mutated_objects_never_panic() {
     }
     eprintln!("{cases} mutated objects read without panic");
 }
+
+/// An object's bss has a size and no bytes in the file: the reader bounds what it allocates
+/// for it (`DataSection::MAX_SIZE`, for all bss sections together).
+#[test]
+fn bss_size_is_bounded() {
+    let data = std::fs::read(common::testdata_dir().join("globals.bpfel.o")).unwrap();
+    let elf = ElfObject::parse(&data).unwrap();
+    let index = elf.section(".bss").expect(".bss").index;
+    // sh_size of `.bss` in the section header table (64-byte headers at e_shoff).
+    let shoff = u64::from_le_bytes(data[0x28..0x30].try_into().unwrap()) as usize;
+    let at = shoff + index * 64 + 0x20;
+    let with_size = |size: u64| {
+        let mut bad = data.clone();
+        bad[at..at + 8].copy_from_slice(&size.to_le_bytes());
+        bad
+    };
+    let max = bpfir::ir::DataSection::MAX_SIZE;
+    for size in [max + 1, u64::from(u32::MAX), u64::MAX] {
+        let e = Module::read(&with_size(size)).unwrap_err();
+        assert!(
+            matches!(&e, ReadError::BadSection { section, reason } if section == ".bss" && reason.contains("bss")),
+            "{e}"
+        );
+    }
+    let m = Module::read(&with_size(max)).unwrap();
+    let (_, bss) = m.data_sections().find(|(_, d)| d.name == ".bss").unwrap();
+    assert_eq!(bss.bytes.len() as u64, max);
+}
+
+/// The null section (index 0) has no name whatever its header says, and is never found by
+/// one: a fuzzed object named it, and the written copy (which names it nothing) read back
+/// otherwise.
+#[test]
+fn the_null_section_has_no_name() {
+    let data = std::fs::read(common::testdata_dir().join("calls.bpfel.o")).unwrap();
+    let license = ElfObject::parse(&data)
+        .unwrap()
+        .section("license")
+        .unwrap()
+        .index;
+    let shoff = u64::from_le_bytes(data[0x28..0x30].try_into().unwrap()) as usize;
+    let mut bad = data.clone();
+    // sh_name of section 0 := sh_name of `license`.
+    let name_of_license = shoff + license * 64;
+    bad.copy_within(name_of_license..name_of_license + 4, shoff);
+    let elf = ElfObject::parse(&bad).unwrap();
+    assert_eq!(elf.sections()[0].name, "");
+    assert_eq!(elf.section("license").unwrap().index, license);
+    assert!(elf.section("").is_none());
+    assert_eq!(
+        Module::read(&bad).unwrap().license,
+        Module::read(&data).unwrap().license
+    );
+}

@@ -247,7 +247,8 @@ pub struct DataSection {
     pub name: String,
     /// Data, read-only data or bss.
     pub kind: DataKind,
-    /// Initial bytes (all zero for bss).
+    /// Initial bytes (all zero for bss; a module's bss sections hold at most
+    /// [`DataSection::MAX_SIZE`] bytes together).
     pub bytes: Vec<u8>,
     /// Section alignment: a power of two up to [`DataSection::MAX_ALIGN`] (the reader
     /// refuses larger ones, the writer too).
@@ -263,6 +264,15 @@ impl DataSection {
     /// to at most 8 bytes; an ELF writer pads the file to every section's alignment, so an
     /// untrusted `sh_addralign` of 2^56 would ask for that many bytes.
     pub const MAX_ALIGN: u64 = 4096;
+
+    /// The most bytes the zero-filled (bss) sections of one object may hold together, when
+    /// bpfir reads, links or writes it: 256 MiB. A loader makes each data section an array
+    /// map of one value, which the kernel takes up to `i32::MAX` bytes; but bss has a size
+    /// and no bytes in the file, and bpfir holds it in memory as zeros, so a few header
+    /// bytes claiming gigabytes of bss would make it allocate them. (Sections with bytes
+    /// are bounded by the file.) The largest bss of the test corpus is 16 MiB (the kernel
+    /// selftests' `test_skeleton`).
+    pub const MAX_SIZE: u64 = 256 << 20;
 }
 
 /// What an extern symbol is.

@@ -98,13 +98,30 @@ pub enum LinkError {
         /// Its kind there.
         second_kind: crate::ir::DataKind,
     },
-    /// A data section grows past what a BPF array map value can hold.
-    #[error("data section {section} grows past 4 GiB when {input} is appended")]
+    /// A data section grows past 4 GiB, or the bss sections past
+    /// [`DataSection::MAX_SIZE`](crate::ir::DataSection::MAX_SIZE) together.
+    #[error("data section {section} grows too large when {input} is appended (4 GiB a section, 256 MiB of bss in all)")]
     DataTooLarge {
         /// Section name.
         section: String,
         /// The input being appended.
         input: String,
+    },
+    /// Two inputs use (or declare in their BTF) an extern of one name as different things
+    /// (a kernel variable and a function, say): the output can hold one undefined symbol of
+    /// that name.
+    #[error(
+        "{second} uses extern {name} as a {second_kind:?}, an input or its BTF as a {first_kind:?}"
+    )]
+    ExternKindMismatch {
+        /// Symbol name.
+        name: String,
+        /// What the earlier input's extern is.
+        first_kind: crate::ir::ExternKind,
+        /// The input with the other kind.
+        second: String,
+        /// What it is there.
+        second_kind: crate::ir::ExternKind,
     },
     /// An extern that no input defines (and the link is not partial).
     #[error("{input} uses {name}, which no input defines")]

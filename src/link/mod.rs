@@ -400,6 +400,8 @@ struct DataLayout {
 impl DataLayout {
     fn new(modules: &[Module], opts: &LinkOptions) -> Result<DataLayout, LinkError> {
         let mut layout = DataLayout::default();
+        // Bytes of the output's bss sections so far.
+        let mut bss = 0u64;
         for (i, m) in modules.iter().enumerate() {
             for (id, d) in m.data_sections() {
                 let o = match layout.sections.iter().position(|s| s.name == d.name) {
@@ -434,6 +436,13 @@ impl DataLayout {
                 let end = base + d.bytes.len() as u64;
                 if end > u64::from(u32::MAX) {
                     return Err(too_large());
+                }
+                if s.kind == DataKind::Bss {
+                    // The output's bss sections together stay readable (`DataSection::MAX_SIZE`).
+                    bss = bss + end - u64::from(s.size);
+                    if bss > DataSection::MAX_SIZE {
+                        return Err(too_large());
+                    }
                 }
                 s.size = end as u32;
                 s.align = s.align.max(align);
@@ -606,13 +615,38 @@ fn merge_btf(
                     vars.push(nv);
                 }
             }
-        } else if name == ".maps" || name == "maps" {
-            // Surviving maps of that origin, laid out anew in output order.
-            let (origin, align) = if name == ".maps" {
-                (MapOrigin::Btf, 8u32)
-            } else {
-                (MapOrigin::Legacy, 4u32)
-            };
+        } else if name == "maps" {
+            // Legacy maps, laid out as the writer writes them: every surviving record
+            // back to back in output order, whether or not its input's BTF has a `VAR` for
+            // it (one without BTF is written all the same); a `VAR` takes its record's
+            // offset, and the section is as long as the records or the `VAR`s need.
+            let mut packed = 0u32;
+            for (i, m) in modules.iter().enumerate() {
+                let ds = secs.iter().find(|(j, _)| *j == i).map(|&(_, ds)| ds);
+                for (id, map) in m.maps().filter(|(_, map)| map.origin == MapOrigin::Legacy) {
+                    if overridden(symbols, &map.name, Target::Map(i, id)).is_some() {
+                        continue;
+                    }
+                    let offset = packed;
+                    packed = packed.saturating_add(crate::write::legacy_record_len(map));
+                    let (Some(ds), Some(b)) = (ds, m.btf.as_ref()) else {
+                        continue;
+                    };
+                    let v = b
+                        .datasec_vars(ds)
+                        .iter()
+                        .find(|v| b.name(v.ty).is_ok_and(|n| n == map.name));
+                    let Some(v) = v else { continue };
+                    let mut nv = new_var(&merged, i, v)?;
+                    nv.offset = offset;
+                    size = size.max(offset.saturating_add(nv.size));
+                    vars.push(nv);
+                }
+            }
+            size = size.max(packed);
+        } else if name == ".maps" {
+            // Surviving BTF-defined maps, laid out anew in output order.
+            let (origin, align) = (MapOrigin::Btf, 8u32);
             for (i, m) in modules.iter().enumerate() {
                 let Some(&(_, ds)) = secs.iter().find(|(j, _)| *j == i) else {
                     continue;
@@ -934,7 +968,18 @@ impl Linker<'_> {
     }
 
     fn add_externs(&mut self, merged: &MergedBtf) -> Result<(), LinkError> {
-        let mut by_name: HashMap<(String, ExternKind), ExternId> = HashMap::new();
+        // One extern per name: an ELF object has one undefined symbol of a name.
+        let mut by_name: HashMap<String, ExternId> = HashMap::new();
+        // Its BTF: the first input's that has one (an input may have read the extern from
+        // its symbol alone), so the output's extern is the one its BTF reads back as.
+        let mut btf_of: HashMap<(&str, ExternKind), TypeId> = HashMap::new();
+        for (i, m) in self.modules.iter().enumerate() {
+            for (_, e) in m.externs() {
+                if let Some(t) = e.btf.and_then(|t| merged.ty(i, t)) {
+                    btf_of.entry((e.name.as_str(), e.kind)).or_insert(t);
+                }
+            }
+        }
         for (i, m) in self.modules.iter().enumerate() {
             for (id, e) in m.externs() {
                 let kernel = is_kernel_extern(m, e);
@@ -952,14 +997,38 @@ impl Linker<'_> {
                                 input: self.opts.name(i),
                             });
                         }
-                        let key = (e.name.clone(), e.kind);
-                        let new = match by_name.get(&key) {
-                            Some(&new) => new,
+                        let new = match by_name.get(&e.name) {
+                            Some(&new) if self.out.extern_(new).kind == e.kind => new,
+                            Some(&new) => {
+                                return Err(LinkError::ExternKindMismatch {
+                                    name: e.name.clone(),
+                                    first_kind: self.out.extern_(new).kind,
+                                    second: self.opts.name(i),
+                                    second_kind: e.kind,
+                                })
+                            }
                             None => {
                                 let mut ne = e.clone();
-                                ne.btf = e.btf.and_then(|t| merged.ty(i, t));
+                                // What the merged BTF says the extern is, as the reader will
+                                // read it (another input's BTF may declare the name).
+                                let found = merged
+                                    .btf
+                                    .as_ref()
+                                    .and_then(|b| crate::read::extern_kind(b, &e.name));
+                                ne.btf = match found {
+                                    Some((kind, btf)) if kind == e.kind => btf,
+                                    Some((kind, _)) => {
+                                        return Err(LinkError::ExternKindMismatch {
+                                            name: e.name.clone(),
+                                            first_kind: kind,
+                                            second: self.opts.name(i),
+                                            second_kind: e.kind,
+                                        })
+                                    }
+                                    None => btf_of.get(&(e.name.as_str(), e.kind)).copied(),
+                                };
                                 let new = self.out.add_extern(ne);
-                                by_name.insert(key, new);
+                                by_name.insert(e.name.clone(), new);
                                 new
                             }
                         };

@@ -227,3 +227,72 @@ fn license_datasec_is_sized_as_the_written_section() {
     let out = link(&[with_license_datasec(7)], &LinkOptions::default()).unwrap();
     assert_eq!(datasec_size(&out, "license"), 7);
 }
+
+fn bss(name: &str, size: u64) -> DataSection {
+    DataSection {
+        name: name.into(),
+        kind: DataKind::Bss,
+        bytes: vec![0; size as usize],
+        align: 8,
+        vars: Vec::new(),
+        btf_datasec: None,
+    }
+}
+
+#[test]
+fn bss_of_the_output_is_bounded_in_all() {
+    // Two inputs whose bss is just over half the bound: together past it, whether the
+    // sections share a name (one output section) or not.
+    let half = DataSection::MAX_SIZE / 2 + 8;
+    for second in [".bss", ".bss.other"] {
+        let mut a = Module::new(Endian::Little);
+        a.add_data(bss(".bss", half));
+        let mut b = Module::new(Endian::Little);
+        b.add_data(bss(second, half));
+        let e = link(&[a, b], &LinkOptions::default()).unwrap_err();
+        assert!(
+            matches!(&e, LinkError::DataTooLarge { section, .. } if section == second),
+            "{e}"
+        );
+    }
+    // Up to the bound, they link.
+    let mut a = Module::new(Endian::Little);
+    a.add_data(bss(".bss", DataSection::MAX_SIZE / 2));
+    let mut b = Module::new(Endian::Little);
+    b.add_data(bss(".bss.other", DataSection::MAX_SIZE / 2));
+    let out = link(&[a, b], &LinkOptions::default()).unwrap();
+    assert_eq!(out.data_sections().len(), 2);
+}
+
+#[test]
+fn externs_of_one_name_must_be_of_one_kind() {
+    let with_extern = |kind| {
+        let mut m = Module::new(Endian::Little);
+        m.add_extern(crate::ir::Extern {
+            name: "x".into(),
+            kind,
+            weak: false,
+            btf: None,
+        });
+        m
+    };
+    let opts = LinkOptions {
+        allow_unresolved: true,
+        ..Default::default()
+    };
+    let out = link(
+        &[with_extern(ExternKind::Func), with_extern(ExternKind::Func)],
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(out.externs().len(), 1);
+    let e = link(
+        &[with_extern(ExternKind::Ksym), with_extern(ExternKind::Func)],
+        &opts,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, LinkError::ExternKindMismatch { name, first_kind: ExternKind::Ksym, second_kind: ExternKind::Func, .. } if name == "x"),
+        "{e}"
+    );
+}

@@ -18,7 +18,8 @@
 //!   `__array(values, T)` is a zero-length array of pointers to the inner map template (a
 //!   struct, for map-in-maps) or to a function prototype (prog arrays). Unknown attribute
 //!   names are an error. The variable's offset comes from its ELF symbol (clang leaves the
-//!   `DATASEC` offsets at 0 for the loader to fix up). The bytes of a definition must be
+//!   `DATASEC` offsets at 0 for the loader to fix up), its size from the `VAR` (as libbpf,
+//!   whatever the symbol's size says). The bytes of a definition must be
 //!   zero except for the pointers of `.values = { [i] = &x }`, which are read from the
 //!   section's `R_BPF_64_ABS64` relocations into [`MapDef::init_slots`].
 //!
@@ -317,6 +318,9 @@ fn read_btf_maps(
     let mut claimed = vec![false; relocs.len()];
     let vars = btf.datasec_vars(datasec);
     let mut maps = Vec::with_capacity(vars.len());
+    // A map is found by its name (its symbol's): two definitions of one name would both
+    // take the first's symbol.
+    let mut names = std::collections::HashSet::new();
     for var in vars {
         let (var_ty, linkage) = match btf.kind_of(var.ty) {
             Ok(&TypeKind::Var { ty, linkage }) => (ty, linkage),
@@ -339,6 +343,13 @@ fn read_btf_maps(
             // Defined by another object: an extern of the module (see `read_externs`).
             continue;
         }
+        if !names.insert(name) {
+            return Err(bad_map(
+                sec,
+                name,
+                "DATASEC .maps defines a second map of this name",
+            ));
+        }
         let sym = elf
             .symbols()
             .iter()
@@ -346,11 +357,9 @@ fn read_btf_maps(
                 s.section == Some(section.index) && s.name == name && s.kind != SymbolKind::Section
             })
             .ok_or_else(|| bad_map(sec, name, "no ELF symbol in the section names this map"))?;
-        let size = if sym.size != 0 {
-            sym.size
-        } else {
-            u64::from(var.size)
-        };
+        // The definition's bytes are what its `VAR` says, from its symbol on: libbpf finds
+        // `.values` relocations by the `VAR`'s range, and the writer sizes the symbol so.
+        let size = u64::from(var.size);
         let bytes = symbol_bytes(section, sym.value, size).ok_or_else(|| {
             bad_map(
                 sec,

@@ -28,7 +28,7 @@ mod struct_ops;
 // one object, rebuilt for every object read, where SipHash was a visible share of the time.
 use hashbrown::HashMap;
 
-use crate::btf::{Btf, Kind, StrOffset, TypeId, TypeKind};
+use crate::btf::{Btf, Kind, Linkage, StrOffset, TypeId, TypeKind};
 use crate::btf_ext::{BtfExt, CoreAccess};
 use crate::elf::{Binding, ElfObject, Section, Symbol, SymbolKind, R_BPF_64_32, R_BPF_64_64};
 use crate::insn::{decode_or_opaque, CallKind, Insn};
@@ -38,6 +38,63 @@ use crate::ir::{
 };
 
 pub use error::ReadError;
+
+/// What `btf` says the extern `name` is, and its type: a variable of `.kconfig`, `.ksyms`
+/// or `.maps` (a kfunc's `FUNC` in `.ksyms`), else an extern `FUNC` of that name. The
+/// reader reads an extern so (its symbol decides when BTF says nothing), and the linker
+/// gives its output's externs what this finds in the merged BTF, so that they read back.
+pub(crate) fn extern_kind(btf: &Btf, name: &str) -> Option<(ExternKind, Option<TypeId>)> {
+    extern_kind_in(btf, &extern_sections(btf), name)
+}
+
+/// The `DATASEC`s an extern may be declared in, in the order [`extern_kind_in`] searches
+/// them: `.kconfig`, `.ksyms`, `.maps` (`None` where the BTF has no such section).
+pub(crate) fn extern_sections(btf: &Btf) -> Vec<(ExternKind, Option<TypeId>)> {
+    [
+        (".kconfig", ExternKind::Kconfig),
+        (".ksyms", ExternKind::Ksym),
+        (".maps", ExternKind::Map),
+    ]
+    .into_iter()
+    .map(|(name, kind)| (kind, datasec_by_name(btf, name)))
+    .collect()
+}
+
+/// [`extern_kind`] with the extern `sections` already found (see [`extern_sections`]).
+pub(crate) fn extern_kind_in(
+    btf: &Btf,
+    sections: &[(ExternKind, Option<TypeId>)],
+    name: &str,
+) -> Option<(ExternKind, Option<TypeId>)> {
+    for &(kind, sec) in sections {
+        let Some(sec) = sec else {
+            continue;
+        };
+        for v in btf.datasec_vars(sec) {
+            if btf.name(v.ty).is_ok_and(|n| n == name) {
+                let kind = match btf.ty(v.ty).kind {
+                    TypeKind::Func { .. } => ExternKind::Func,
+                    _ => kind,
+                };
+                return Some((kind, Some(v.ty)));
+            }
+        }
+    }
+    // An extern function's `FUNC` says `extern` (a global one of that name is a
+    // definition, which may be another object's after a link; libbpf refuses an extern
+    // whose name finds one).
+    btf.types_by_name(name)
+        .find(|&f| {
+            matches!(
+                btf.ty(f).kind,
+                TypeKind::Func {
+                    linkage: Linkage::Extern,
+                    ..
+                }
+            )
+        })
+        .map(|f| (ExternKind::Func, Some(f)))
+}
 
 impl Module {
     /// Reads a BPF ELF object (as clang writes them, either byte order).
@@ -227,12 +284,23 @@ impl<'a> Reader<'a> {
     }
 
     fn read_data(&mut self) -> Result<(), ReadError> {
+        // Zero-filled bytes so far: bss sections have a size but no bytes in the file.
+        let mut zero_filled = 0u64;
+        let mut names = std::collections::HashSet::new();
         for s in self.elf.sections() {
             let Some(kind) = data_kind(s.name) else {
                 continue;
             };
             if s.is_executable() {
                 continue;
+            }
+            // BTF describes a data section by its name (`DATASEC`), and loaders make one map
+            // of each: two of one name cannot both be described (clang never writes them).
+            if !names.insert(s.name) {
+                return Err(ReadError::BadSection {
+                    section: s.name.into(),
+                    reason: "a second data section of this name".into(),
+                });
             }
             if s.align > DataSection::MAX_ALIGN {
                 return Err(ReadError::BadSection {
@@ -245,16 +313,20 @@ impl<'a> Reader<'a> {
                 });
             }
             let bytes = if kind == DataKind::Bss || s.sh_type == object::elf::SHT_NOBITS {
-                // A bss section has a size but no bytes in the file; bound the allocation
-                // by what a BPF array map value can hold.
-                let size = usize::try_from(s.size)
-                    .ok()
-                    .filter(|&n| n <= u32::MAX as usize)
-                    .ok_or_else(|| ReadError::BadSection {
+                // A bss section has a size but no bytes in the file: bound the allocation
+                // (`DataSection::MAX_SIZE`, for the object's bss sections together).
+                zero_filled = zero_filled.saturating_add(s.size);
+                if zero_filled > DataSection::MAX_SIZE {
+                    return Err(ReadError::BadSection {
                         section: s.name.into(),
-                        reason: format!("size {} does not fit a map value", s.size),
-                    })?;
-                vec![0; size]
+                        reason: format!(
+                            "size {} takes the object's bss sections past {} bytes",
+                            s.size,
+                            DataSection::MAX_SIZE
+                        ),
+                    });
+                }
+                vec![0; s.size as usize]
             } else {
                 s.data.to_vec()
             };
@@ -314,45 +386,23 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// What BTF says an extern is: a `.kconfig` or `.ksyms` variable, or a function.
-    /// `sections` are the `DATASEC`s that may hold it (see [`Reader::extern_sections`]).
+    /// What BTF says an extern is (see [`extern_kind_in`]); `sections` are the
+    /// [`extern_sections`] of the module's BTF, found once per object.
     fn extern_kind(
         &self,
         name: &str,
         sections: &[(ExternKind, Option<TypeId>)],
     ) -> Option<(ExternKind, Option<TypeId>)> {
-        let btf = self.module.btf.as_ref()?;
-        for &(kind, sec) in sections {
-            let Some(sec) = sec else {
-                continue;
-            };
-            for v in btf.datasec_vars(sec) {
-                if btf.name(v.ty).is_ok_and(|n| n == name) {
-                    let kind = match btf.ty(v.ty).kind {
-                        TypeKind::Func { .. } => ExternKind::Func,
-                        _ => kind,
-                    };
-                    return Some((kind, Some(v.ty)));
-                }
-            }
-        }
-        btf.type_by_name_kind(name, Kind::Func)
-            .map(|f| (ExternKind::Func, Some(f)))
+        extern_kind_in(self.module.btf.as_ref()?, sections, name)
     }
 
-    /// The `DATASEC`s an extern may be declared in, in the order they are searched.
+    /// The `DATASEC`s an extern may be declared in (see [`extern_sections`]).
     fn extern_sections(&self) -> Vec<(ExternKind, Option<TypeId>)> {
-        let Some(btf) = self.module.btf.as_ref() else {
-            return Vec::new();
-        };
-        [
-            (".kconfig", ExternKind::Kconfig),
-            (".ksyms", ExternKind::Ksym),
-            (".maps", ExternKind::Map),
-        ]
-        .into_iter()
-        .map(|(name, kind)| (kind, datasec_by_name(btf, name)))
-        .collect()
+        self.module
+            .btf
+            .as_ref()
+            .map(extern_sections)
+            .unwrap_or_default()
     }
 
     fn read_externs(&mut self) {
@@ -406,9 +456,15 @@ impl<'a> Reader<'a> {
                 .map(|s| ((s.name, s.value), s))
                 .collect();
             let mut ranges = self.elf.code_ranges(section);
-            let leftovers = self.unnamed_functions(section, &ranges);
-            let leftover_starts: Vec<usize> = leftovers.iter().map(|(_, r)| r.start).collect();
-            ranges.extend(leftovers);
+            // Bodies without a symbol, by start: their names come from BTF.
+            let leftovers: HashMap<usize, String> = self
+                .unnamed_functions(section, &ranges)
+                .into_iter()
+                .map(|(name, r)| {
+                    ranges.push(("", r.clone()));
+                    (r.start, name)
+                })
+                .collect();
             ranges.sort_by_key(|(_, r)| r.start);
             for (name, range) in ranges {
                 // An empty section without symbols (clang's empty `.text`) holds nothing.
@@ -427,8 +483,13 @@ impl<'a> Reader<'a> {
                 }
                 let bytes = section.data.get(range.clone()).ok_or_else(bad)?;
                 // A body a linker left without a symbol is never an entry point.
-                let is_program = section.name != ".text" && !leftover_starts.contains(&range.start);
-                let fname = if name.is_empty() { section.name } else { name };
+                let leftover = leftovers.get(&range.start);
+                let is_program = section.name != ".text" && leftover.is_none();
+                let fname = match leftover {
+                    Some(n) if !n.is_empty() => n.as_str(),
+                    _ if name.is_empty() => section.name,
+                    _ => name,
+                };
                 let mut f = Function::new(fname, section.name, is_program);
                 if let Some(sym) = symbols.get(&(name, range.start as u64)) {
                     f.linkage = linkage(sym.binding);
@@ -463,16 +524,17 @@ impl<'a> Reader<'a> {
 
     /// Functions that have a func_info record but no symbol (a static linker keeps the body
     /// of a weak function it overrode, without its symbol): each runs from its record to the
-    /// next function or the end of the section, and is named after its BTF `FUNC`.
+    /// next function or the end of the section, and is named after its BTF `FUNC` (empty
+    /// when that has no name).
     fn unnamed_functions(
         &self,
         section: &Section<'a>,
         ranges: &[(&'a str, std::ops::Range<usize>)],
-    ) -> Vec<(&'a str, std::ops::Range<usize>)> {
+    ) -> Vec<(String, std::ops::Range<usize>)> {
         let (Some(ext), Some(btf)) = (&self.ext, &self.module.btf) else {
             return Vec::new();
         };
-        let mut starts: Vec<(usize, &'a str)> = Vec::new();
+        let mut starts: Vec<(usize, String)> = Vec::new();
         // Records come grouped by section: compare each group's name once.
         let mut last: Option<(StrOffset, bool)> = None;
         for (sec, rec) in ext.func_infos() {
@@ -492,22 +554,20 @@ impl<'a> Reader<'a> {
             {
                 continue;
             }
-            // Names borrow from the object bytes, not from the BTF: find the symbol name
-            // among the section's own names when there is one, else leave it unnamed.
+            // Named by BTF alone: the writer writes such a body without any symbol.
             let name = btf
                 .type_id(rec.type_id)
                 .ok()
                 .and_then(|id| btf.name(id).ok())
-                .and_then(|n| self.elf.symbols().iter().find(|s| s.name == n))
-                .map_or("", |s| s.name);
-            starts.push((start, name));
+                .unwrap_or_default();
+            starts.push((start, name.to_string()));
         }
         starts.sort_unstable();
         starts.dedup_by_key(|(s, _)| *s);
         let boundaries: Vec<usize> = ranges
             .iter()
             .map(|(_, r)| r.start)
-            .chain(starts.iter().map(|&(s, _)| s))
+            .chain(starts.iter().map(|(s, _)| *s))
             .collect();
         starts
             .into_iter()
@@ -538,7 +598,45 @@ impl<'a> Reader<'a> {
             .collect();
         for id in datasecs {
             let name = btf.name(id)?.to_string();
+            // A `DATASEC` lists variables (`.ksyms` also the kfuncs' `FUNC`s), as the kernel
+            // and libbpf require, whether or not the object has its section.
+            if let Some(v) = btf.datasec_vars(id).iter().find(|v| {
+                let kind = btf.ty(v.ty).kind.kind();
+                kind != Kind::Var && !(kind == Kind::Func && name == ".ksyms")
+            }) {
+                return Err(ReadError::BadSection {
+                    section: name,
+                    reason: format!(
+                        "BTF DATASEC member {} is a {:?}, not a VAR",
+                        btf.name(v.ty).unwrap_or("(anon)"),
+                        btf.ty(v.ty).kind.kind()
+                    ),
+                });
+            }
             let Some(section) = self.elf.section(&name) else {
+                // Without its section, a `DATASEC` holds only externs (`.kconfig`, `.ksyms`,
+                // an extern map of `.maps`): a variable defined here needs the section, as
+                // libbpf requires (and the writer would write none, or one of another kind
+                // by that name, such as `.strtab`).
+                let defined = btf.datasec_vars(id).iter().find(|v| {
+                    !matches!(
+                        btf.ty(v.ty).kind,
+                        TypeKind::Var {
+                            linkage: Linkage::Extern,
+                            ..
+                        } | TypeKind::Func { .. }
+                    )
+                });
+                if let Some(v) = defined.filter(|_| name != ".kconfig" && name != ".ksyms") {
+                    return Err(ReadError::BadSection {
+                        section: name,
+                        reason: format!(
+                            "BTF DATASEC variable {} is defined, but the object has no section \
+                             of that name",
+                            btf.name(v.ty).unwrap_or("(anon)")
+                        ),
+                    });
+                }
                 continue;
             };
             let (index, size) = (section.index, section.size);
@@ -561,10 +659,17 @@ impl<'a> Reader<'a> {
                     _ => None,
                 })
                 .collect();
-            // The section's symbols by name, once: a lookup per variable is then O(1).
+            // The section's variable symbols by name, once: a lookup per variable is then
+            // O(1). Those `read_data` makes variables of, so that each `VAR` placed by a
+            // symbol keeps it when written (libbpf too places variables by `STT_OBJECT`s).
+            let is_var_symbol = |s: &Symbol<'_>| {
+                s.section == Some(index)
+                    && matches!(s.kind, SymbolKind::Object | SymbolKind::NoType)
+                    && !s.name.is_empty()
+            };
             let mut symbols = HashMap::new();
             for s in self.elf.symbols() {
-                if s.section == Some(index) {
+                if is_var_symbol(s) {
                     symbols.entry(s.name).or_insert(s);
                 }
             }
@@ -581,7 +686,7 @@ impl<'a> Reader<'a> {
             let mut globals = HashMap::new();
             let mut locals = HashMap::new();
             for s in self.elf.symbols() {
-                if s.section == Some(index) {
+                if is_var_symbol(s) {
                     match s.binding {
                         Binding::Global | Binding::Weak => globals.entry(s.name).or_insert(s),
                         Binding::Local => locals.entry(s.name).or_insert(s),

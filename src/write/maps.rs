@@ -86,8 +86,9 @@ pub(super) fn add_legacy_maps(w: &mut Writer<'_>) -> Result<(), WriteError> {
         debug_assert!(bytes.len() - offset >= LEGACY_DEF_LEN);
         symbols.push((id, offset, bytes.len() - offset));
     }
-    if let Some(size) = places.as_ref().and_then(|p| p.get("")) {
-        bytes.resize(bytes.len().max(*size as usize), 0);
+    // As long as the `DATASEC` says (the reader sizes it by the section), placed or packed.
+    if let Some(size) = legacy_datasec_size(w) {
+        bytes.resize(bytes.len().max(size as usize), 0);
     }
     let section = w
         .obj
@@ -106,6 +107,28 @@ pub(super) fn add_legacy_maps(w: &mut Writer<'_>) -> Result<(), WriteError> {
         w.map_symbols.insert(id, sym);
     }
     Ok(())
+}
+
+/// The bytes of a legacy map's record: a `struct bpf_map_def`, or iproute2's longer
+/// `struct bpf_elf_map` when the map keeps an iproute2 pinning.
+pub(crate) fn legacy_record_len(m: &MapDef) -> u32 {
+    let len = match m.pinning {
+        Pinning::Other(_) => IPROUTE2_DEF_LEN,
+        _ => LEGACY_DEF_LEN,
+    };
+    len as u32
+}
+
+/// The size of the `DATASEC` `maps`, when the BTF has one.
+fn legacy_datasec_size(w: &Writer<'_>) -> Option<u32> {
+    let btf = w.module.btf.as_ref()?;
+    match btf
+        .kind_of(btf.type_by_name_kind("maps", Kind::Datasec)?)
+        .ok()?
+    {
+        TypeKind::Datasec { size, .. } => Some(*size),
+        _ => None,
+    }
 }
 
 /// Where the BTF puts the legacy maps, when it has a `DATASEC` `maps` that places each of
@@ -127,10 +150,7 @@ fn legacy_places(w: &Writer<'_>) -> Option<HashMap<String, u32>> {
         .maps()
         .filter(|(_, m)| m.origin == MapOrigin::Legacy)
     {
-        let len = match m.pinning {
-            Pinning::Other(_) => IPROUTE2_DEF_LEN,
-            _ => LEGACY_DEF_LEN,
-        } as u32;
+        let len = legacy_record_len(m);
         let v = btf
             .datasec_vars(datasec)
             .iter()

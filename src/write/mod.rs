@@ -51,6 +51,7 @@
 mod error;
 mod ext;
 mod maps;
+pub(crate) use maps::legacy_record_len;
 mod struct_ops;
 
 use object::write::{Object, Relocation, SectionId, Symbol, SymbolId, SymbolSection};
@@ -91,6 +92,7 @@ pub fn write_object(module: &Module) -> Result<Vec<u8>, WriteError> {
     // The IR's invariants (layout, references) first; what remains below is what only an
     // ELF object cannot express.
     crate::verify::verify_structure(module)?;
+    check_data_sections(module)?;
     let mut w = Writer::new(module);
     w.layout_code()?;
     w.add_code_sections();
@@ -111,6 +113,47 @@ pub fn write_object(module: &Module) -> Result<Vec<u8>, WriteError> {
     w.obj.write().map_err(|e| WriteError::Elf {
         reason: e.to_string(),
     })
+}
+
+/// Refuses what the reader would refuse to read back, or read as something else: two data
+/// sections of one name (BTF describes each by its name), a data section named as a code
+/// section (after a link of an object whose `.data` is code), bss sections holding more
+/// than [`DataSection::MAX_SIZE`] bytes together.
+fn check_data_sections(module: &Module) -> Result<(), WriteError> {
+    let mut total = 0u64;
+    let code: std::collections::HashSet<&str> = module
+        .functions()
+        .map(|(_, f)| f.section.as_str())
+        .collect();
+    let mut names = std::collections::HashSet::new();
+    for (_, d) in module.data_sections() {
+        if !names.insert(d.name.as_str()) {
+            return Err(WriteError::BadData {
+                section: d.name.clone(),
+                reason: "a second data section of this name".into(),
+            });
+        }
+        if code.contains(d.name.as_str()) {
+            return Err(WriteError::BadData {
+                section: d.name.clone(),
+                reason: "functions are in a code section of this name".into(),
+            });
+        }
+        if d.kind != DataKind::Bss {
+            continue;
+        }
+        total = total.saturating_add(d.bytes.len() as u64);
+        if total > DataSection::MAX_SIZE {
+            return Err(WriteError::BadData {
+                section: d.name.clone(),
+                reason: format!(
+                    "it takes the module's bss sections past {} bytes",
+                    DataSection::MAX_SIZE
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Non-code sections in the order they are written.

@@ -1,5 +1,6 @@
-//! `.struct_ops` and `.struct_ops.link` sections: each struct_ops map's value at its
-//! variable's `DATASEC` offset, a symbol per variable, and an `R_BPF_64_ABS64` relocation
+//! `.struct_ops` and `.struct_ops.link` sections, as large as their `DATASEC` says: each
+//! struct_ops map's value at its variable's `DATASEC` offset, a symbol per variable, and an
+//! `R_BPF_64_ABS64` relocation
 //! per function-pointer member against the program it names (the function's byte offset
 //! in its section as the implicit addend, as clang writes it).
 
@@ -50,7 +51,12 @@ fn add_section(w: &mut Writer<'_>, name: &str) -> Result<(), WriteError> {
     let vars = btf.datasec_vars(datasec);
     // (map, offset, linkage) of each variable.
     let mut placed = Vec::new();
-    let mut size = 0u64;
+    // The section is as large as its `DATASEC` says (the reader sets that to the section's
+    // size, which may hold more than the variables), or as its variables need.
+    let mut size = match btf.kind_of(datasec) {
+        Ok(TypeKind::Datasec { size, .. }) => u64::from(*size),
+        _ => 0,
+    };
     for (id, m) in module.maps() {
         let Some(value) = module.struct_ops(id).filter(|v| v.section == name) else {
             continue;

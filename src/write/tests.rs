@@ -325,3 +325,65 @@ fn license_is_padded_to_its_variables_and_refused_past_4k() {
     );
     assert_eq!(license_len("GPL", 0x0566_6666 + 8, None), None);
 }
+
+#[test]
+fn bss_past_the_bound_is_refused() {
+    let bss = |name: &str, size: u64| DataSection {
+        name: name.into(),
+        kind: DataKind::Bss,
+        bytes: vec![0; size as usize],
+        align: 8,
+        vars: Vec::new(),
+        btf_datasec: None,
+    };
+    let mut m = Module::new(Endian::Little);
+    m.add_data(bss(".bss", DataSection::MAX_SIZE / 2));
+    m.add_data(bss(".bss.b", DataSection::MAX_SIZE / 2 + 1));
+    let e = write_object(&m).unwrap_err();
+    assert!(
+        matches!(&e, WriteError::BadData { section, reason } if section == ".bss.b" && reason.contains("bss")),
+        "{e}"
+    );
+}
+
+#[test]
+fn two_data_sections_of_one_name_are_refused() {
+    let rodata = || DataSection {
+        name: ".rodata".into(),
+        kind: DataKind::Rodata,
+        bytes: vec![1, 2, 3, 4],
+        align: 4,
+        vars: Vec::new(),
+        btf_datasec: None,
+    };
+    let mut m = Module::new(Endian::Little);
+    m.add_data(rodata());
+    assert!(write_object(&m).is_ok());
+    m.add_data(rodata());
+    let e = write_object(&m).unwrap_err();
+    assert!(
+        matches!(&e, WriteError::BadData { section, reason } if section == ".rodata" && reason.contains("second")),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_data_section_named_as_a_code_section_is_refused() {
+    let mut m = Module::new(Endian::Little);
+    let f = m.add_function(Function::new("prog", ".data", true));
+    m.append(f, Insn::Exit, Meta::default()).unwrap();
+    assert!(write_object(&m).is_ok());
+    m.add_data(DataSection {
+        name: ".data".into(),
+        kind: DataKind::Data,
+        bytes: vec![0; 4],
+        align: 4,
+        vars: Vec::new(),
+        btf_datasec: None,
+    });
+    let e = write_object(&m).unwrap_err();
+    assert!(
+        matches!(&e, WriteError::BadData { section, reason } if section == ".data" && reason.contains("code")),
+        "{e}"
+    );
+}
