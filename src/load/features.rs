@@ -120,8 +120,10 @@ impl BtfFeatures {
     }
 }
 
-/// Rewrites `btf` (in place) for a kernel with only `features` (see the
-/// [module documentation](self)).
+/// Rewrites `btf` (in place) for a kernel with only `features`: what the kernel would
+/// refuse becomes what it accepts, keeping every type id and size (global functions become
+/// static; `DECL_TAG` a nameless 1-byte `INT`; `TYPE_TAG` a `CONST`; `ENUM64` a nameless
+/// `UNION` and `FLOAT` a `STRUCT` of the same size, without members).
 pub fn sanitize_btf_features(btf: &mut Btf, features: &BtfFeatures) -> Result<(), BtfError> {
     if features.all() {
         return Ok(());
