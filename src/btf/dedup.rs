@@ -296,7 +296,7 @@ impl<'a> Dedup<'a> {
             .unwrap_or(UNPROCESSED)
     }
 
-    fn ty(&self, id: u32) -> Result<&'a Type> {
+    fn ty(&self, id: u32) -> Result<Type> {
         self.btf.get(type_id(id)).ok_or(BtfError::TypeIdOutOfRange {
             type_id: 0,
             referenced: id,
@@ -630,7 +630,7 @@ impl<'a> Dedup<'a> {
     /// Struct/union equality without member types; typedef equality without its target.
     fn shallow_equal(&self, a: u32, b: u32) -> Result<bool> {
         let (ta, tb) = (self.ty(a)?, self.ty(b)?);
-        if !self.equal_header(ta, tb) {
+        if !self.equal_header(&ta, &tb) {
             return Ok(false);
         }
         if !ta.kind.is_composite() {
@@ -669,11 +669,11 @@ impl<'a> Dedup<'a> {
     fn compat_enum(&self, a: u32, b: u32) -> Result<bool> {
         let (ta, tb) = (self.ty(a)?, self.ty(b)?);
         let any_enum = |t: &Type| matches!(t.kind.kind(), Kind::Enum | Kind::Enum64);
-        if !any_enum(ta) || !any_enum(tb) {
+        if !any_enum(&ta) || !any_enum(&tb) {
             return Ok(false);
         }
-        if !Self::is_enum_fwd(ta) && !Self::is_enum_fwd(tb) {
-            return Ok(self.equal_header(ta, tb) && self.equal_enum_values(a, b));
+        if !Self::is_enum_fwd(&ta) && !Self::is_enum_fwd(&tb) {
+            return Ok(self.equal_header(&ta, &tb) && self.equal_enum_values(a, b));
         }
         Ok(self.sid(ta.name) == self.sid(tb.name))
     }
@@ -682,7 +682,7 @@ impl<'a> Dedup<'a> {
     /// test of the primitive and reference phases.
     fn equal_exact(&self, a: u32, b: u32) -> Result<bool> {
         let (ta, tb) = (self.ty(a)?, self.ty(b)?);
-        if !self.equal_header(ta, tb) {
+        if !self.equal_header(&ta, &tb) {
             return Ok(false);
         }
         let r = |t: TypeId| self.resolve(raw_id(t));
@@ -785,7 +785,7 @@ impl<'a> Dedup<'a> {
                     break;
                 }
                 if is_enum && self.compat_enum(id, cand)? {
-                    if Self::is_enum_fwd(t) {
+                    if Self::is_enum_fwd(&t) {
                         new_id = cand;
                         break;
                     }
@@ -948,7 +948,7 @@ impl<'a> Dedup<'a> {
                     | TypeKind::Func { .. },
                     _,
                 ) => {
-                    if !self.equal_header(ct, kt) {
+                    if !self.equal_header(&ct, &kt) {
                         return Ok(false);
                     }
                     if let (Some(a), Some(b)) = (ct.kind.referenced(), kt.kind.referenced()) {
@@ -967,7 +967,7 @@ impl<'a> Dedup<'a> {
                         ..
                     },
                 ) => {
-                    if !self.equal_header(ct, kt) {
+                    if !self.equal_header(&ct, &kt) {
                         return Ok(false);
                     }
                     walk.push((raw_id(i1), raw_id(i2)));
@@ -985,7 +985,7 @@ impl<'a> Dedup<'a> {
                 }
                 (TypeKind::FuncProto { ret: r1, .. }, TypeKind::FuncProto { ret: r2, .. }) => {
                     let ps = self.btf.params(type_id(cand));
-                    if !self.spend(ps.len() as u64) || !self.equal_header(ct, kt) {
+                    if !self.spend(ps.len() as u64) || !self.equal_header(&ct, &kt) {
                         return Ok(false);
                     }
                     let qs = self.btf.params(type_id(canon));
@@ -1032,7 +1032,7 @@ impl<'a> Dedup<'a> {
         match (ta.kind, tb.kind) {
             (K::Void, _) => Ok(true),
             (K::Enum { .. } | K::Enum64 { .. }, _) => self.compat_enum(a, b),
-            (K::Int { .. } | K::Fwd { .. } | K::Float { .. }, _) => Ok(self.equal_header(ta, tb)),
+            (K::Int { .. } | K::Fwd { .. } | K::Float { .. }, _) => Ok(self.equal_header(&ta, &tb)),
             (
                 K::Ptr(_)
                 | K::Typedef(_)
@@ -1043,7 +1043,7 @@ impl<'a> Dedup<'a> {
                 | K::Func { .. },
                 _,
             ) => {
-                if !self.equal_header(ta, tb) {
+                if !self.equal_header(&ta, &tb) {
                     return Ok(false);
                 }
                 match (ta.kind.referenced(), tb.kind.referenced()) {
@@ -1062,7 +1062,7 @@ impl<'a> Dedup<'a> {
                     index: i2,
                     ..
                 },
-            ) => Ok(self.equal_header(ta, tb)
+            ) => Ok(self.equal_header(&ta, &tb)
                 && self.identical(raw_id(i1), raw_id(i2), depth - 1, budget)?
                 && self.identical(raw_id(e1), raw_id(e2), depth - 1, budget)?),
             (K::Struct { .. } | K::Union { .. }, _) => {
@@ -1081,7 +1081,7 @@ impl<'a> Dedup<'a> {
             (K::FuncProto { ret: r1, .. }, K::FuncProto { ret: r2, .. }) => {
                 let ps = self.btf.params(type_id(a));
                 let qs = self.btf.params(type_id(b));
-                if !self.equal_header(ta, tb)
+                if !self.equal_header(&ta, &tb)
                     || !ps
                         .iter()
                         .zip(qs)
@@ -1456,7 +1456,7 @@ mod tests {
         assert_eq!(d.btf.n_types(), base.n_types() + 1);
         assert_eq!(d.btf.first_own_id(), base.n_types());
         let s_new = d.map[raw_id(s) as usize];
-        assert_eq!(d.btf.members(s_new)[0].ty, int);
+        assert_eq!(d.btf.members(s_new).get(0).unwrap().ty, int);
         let again = Btf::parse_split(&d.btf.to_bytes(), base).unwrap();
         assert_eq!(again, d.btf);
     }

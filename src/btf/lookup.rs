@@ -20,7 +20,7 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 
 use super::error::{BtfError, Result};
 use super::types::{raw_id, type_id};
-use super::{Btf, Kind, TypeId, TypeKind};
+use super::{Btf, Kind, StrOffset, TypeId, TypeKind};
 
 /// How many references a walk follows before it reports a cycle.
 pub const MAX_RESOLVE_DEPTH: u32 = 32;
@@ -52,15 +52,55 @@ pub fn essential_name(name: &str) -> &str {
     name
 }
 
+/// The essential name of `name`'s bytes: what [`essential_name`] computes, without a UTF-8
+/// check. Names without three underscores in a row (nearly all) are found so a word at a
+/// time.
+#[inline]
+pub(crate) fn essential_bytes(name: &[u8]) -> &[u8] {
+    if name.len() < 5 || !has_triple_underscore(name) {
+        return name;
+    }
+    for i in (1..=name.len() - 4).rev() {
+        if &name[i..i + 3] == b"___" && name[i - 1] != b'_' && name[i + 3] != b'_' {
+            return &name[..i];
+        }
+    }
+    name
+}
+
+/// True when `b` holds `___` somewhere: 8-byte windows overlapping by 2, each checked for
+/// three underscore bytes in a row with word operations.
+#[inline]
+fn has_triple_underscore(b: &[u8]) -> bool {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let mut i = 0;
+    while i + 2 < b.len() {
+        let mut w = [0u8; 8];
+        let n = (b.len() - i).min(8);
+        w[..n].copy_from_slice(&b[i..i + n]);
+        // Bytes equal to '_' become zero; `z` gets bit 7 of each such byte (exact per byte).
+        let x = u64::from_le_bytes(w) ^ 0x5f5f_5f5f_5f5f_5f5f;
+        let z = !(((x & LO7) + LO7) | x | LO7);
+        if z & (z >> 8) & (z >> 16) != 0 {
+            return true;
+        }
+        i += 6;
+    }
+    false
+}
+
 /// Essential name → type ids of one [`Btf`]'s own types.
 ///
 /// One hash table entry per *distinct* essential name (never one per type: a hash table
 /// holding many equal keys probes past all of them on every insert, which made 320k
 /// typedefs of one name take seconds to index). Each entry is the number of a group; the
-/// ids of a group are a range of `ids`, in id order (a counting sort by group).
+/// ids of a group are a range of `ids`, in id order (a counting sort by group). Names are
+/// hashed as bytes with hashbrown's keyed default hasher (so crafted names cannot make the
+/// table degrade), never checked for UTF-8: a lookup by `&str` only ever matches valid
+/// UTF-8.
 #[derive(Clone, Default)]
 pub(super) struct NameIndex {
-    /// Group numbers, hashed by the essential name of the group's first type.
+    /// Group numbers, hashed by the group's essential name.
     table: HashTable<u32>,
     hasher: DefaultHashBuilder,
     /// Per group: the start of its ids in `ids` (one more entry at the end).
@@ -72,45 +112,39 @@ pub(super) struct NameIndex {
 impl NameIndex {
     fn build(btf: &Btf) -> NameIndex {
         let hasher = DefaultHashBuilder::default();
-        let essential_of = |raw: u32| -> Option<&str> {
-            let local = raw.checked_sub(btf.start_id)?;
-            if local as usize >= btf.types.len() {
-                return None;
+        let n = btf.offsets.len();
+        let skip = usize::from(btf.base.is_none());
+        let mut table: HashTable<u32> = HashTable::with_capacity(n);
+        // The essential name of each group's first type, and the group of each own type
+        // (u32::MAX: unnamed).
+        let mut keys: Vec<&[u8]> = Vec::with_capacity(n);
+        let mut group_of = vec![u32::MAX; n];
+        for (local, group) in group_of.iter_mut().enumerate().skip(skip) {
+            let off = btf.offsets[local] as usize;
+            let name = super::items::word(btf.endian, btf.raw.get(off..).unwrap_or_default(), 0);
+            if name == 0 {
+                continue;
             }
-            let t = &btf.types[type_id(local)];
-            if t.name.0 == 0 {
-                return None;
-            }
-            let name = std::str::from_utf8(btf.strings.get(t.name)?).ok()?;
-            Some(essential_name(name))
-        };
-        let mut table: HashTable<u32> = HashTable::new();
-        // The group of each own type (u32::MAX: unnamed), and the first type of each group.
-        let mut group_of = Vec::with_capacity(btf.types.len());
-        let mut firsts: Vec<u32> = Vec::new();
-        for (id, _) in btf.own_types() {
-            let raw = raw_id(id);
-            let Some(name) = essential_of(raw) else {
-                group_of.push(u32::MAX);
+            let Some(bytes) = btf.str_bytes(StrOffset(name)) else {
                 continue;
             };
-            let hash = hasher.hash_one(name.as_bytes());
-            let eq = |&g: &u32| essential_of(firsts[g as usize]) == Some(name);
-            let group = match table.find(hash, eq) {
+            if bytes.is_empty() {
+                continue;
+            }
+            let key = essential_bytes(bytes);
+            let hash = hasher.hash_one(key);
+            *group = match table.find(hash, |&g| keys[g as usize] == key) {
                 Some(&g) => g,
                 None => {
-                    let g = firsts.len() as u32;
-                    firsts.push(raw);
-                    table.insert_unique(hash, g, |&g| {
-                        hasher.hash_one(essential_of(firsts[g as usize]).unwrap_or("").as_bytes())
-                    });
+                    let g = keys.len() as u32;
+                    keys.push(key);
+                    table.insert_unique(hash, g, |&g| hasher.hash_one(keys[g as usize]));
                     g
                 }
             };
-            group_of.push(group);
         }
         // Counting sort of the ids by group; a stable pass keeps id order within a group.
-        let mut starts = vec![0u32; firsts.len() + 1];
+        let mut starts = vec![0u32; keys.len() + 1];
         for &g in group_of.iter().filter(|&&g| g != u32::MAX) {
             starts[g as usize + 1] += 1;
         }
@@ -149,14 +183,13 @@ impl Btf {
     /// `essential`, in id order: one hash lookup, then a slice.
     fn own_by_essential(&self, essential: &str) -> &[u32] {
         let index = self.name_index();
-        let hash = index.hasher.hash_one(essential.as_bytes());
+        let key = essential.as_bytes();
+        let hash = index.hasher.hash_one(key);
         let found = index.table.find(hash, |&g| {
             let first = index.ids[index.starts[g as usize] as usize];
-            let t = &self.types[type_id(first - self.start_id)];
-            self.strings
-                .get(t.name)
-                .and_then(|n| std::str::from_utf8(n).ok())
-                .is_some_and(|n| essential_name(n) == essential)
+            self.get(type_id(first))
+                .and_then(|t| self.str_bytes(t.name))
+                .is_some_and(|n| essential_bytes(n) == key)
         });
         match found {
             Some(&g) => {
@@ -204,7 +237,7 @@ impl Btf {
         let mut cur = id;
         for _ in 0..MAX_RESOLVE_DEPTH {
             let kind = self.kind_of(cur)?;
-            match *kind {
+            match kind {
                 TypeKind::Typedef(t)
                 | TypeKind::Volatile(t)
                 | TypeKind::Const(t)
@@ -249,7 +282,7 @@ impl Btf {
             type_id: raw_id(id),
         };
         for _ in 0..MAX_RESOLVE_DEPTH {
-            let size = match *self.kind_of(cur)? {
+            let size = match self.kind_of(cur)? {
                 TypeKind::Int { size, .. }
                 | TypeKind::Float { size }
                 | TypeKind::Struct { size, .. }
@@ -272,7 +305,7 @@ impl Btf {
                     cur = elem;
                     continue;
                 }
-                ref k => {
+                k => {
                     return Err(BtfError::WrongKind {
                         type_id: raw_id(cur),
                         found: k.kind(),
@@ -309,7 +342,7 @@ impl Btf {
         }
         *budget -= 1;
         let ptr = self.ptr_size();
-        match *self.kind_of(id)? {
+        match self.kind_of(id)? {
             TypeKind::Int { size, .. }
             | TypeKind::Float { size }
             | TypeKind::Enum { size, .. }
@@ -330,7 +363,7 @@ impl Btf {
                     if m.bitfield_size == 0 && m.bit_offset % (8 * a.max(1)) != 0 {
                         let is_legacy_bitfield = matches!(
                             self.kind_of(self.resolve(m.ty)?)?,
-                            TypeKind::Int { bits, size, .. } if u64::from(*bits) != u64::from(*size) * 8
+                            TypeKind::Int { bits, size, .. } if u64::from(bits) != u64::from(size) * 8
                         );
                         if !is_legacy_bitfield {
                             return Ok(1);
@@ -340,7 +373,7 @@ impl Btf {
                 }
                 Ok(if size % max != 0 { 1 } else { max })
             }
-            ref k => Err(BtfError::WrongKind {
+            k => Err(BtfError::WrongKind {
                 type_id: raw_id(id),
                 found: k.kind(),
                 expected: "a type with an alignment",
@@ -362,6 +395,46 @@ mod tests {
         assert_eq!(essential_name("___foo"), "___foo");
         assert_eq!(essential_name("a___b"), "a");
         assert_eq!(essential_name(""), "");
+    }
+
+    #[test]
+    fn essential_bytes_agree_with_essential_name() {
+        let names = [
+            "",
+            "a",
+            "foo___bar",
+            "foo___bar___baz",
+            "foo____bar",
+            "foo___",
+            "___foo",
+            "a___b",
+            "task_struct",
+            "x__y__z",
+            "abcdefg___h",
+            "abcdef___gh",
+            "abcde___fgh",
+            "abcdefghijklmn___o",
+            "a_b_c_d_e_f_g_h_i___j",
+            "aaaaaaa___",
+            "aaaaaa___b",
+        ];
+        for n in names {
+            assert_eq!(
+                essential_bytes(n.as_bytes()),
+                essential_name(n).as_bytes(),
+                "{n}"
+            );
+        }
+        // Every position of a triple in names of every length up to 20.
+        for len in 5..20 {
+            for at in 0..=len - 3 {
+                let mut s = vec![b'a'; len];
+                s[at..at + 3].copy_from_slice(b"___");
+                let n = std::str::from_utf8(&s).unwrap();
+                assert_eq!(essential_bytes(&s), essential_name(n).as_bytes(), "{n}");
+                assert!(has_triple_underscore(&s));
+            }
+        }
     }
 
     /// Issue 11, bug 4: a million types of one name (and flavours of it) index in linear

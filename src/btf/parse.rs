@@ -1,23 +1,23 @@
 //! Reading a BTF blob into a [`Btf`].
 //!
-//! Two passes over the type section: the first walks record headers to count types and
-//! items (and finds truncation and unknown kinds), the second decodes into arenas allocated
-//! once at their exact size, checking every type id against the count from the first pass
-//! and every string offset against the string section. Both passes are monomorphized per
-//! byte order so the hot loop has no byte-order branch. Fields the format leaves unused must
-//! be zero (as the kernel requires); that keeps the model lossless.
+//! One pass over the type section checks every record and notes its offset: the kind is
+//! known, the record and its items fit, fields the format leaves unused are zero (as the
+//! kernel requires; that keeps the model lossless), encodings and linkages are valid, every
+//! string offset is inside the string section and every referenced type id exists. Type ids
+//! are checked against the type count, known only at the end, through the largest id
+//! referenced anywhere; only when that one is out of range does a second, slow pass find the
+//! first culprit to name it in the error. The pass is monomorphized per byte order so the
+//! hot loop has no byte-order branch. Then the type and string sections are copied once
+//! each; the offsets vector is allocated before them (sized for the most records the section
+//! could hold, then shrunk), so the peak heap is the sections plus 4 bytes per type.
 
 use std::sync::Arc;
 
-use la_arena::Arena;
-
 use super::error::{BtfError, Result};
+use super::record::KIND_SHAPE;
 use super::strings::StringTable;
-use super::types::{type_id, Items};
-use super::{
-    Btf, EnumValue, IntEncoding, Kind, Layout, Linkage, Member, Param, StrOffset, Type, TypeKind,
-    VarSecinfo, HEADER_LEN, MAGIC,
-};
+use super::types::raw_id;
+use super::{Btf, Kind, Layout, TypeKind, HEADER_LEN, MAGIC};
 use super::{SectionKind, KIND_LAYOUT_HEADER_LEN};
 use crate::Endian;
 
@@ -50,27 +50,6 @@ impl Order for Be {
 #[inline(always)]
 fn at<O: Order, const N: usize>(rec: &[u8; N], i: usize) -> u32 {
     O::u32([rec[4 * i], rec[4 * i + 1], rec[4 * i + 2], rec[4 * i + 3]])
-}
-
-/// The first `vlen` items of `items` as fixed-size records (the first pass checked that
-/// they are there; a short slice is reported rather than trusted).
-#[inline(always)]
-fn records<const N: usize>(items: &[u8], vlen: u32, offset: usize) -> Result<&[[u8; N]]> {
-    let (chunks, _) = items.as_chunks::<N>();
-    chunks.get(..vlen as usize).ok_or(BtfError::Truncated {
-        what: "type items",
-        offset,
-        need: N * vlen as usize,
-        have: items.len(),
-    })
-}
-
-/// Size of a type record's trailing data for wire kind `kind` with `vlen` items, or `None`
-/// for a kind BTF does not define.
-#[inline(always)]
-fn extra_len(kind: u8, vlen: usize) -> Option<usize> {
-    let (fixed, per_item, _) = *KIND_SHAPE.get(kind as usize)?;
-    (fixed != u8::MAX).then_some(fixed as usize + per_item as usize * vlen)
 }
 
 /// Where the sections are, from the header.
@@ -208,149 +187,14 @@ pub(super) fn parse(bytes: &[u8], base: Option<Arc<Btf>>) -> Result<Btf> {
     }
 }
 
-/// Counts from the first pass.
-#[derive(Default)]
-struct Counts {
-    types: usize,
-    members: usize,
-    params: usize,
-    enum_values: usize,
-    vars: usize,
-}
-
-/// Per wire kind: bytes of fixed trailing data, bytes per item, and which arena the items
-/// go to (0 none, 1 members, 2 enumerators, 3 params, 4 section vars). Kind 0 and kinds past
-/// 19 are unknown (`u8::MAX`).
-const KIND_SHAPE: [(u8, u8, u8); 32] = {
-    let mut t = [(u8::MAX, 0, 0); 32];
-    t[1] = (4, 0, 0); // INT
-    t[2] = (0, 0, 0); // PTR
-    t[3] = (12, 0, 0); // ARRAY
-    t[4] = (0, 12, 1); // STRUCT
-    t[5] = (0, 12, 1); // UNION
-    t[6] = (0, 8, 2); // ENUM
-    let mut k = 7;
-    while k <= 12 {
-        t[k] = (0, 0, 0); // FWD TYPEDEF VOLATILE CONST RESTRICT FUNC
-        k += 1;
-    }
-    t[13] = (0, 8, 3); // FUNC_PROTO
-    t[14] = (4, 0, 0); // VAR
-    t[15] = (0, 12, 4); // DATASEC
-    t[16] = (0, 0, 0); // FLOAT
-    t[17] = (4, 0, 0); // DECL_TAG
-    t[18] = (0, 0, 0); // TYPE_TAG
-    t[19] = (0, 12, 2); // ENUM64
-    t
-};
-
-fn count<O: Order>(sec: &[u8], first_id: u32) -> Result<Counts> {
-    let mut c = Counts::default();
-    let mut per_arena = [0usize; 5];
-    let mut off = 0usize;
-    while let Some(rest) = sec.get(off..).filter(|r| !r.is_empty()) {
-        let truncated = |need| BtfError::Truncated {
-            what: "type record",
-            offset: off,
-            need,
-            have: rest.len(),
-        };
-        let hdr = rest.first_chunk::<12>().ok_or(truncated(12))?;
-        let info = at::<O, 12>(hdr, 1);
-        let kind = ((info >> 24) & 0x1f) as u8;
-        let vlen = (info & 0xffff) as usize;
-        let (fixed, per_item, arena) = KIND_SHAPE[kind as usize];
-        if fixed == u8::MAX {
-            return Err(BtfError::UnknownKind {
-                type_id: first_id.saturating_add(c.types as u32),
-                offset: off,
-                kind,
-            });
-        }
-        let need = 12 + fixed as usize + per_item as usize * vlen;
-        if rest.len() < need {
-            return Err(truncated(need));
-        }
-        per_arena[arena as usize] += vlen;
-        c.types += 1;
-        off += need;
-    }
-    [_, c.members, c.enum_values, c.params, c.vars] = per_arena;
-    if first_id as u64 + c.types as u64 > u32::MAX as u64 {
-        return Err(BtfError::TooMany {
-            what: "types",
-            limit: u32::MAX as u64,
-        });
-    }
-    Ok(c)
-}
-
-/// Decoding state of the second pass.
-struct Decoder<'a> {
-    sec: &'a [u8],
-    n_types: u32,
-    str_end: u32,
+/// Error context of the record being checked.
+struct Ctx {
     type_id: u32,
     offset: usize,
     kind: Kind,
 }
 
-impl Decoder<'_> {
-    #[inline(always)]
-    fn ty(&self, raw: u32) -> Result<la_arena::Idx<Type>> {
-        if raw < self.n_types {
-            Ok(type_id(raw))
-        } else {
-            Err(BtfError::TypeIdOutOfRange {
-                type_id: self.type_id,
-                referenced: raw,
-                n_types: self.n_types,
-            })
-        }
-    }
-
-    #[inline(always)]
-    fn str(&self, off: u32) -> Result<StrOffset> {
-        if off < self.str_end {
-            Ok(StrOffset(off))
-        } else {
-            Err(BtfError::StrOffsetOutOfRange {
-                type_id: self.type_id,
-                str_offset: off,
-                str_len: self.str_end,
-            })
-        }
-    }
-
-    /// Checks the largest string offset and type id found in a type's items: one
-    /// comparison each instead of a branch per item. (Items past a bad one were already
-    /// copied; the whole parse fails, so they are never seen.)
-    #[inline(always)]
-    fn check_max(&self, max_name: u32, max_ty: u32) -> Result<()> {
-        self.str(max_name)?;
-        self.ty(max_ty)?;
-        Ok(())
-    }
-
-    #[cold]
-    fn unknown_kind(&self, kind: u8) -> BtfError {
-        BtfError::UnknownKind {
-            type_id: self.type_id,
-            offset: self.offset,
-            kind,
-        }
-    }
-
-    #[cold]
-    fn truncated(&self, have: usize) -> BtfError {
-        BtfError::Truncated {
-            what: "type record",
-            offset: self.offset,
-            need: 12,
-            have,
-        }
-    }
-
+impl Ctx {
     #[cold]
     fn invalid(&self, field: &'static str, value: u32) -> BtfError {
         BtfError::InvalidField {
@@ -374,271 +218,218 @@ impl Decoder<'_> {
 
 fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result<Btf> {
     let sec = &bytes[h.types.clone()];
+    let str_sec = &bytes[h.strings.clone()];
     let (first_id, base_str_len) = match &base {
         Some(b) => (b.n_types(), b.strings.end()),
         None => (1, 0),
     };
-    let strings = StringTable::from_section(&bytes[h.strings.clone()], base_str_len)?;
-    let c = count::<O>(sec, first_id)?;
+    StringTable::check_section(str_sec, base_str_len)?;
+    // Cannot overflow: check_section bounds the combined length by u32::MAX.
+    let str_end = base_str_len + str_sec.len() as u32;
 
-    let start_id = if base.is_some() { first_id } else { 0 };
-    // Plain vectors while parsing (la-arena's `extend` pushes one item at a time); they
-    // become arenas without copying at the end.
-    let mut types = Vec::with_capacity(c.types + usize::from(base.is_none()));
+    // At most one record per 12 bytes; shrunk once the count is known, before the sections
+    // are copied, so the peak stays the sections plus the final offsets.
+    let mut offsets: Vec<u32> = Vec::with_capacity(sec.len() / 12 + usize::from(base.is_none()));
     if base.is_none() {
-        types.push(Type {
-            name: StrOffset::EMPTY,
-            kind: TypeKind::Void,
-        });
+        offsets.push(0); // void
     }
-    let mut members = Vec::with_capacity(c.members);
-    let mut params = Vec::with_capacity(c.params);
-    let mut enum_values = Vec::with_capacity(c.enum_values);
-    let mut vars = Vec::with_capacity(c.vars);
-
-    let mut d = Decoder {
-        sec,
-        n_types: first_id + c.types as u32,
-        str_end: strings.end(),
-        type_id: first_id,
-        offset: 0,
-        kind: Kind::Void,
-    };
-    while d.offset < d.sec.len() {
-        // The first pass checked that the record and its items fit.
-        let rec = &d.sec[d.offset..];
-        let Some((hdr, items)) = rec.split_first_chunk::<12>() else {
-            return Err(d.truncated(rec.len()));
+    let mut max_ty = 0u32;
+    let mut off = 0usize;
+    let mut id = first_id;
+    while off < sec.len() {
+        let rest = &sec[off..];
+        let Some((hdr, tail)) = rest.split_first_chunk::<12>() else {
+            return Err(BtfError::Truncated {
+                what: "type record",
+                offset: off,
+                need: 12,
+                have: rest.len(),
+            });
         };
-        let name = d.str(at::<O, 12>(hdr, 0))?;
+        let name = at::<O, 12>(hdr, 0);
         let info = at::<O, 12>(hdr, 1);
-        let size_or_type = at::<O, 12>(hdr, 2);
+        let sot = at::<O, 12>(hdr, 2);
         let wire_kind = ((info >> 24) & 0x1f) as u8;
-        d.kind = match Kind::from_wire(wire_kind) {
-            Some(k) => k,
-            None => return Err(d.unknown_kind(wire_kind)),
-        };
         let vlen = info & 0xffff;
-        let kind_flag = info >> 31 != 0;
-        d.zero("info reserved bits", info & 0x60ff_0000)?;
-        let no_vlen = |d: &Decoder| d.zero("vlen", vlen);
-        let no_flag = |d: &Decoder| d.zero("kind_flag", u32::from(kind_flag));
-        let kind = match d.kind {
-            Kind::Void => return Err(d.invalid("kind", 0)),
+        let flag = info >> 31;
+        let (fixed, per_item) = KIND_SHAPE[wire_kind as usize];
+        let kind = match Kind::from_wire(wire_kind) {
+            Some(k) if fixed != u8::MAX => k,
+            _ => {
+                return Err(BtfError::UnknownKind {
+                    type_id: id,
+                    offset: off,
+                    kind: wire_kind,
+                })
+            }
+        };
+        let extra = fixed as usize + per_item as usize * vlen as usize;
+        let Some(items) = tail.get(..extra) else {
+            return Err(BtfError::Truncated {
+                what: "type record",
+                offset: off,
+                need: 12 + extra,
+                have: rest.len(),
+            });
+        };
+        let c = Ctx {
+            type_id: id,
+            offset: off,
+            kind,
+        };
+        c.zero("info reserved bits", info & 0x60ff_0000)?;
+        let fixed_word = || items.first_chunk::<4>().map_or(0, |w| at::<O, 4>(w, 0));
+        let mut max_name = name;
+        match kind {
             Kind::Int => {
-                no_vlen(&d)?;
-                no_flag(&d)?;
-                let v = at::<O, 4>(&records::<4>(items, 1, d.offset)?[0], 0);
-                d.zero("int data reserved bits", v & 0xf000_ff00)?;
-                let encoding = ((v >> 24) & 0xf) as u8;
+                c.zero("vlen", vlen)?;
+                c.zero("kind_flag", flag)?;
+                let v = fixed_word();
+                c.zero("int data reserved bits", v & 0xf000_ff00)?;
+                let encoding = (v >> 24) & 0xf;
                 if !matches!(encoding, 0 | 1 | 2 | 4) {
-                    return Err(d.invalid("int encoding", encoding.into()));
-                }
-                TypeKind::Int {
-                    size: size_or_type,
-                    encoding: IntEncoding(encoding),
-                    offset: (v >> 16) as u8,
-                    bits: v as u8,
+                    return Err(c.invalid("int encoding", encoding));
                 }
             }
             Kind::Ptr | Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict => {
-                no_vlen(&d)?;
-                no_flag(&d)?;
-                let t = d.ty(size_or_type)?;
-                match d.kind {
-                    Kind::Ptr => TypeKind::Ptr(t),
-                    Kind::Typedef => TypeKind::Typedef(t),
-                    Kind::Volatile => TypeKind::Volatile(t),
-                    Kind::Const => TypeKind::Const(t),
-                    _ => TypeKind::Restrict(t),
-                }
+                c.zero("vlen", vlen)?;
+                c.zero("kind_flag", flag)?;
+                max_ty = max_ty.max(sot);
             }
             Kind::TypeTag => {
-                no_vlen(&d)?;
-                TypeKind::TypeTag {
-                    ty: d.ty(size_or_type)?,
-                    attribute: kind_flag,
-                }
+                c.zero("vlen", vlen)?;
+                max_ty = max_ty.max(sot);
             }
             Kind::Array => {
-                no_vlen(&d)?;
-                no_flag(&d)?;
-                d.zero("size", size_or_type)?;
-                let a = &records::<12>(items, 1, d.offset)?[0];
-                TypeKind::Array {
-                    elem: d.ty(at::<O, 12>(a, 0))?,
-                    index: d.ty(at::<O, 12>(a, 1))?,
-                    len: at::<O, 12>(a, 2),
+                c.zero("vlen", vlen)?;
+                c.zero("kind_flag", flag)?;
+                c.zero("size", sot)?;
+                if let Some(a) = items.first_chunk::<12>() {
+                    max_ty = max_ty.max(at::<O, 12>(a, 0)).max(at::<O, 12>(a, 1));
                 }
             }
             Kind::Struct | Kind::Union => {
-                let start = members.len() as u32;
-                let recs = records::<12>(items, vlen, d.offset)?;
-                let (mut max_name, mut max_ty) = (0, 0);
-                // One pass: copy, and track the largest string offset and type id, checked
-                // once after the loop (the vector was sized by the first pass).
-                members.extend(recs.iter().map(|m| {
-                    let (name, ty, raw_off) =
-                        (at::<O, 12>(m, 0), at::<O, 12>(m, 1), at::<O, 12>(m, 2));
-                    max_name = max_name.max(name);
-                    max_ty = max_ty.max(ty);
-                    let (bit_offset, bitfield_size) = if kind_flag {
-                        (raw_off & 0x00ff_ffff, (raw_off >> 24) as u8)
-                    } else {
-                        (raw_off, 0)
-                    };
-                    Member {
-                        name: StrOffset(name),
-                        ty: type_id(ty),
-                        bit_offset,
-                        bitfield_size,
-                    }
-                }));
-                d.check_max(max_name, max_ty)?;
-                let members = Items::new(start, vlen);
-                if d.kind == Kind::Struct {
-                    TypeKind::Struct {
-                        size: size_or_type,
-                        members,
-                        bitfield_encoding: kind_flag,
-                    }
-                } else {
-                    TypeKind::Union {
-                        size: size_or_type,
-                        members,
-                        bitfield_encoding: kind_flag,
-                    }
+                for m in items.as_chunks::<12>().0 {
+                    max_name = max_name.max(at::<O, 12>(m, 0));
+                    max_ty = max_ty.max(at::<O, 12>(m, 1));
                 }
             }
-            Kind::Enum | Kind::Enum64 => {
-                let start = enum_values.len() as u32;
-                let is64 = d.kind == Kind::Enum64;
-                if is64 {
-                    let recs = records::<12>(items, vlen, d.offset)?;
-                    let mut max_name = 0;
-                    enum_values.extend(recs.iter().map(|e| {
-                        let (lo, hi) = (at::<O, 12>(e, 1) as u64, at::<O, 12>(e, 2) as u64);
-                        max_name = max_name.max(at::<O, 12>(e, 0));
-                        EnumValue {
-                            name: StrOffset(at::<O, 12>(e, 0)),
-                            bits: hi << 32 | lo,
-                        }
-                    }));
-                    d.check_max(max_name, 0)?;
-                } else {
-                    let recs = records::<8>(items, vlen, d.offset)?;
-                    let mut max_name = 0;
-                    enum_values.extend(recs.iter().map(|e| {
-                        max_name = max_name.max(at::<O, 8>(e, 0));
-                        EnumValue {
-                            name: StrOffset(at::<O, 8>(e, 0)),
-                            bits: at::<O, 8>(e, 1) as u64,
-                        }
-                    }));
-                    d.check_max(max_name, 0)?;
+            Kind::Enum => {
+                for e in items.as_chunks::<8>().0 {
+                    max_name = max_name.max(at::<O, 8>(e, 0));
                 }
-                let values = Items::new(start, vlen);
-                if is64 {
-                    TypeKind::Enum64 {
-                        size: size_or_type,
-                        values,
-                        signed: kind_flag,
-                    }
-                } else {
-                    TypeKind::Enum {
-                        size: size_or_type,
-                        values,
-                        signed: kind_flag,
-                    }
+            }
+            Kind::Enum64 => {
+                for e in items.as_chunks::<12>().0 {
+                    max_name = max_name.max(at::<O, 12>(e, 0));
                 }
             }
             Kind::Fwd => {
-                no_vlen(&d)?;
-                d.zero("type", size_or_type)?;
-                TypeKind::Fwd { union: kind_flag }
+                c.zero("vlen", vlen)?;
+                c.zero("type", sot)?;
             }
             Kind::Func => {
-                no_flag(&d)?;
-                let linkage = Linkage::from_wire(vlen).ok_or_else(|| d.invalid("linkage", vlen))?;
-                TypeKind::Func {
-                    proto: d.ty(size_or_type)?,
-                    linkage,
+                c.zero("kind_flag", flag)?;
+                if vlen > 2 {
+                    return Err(c.invalid("linkage", vlen));
                 }
+                max_ty = max_ty.max(sot);
             }
             Kind::FuncProto => {
-                no_flag(&d)?;
-                let start = params.len() as u32;
-                let recs = records::<8>(items, vlen, d.offset)?;
-                let (mut max_name, mut max_ty) = (0, 0);
-                params.extend(recs.iter().map(|p| {
-                    let (name, ty) = (at::<O, 8>(p, 0), at::<O, 8>(p, 1));
-                    max_name = max_name.max(name);
-                    max_ty = max_ty.max(ty);
-                    Param {
-                        name: StrOffset(name),
-                        ty: type_id(ty),
-                    }
-                }));
-                d.check_max(max_name, max_ty)?;
-                TypeKind::FuncProto {
-                    ret: d.ty(size_or_type)?,
-                    params: Items::new(start, vlen),
+                c.zero("kind_flag", flag)?;
+                max_ty = max_ty.max(sot);
+                for p in items.as_chunks::<8>().0 {
+                    max_name = max_name.max(at::<O, 8>(p, 0));
+                    max_ty = max_ty.max(at::<O, 8>(p, 1));
                 }
             }
             Kind::Var => {
-                no_vlen(&d)?;
-                no_flag(&d)?;
-                let l = at::<O, 4>(&records::<4>(items, 1, d.offset)?[0], 0);
-                let linkage = Linkage::from_wire(l).ok_or_else(|| d.invalid("linkage", l))?;
-                TypeKind::Var {
-                    ty: d.ty(size_or_type)?,
-                    linkage,
+                c.zero("vlen", vlen)?;
+                c.zero("kind_flag", flag)?;
+                let l = fixed_word();
+                if l > 2 {
+                    return Err(c.invalid("linkage", l));
                 }
+                max_ty = max_ty.max(sot);
             }
             Kind::Datasec => {
-                no_flag(&d)?;
-                let start = vars.len() as u32;
-                let recs = records::<12>(items, vlen, d.offset)?;
-                let mut max_ty = 0;
-                vars.extend(recs.iter().map(|v| {
+                c.zero("kind_flag", flag)?;
+                for v in items.as_chunks::<12>().0 {
                     max_ty = max_ty.max(at::<O, 12>(v, 0));
-                    VarSecinfo {
-                        ty: type_id(at::<O, 12>(v, 0)),
-                        offset: at::<O, 12>(v, 1),
-                        size: at::<O, 12>(v, 2),
-                    }
-                }));
-                d.check_max(0, max_ty)?;
-                TypeKind::Datasec {
-                    size: size_or_type,
-                    vars: Items::new(start, vlen),
                 }
             }
             Kind::Float => {
-                no_vlen(&d)?;
-                no_flag(&d)?;
-                TypeKind::Float { size: size_or_type }
+                c.zero("vlen", vlen)?;
+                c.zero("kind_flag", flag)?;
             }
             Kind::DeclTag => {
-                no_vlen(&d)?;
-                TypeKind::DeclTag {
-                    ty: d.ty(size_or_type)?,
-                    component_idx: at::<O, 4>(&records::<4>(items, 1, d.offset)?[0], 0) as i32,
-                    attribute: kind_flag,
-                }
+                c.zero("vlen", vlen)?;
+                max_ty = max_ty.max(sot);
             }
-        };
-        types.push(Type { name, kind });
-        // extra_len cannot fail here: the first pass accepted this kind.
-        d.offset += 12 + extra_len(wire_kind, vlen as usize).unwrap_or(0);
-        d.type_id += 1;
+            Kind::Void => return Err(c.invalid("kind", 0)),
+        }
+        if max_name >= str_end {
+            return Err(BtfError::StrOffsetOutOfRange {
+                type_id: id,
+                str_offset: max_name,
+                str_len: str_end,
+            });
+        }
+        // The type section is at most u32::MAX bytes long (its length is a u32).
+        offsets.push(off as u32);
+        off += 12 + extra;
+        id = id.checked_add(1).ok_or(BtfError::TooMany {
+            what: "types",
+            limit: u32::MAX as u64,
+        })?;
     }
+    let n_types = id;
+    offsets.shrink_to_fit();
 
-    let types = Arena::from_iter(types);
-    let mut btf = Btf::assemble(O::ENDIAN, h.layout, base, start_id, types, strings);
-    btf.members = Arena::from_iter(members);
-    btf.params = Arena::from_iter(params);
-    btf.enum_values = Arena::from_iter(enum_values);
-    btf.vars = Arena::from_iter(vars);
+    let start_id = if base.is_some() { first_id } else { 0 };
+    let strings = StringTable::from_checked(str_sec, base_str_len);
+    let btf = Btf::assemble(
+        O::ENDIAN,
+        h.layout,
+        base,
+        start_id,
+        (sec.to_vec(), offsets),
+        strings,
+    );
+    if max_ty >= n_types {
+        return Err(first_bad_ref(&btf));
+    }
     Ok(btf)
+}
+
+/// The first type (in id order) that refers to a type id past the last one, as an error.
+/// Only called once the largest referenced id is known to be out of range.
+#[cold]
+fn first_bad_ref(btf: &Btf) -> BtfError {
+    let n = btf.n_types();
+    for (id, t) in btf.own_types() {
+        let refs: Vec<u32> = match t.kind {
+            TypeKind::Array { elem, index, .. } => vec![raw_id(elem), raw_id(index)],
+            TypeKind::Struct { .. } | TypeKind::Union { .. } => {
+                btf.members(id).iter().map(|m| raw_id(m.ty)).collect()
+            }
+            TypeKind::FuncProto { ret, .. } => std::iter::once(raw_id(ret))
+                .chain(btf.params(id).iter().map(|p| raw_id(p.ty)))
+                .collect(),
+            TypeKind::Datasec { .. } => btf.datasec_vars(id).iter().map(|v| raw_id(v.ty)).collect(),
+            ref k => k.referenced().map(raw_id).into_iter().collect(),
+        };
+        if let Some(&bad) = refs.iter().find(|&&r| r >= n) {
+            return BtfError::TypeIdOutOfRange {
+                type_id: raw_id(id),
+                referenced: bad,
+                n_types: n,
+            };
+        }
+    }
+    BtfError::TypeIdOutOfRange {
+        type_id: 0,
+        referenced: n,
+        n_types: n,
+    }
 }

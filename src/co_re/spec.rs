@@ -67,7 +67,7 @@ impl<'a> Spec<'a> {
 /// Resolves typedefs, qualifiers and type tags: the type id and its kind.
 pub(crate) fn skip_mods(btf: &Btf, id: TypeId) -> Result<(TypeId, TypeKind), Fail> {
     let id = btf.resolve(id)?;
-    Ok((id, *btf.kind_of(id)?))
+    Ok((id, btf.kind_of(id)?))
 }
 
 fn add_bits(acc: u64, idx: u32, size: u32) -> Result<u64, Fail> {
@@ -155,7 +155,7 @@ pub(crate) fn parse_local<'a>(
         let (id, t) = skip_mods(btf, cur)?;
         match t {
             TypeKind::Struct { .. } | TypeKind::Union { .. } => {
-                let m = *btf
+                let m = btf
                     .members(id)
                     .get(idx as usize)
                     .ok_or_else(|| Fail::Access(component, format!("member {idx} out of range")))?;
@@ -281,7 +281,7 @@ fn match_member<'a>(
     if !t.is_composite() {
         return Ok(None);
     }
-    let Some(local_member) = local.btf.members(acc.ty).get(acc.idx as usize).copied() else {
+    let Some(local_member) = local.btf.members(acc.ty).get(acc.idx as usize) else {
         return Ok(None);
     };
     let Some(local_name) = acc.name else {

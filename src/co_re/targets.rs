@@ -111,7 +111,7 @@ impl Targets {
     /// The candidates for local type `local_id` of `local`, at most [`MAX_CANDIDATES`]: the main target's, or when it
     /// has none, every other target's, each in id order.
     pub(crate) fn candidates(&self, local: &Btf, local_id: TypeId) -> Result<Vec<Candidate>, Fail> {
-        let local_kind = *local.kind_of(local_id)?;
+        let local_kind = local.kind_of(local_id)?;
         let name = local.name(local_id)?;
         if name.is_empty() {
             return Err(Fail::LocalType(
@@ -128,7 +128,7 @@ impl Targets {
                 if target.btf.wire_id(id).0 < target.first_id {
                     continue;
                 }
-                if kinds_compat(&local_kind, target.btf.kind_of(id)?) {
+                if kinds_compat(&local_kind, &target.btf.kind_of(id)?) {
                     if out.len() == MAX_CANDIDATES {
                         return Err(Fail::Unsupported(format!(
                             "more than {MAX_CANDIDATES} target types named {essential} \

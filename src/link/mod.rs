@@ -602,7 +602,7 @@ fn merge_btf(
                     if lost {
                         continue;
                     }
-                    let mut nv = new_var(&merged, i, v)?;
+                    let mut nv = new_var(&merged, i, &v)?;
                     nv.offset = nv.offset.saturating_add(base);
                     vars.push(nv);
                 }
@@ -627,7 +627,7 @@ fn merge_btf(
                         Some(v.ty) == map.btf_var || b.name(v.ty).is_ok_and(|n| n == map.name)
                     });
                     let Some(v) = v else { continue };
-                    let mut nv = new_var(&merged, i, v)?;
+                    let mut nv = new_var(&merged, i, &v)?;
                     nv.offset = size.next_multiple_of(align);
                     // Each map gets its own bytes, at least its definition's: a `VAR` whose
                     // DATASEC size says less (0 in a fuzzed object) would otherwise share
@@ -655,7 +655,7 @@ fn merge_btf(
                         continue;
                     }
                     seen.push(var_name);
-                    let mut nv = new_var(&merged, i, v)?;
+                    let mut nv = new_var(&merged, i, &v)?;
                     nv.offset = size.next_multiple_of(8);
                     size = nv.offset.saturating_add(nv.size);
                     vars.push(nv);
@@ -665,10 +665,10 @@ fn merge_btf(
             // license, version and sections bpfir does not model: the first input's.
             let b = modules[i].btf.as_ref().expect("a DATASEC comes from a BTF");
             if let Ok(TypeKind::Datasec { size: s, .. }) = b.kind_of(ds) {
-                size = *s;
+                size = s;
             }
             for v in b.datasec_vars(ds) {
-                vars.push(new_var(&merged, i, v)?);
+                vars.push(new_var(&merged, i, &v)?);
             }
             // The output writes `license` and `version` itself (the first license and
             // version of the inputs, see `Linker::run`): size them as the written

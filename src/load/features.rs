@@ -128,7 +128,7 @@ pub fn sanitize_btf_features(btf: &mut Btf, features: &BtfFeatures) -> Result<()
     }
     let ids: Vec<_> = btf.own_types().map(|(id, _)| id).collect();
     for id in ids {
-        let t = btf.ty_mut(id)?;
+        let mut t = btf.ty_mut(id)?;
         let new = match t.kind {
             TypeKind::Func {
                 proto,
@@ -156,7 +156,7 @@ pub fn sanitize_btf_features(btf: &mut Btf, features: &BtfFeatures) -> Result<()
                 StrOffset::EMPTY,
                 TypeKind::Union {
                     size,
-                    members: Items::new(0, 0),
+                    members: Items::new(0, 0, 0),
                     bitfield_encoding: false,
                 },
             )),
@@ -164,7 +164,7 @@ pub fn sanitize_btf_features(btf: &mut Btf, features: &BtfFeatures) -> Result<()
                 t.name,
                 TypeKind::Struct {
                     size,
-                    members: Items::new(0, 0),
+                    members: Items::new(0, 0, 0),
                     bitfield_encoding: false,
                 },
             )),
