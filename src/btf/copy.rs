@@ -162,7 +162,7 @@ impl Btf {
         }
         let id = super::types::type_id(self.n_types());
         self.offsets.push(start as u32);
-        self.names.take();
+        self.names = Default::default();
         self.ptr_size.take();
         Ok(id)
     }

@@ -1291,7 +1291,7 @@ impl<'a> Dedup<'a> {
             self.ty(id)?;
             out.push_copy(btf, old, &mut |t| Ok(remap(t)), &Strings::ByText)?;
         }
-        out.names.take();
+        out.names = Default::default();
         out.ptr_size.take();
         out.shrink_to_fit();
         Ok(Deduped {

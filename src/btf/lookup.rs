@@ -53,11 +53,9 @@ pub fn essential_name(name: &str) -> &str {
 }
 
 /// The essential name of `name`'s bytes: what [`essential_name`] computes, without a UTF-8
-/// check. Names without three underscores in a row (nearly all) are found so a word at a
-/// time.
-#[inline]
+/// check.
 pub(crate) fn essential_bytes(name: &[u8]) -> &[u8] {
-    if name.len() < 5 || !has_triple_underscore(name) {
+    if name.len() < 5 {
         return name;
     }
     for i in (1..=name.len() - 4).rev() {
@@ -68,25 +66,56 @@ pub(crate) fn essential_bytes(name: &[u8]) -> &[u8] {
     name
 }
 
-/// True when `b` holds `___` somewhere: 8-byte windows overlapping by 2, each checked for
-/// three underscore bytes in a row with word operations.
-#[inline]
-fn has_triple_underscore(b: &[u8]) -> bool {
+/// Bit 7 of each byte of `x` that is zero (exact: no false positives above a zero byte).
+#[inline(always)]
+fn zero_bytes(x: u64) -> u64 {
     const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let mut i = 0;
-    while i + 2 < b.len() {
-        let mut w = [0u8; 8];
-        let n = (b.len() - i).min(8);
-        w[..n].copy_from_slice(&b[i..i + n]);
-        // Bytes equal to '_' become zero; `z` gets bit 7 of each such byte (exact per byte).
-        let x = u64::from_le_bytes(w) ^ 0x5f5f_5f5f_5f5f_5f5f;
-        let z = !(((x & LO7) + LO7) | x | LO7);
-        if z & (z >> 8) & (z >> 16) != 0 {
-            return true;
+    !(((x & LO7) + LO7) | x | LO7)
+}
+
+/// The essential name of the NUL-terminated string at `start` of `bytes`, found in one pass
+/// a word at a time: the NUL, and whether two underscores follow each other anywhere (only
+/// then can the name have a flavour, and [`essential_bytes`] looks closer). `None` when
+/// `start` is out of range or no NUL follows it.
+#[inline]
+pub(crate) fn essential_at(bytes: &[u8], start: usize) -> Option<&[u8]> {
+    const UNDERSCORES: u64 = 0x5f5f_5f5f_5f5f_5f5f;
+    let tail = bytes.get(start..)?;
+    let mut p = 0usize;
+    let mut pair = false;
+    let mut last_us = 0u64;
+    loop {
+        let w = match tail.get(p..p + 8) {
+            Some(c) => u64::from_le_bytes(c.try_into().ok()?),
+            None => {
+                let rest = tail.get(p..)?;
+                if rest.is_empty() {
+                    return None;
+                }
+                let mut b = [0u8; 8];
+                b[..rest.len()].copy_from_slice(rest);
+                // Padding is not part of the string: a NUL must be found in `rest`.
+                if !rest.contains(&0) {
+                    return None;
+                }
+                u64::from_le_bytes(b)
+            }
+        };
+        let z = zero_bytes(w);
+        let mut u = zero_bytes(w ^ UNDERSCORES);
+        if z != 0 {
+            let k = z.trailing_zeros() / 8;
+            u &= (1u64 << (8 * k)).wrapping_sub(1);
         }
-        i += 6;
+        pair |= u & (u >> 8) != 0 || (last_us & u & 0x80) != 0;
+        last_us = u >> 56;
+        if z != 0 {
+            let len = p + (z.trailing_zeros() / 8) as usize;
+            let name = &tail[..len];
+            return Some(if pair { essential_bytes(name) } else { name });
+        }
+        p += 8;
     }
-    false
 }
 
 /// Essential name → type ids of one [`Btf`]'s own types.
@@ -109,8 +138,26 @@ pub(super) struct NameIndex {
     ids: Vec<u32>,
 }
 
+/// The index of type names: every kind but those of [`DECLS`]. CO-RE candidates are found
+/// here (a relocation's local type is a type, and candidates must have a compatible kind).
+pub(super) const TYPES: usize = 0;
+/// The index of declaration names: FUNC, VAR, DATASEC and DECL_TAG. In a kernel's BTF these
+/// are most named entries (vmlinux: 56k FUNCs of 71k named types), and only loaders that
+/// resolve kfuncs and ksyms look them up.
+pub(super) const DECLS: usize = 1;
+
+/// The index holding types of wire kind `kind`.
+#[inline(always)]
+fn class_of(kind: u32) -> usize {
+    match kind {
+        12 | 14 | 15 | 17 => DECLS,
+        _ => TYPES,
+    }
+}
+
 impl NameIndex {
-    fn build(btf: &Btf) -> NameIndex {
+    /// The index of `btf`'s own types of class `class` ([`TYPES`] or [`DECLS`]).
+    fn build(btf: &Btf, class: usize) -> NameIndex {
         let hasher = DefaultHashBuilder::default();
         let n = btf.offsets.len();
         let skip = usize::from(btf.base.is_none());
@@ -119,19 +166,23 @@ impl NameIndex {
         // (u32::MAX: unnamed).
         let mut keys: Vec<&[u8]> = Vec::with_capacity(n);
         let mut group_of = vec![u32::MAX; n];
+        let (own, base_len) = (btf.strings.bytes(), btf.strings.base_len());
         for (local, group) in group_of.iter_mut().enumerate().skip(skip) {
             let off = btf.offsets[local] as usize;
-            let name = super::items::word(btf.endian, btf.raw.get(off..).unwrap_or_default(), 0);
-            if name == 0 {
+            let rec = btf.raw.get(off..).unwrap_or_default();
+            let name = super::items::word(btf.endian, rec, 0);
+            if name == 0 || class_of((super::items::word(btf.endian, rec, 1) >> 24) & 0x1f) != class
+            {
                 continue;
             }
-            let Some(bytes) = btf.str_bytes(StrOffset(name)) else {
+            let key = match name.checked_sub(base_len) {
+                Some(at) => essential_at(own, at as usize),
+                // A name in the base's strings (split BTF).
+                None => btf.str_bytes(StrOffset(name)).map(essential_bytes),
+            };
+            let Some(key) = key.filter(|k| !k.is_empty()) else {
                 continue;
             };
-            if bytes.is_empty() {
-                continue;
-            }
-            let key = essential_bytes(bytes);
             let hash = hasher.hash_one(key);
             *group = match table.find(hash, |&g| keys[g as usize] == key) {
                 Some(&g) => g,
@@ -169,20 +220,28 @@ impl NameIndex {
 }
 
 impl Btf {
-    fn name_index(&self) -> &NameIndex {
-        self.names.get_or_init(|| NameIndex::build(self))
+    fn name_index(&self, class: usize) -> &NameIndex {
+        self.names[class].get_or_init(|| NameIndex::build(self, class))
     }
 
-    /// Builds the name index now rather than on the first lookup (e.g. before sharing the
-    /// BTF between threads, or to keep it out of a timed section).
+    /// Builds the name indexes now rather than on the first lookup (e.g. before sharing the
+    /// BTF between threads, or to keep them out of a timed section).
     pub fn build_name_index(&self) {
-        self.name_index();
+        self.name_index(TYPES);
+        self.name_index(DECLS);
     }
 
-    /// The ids of this BTF's own types (not the base's) whose essential name is
-    /// `essential`, in id order: one hash lookup, then a slice.
-    fn own_by_essential(&self, essential: &str) -> &[u32] {
-        let index = self.name_index();
+    /// Builds only the index of type names now: what CO-RE candidate searches use (every
+    /// kind but FUNC, VAR, DATASEC and DECL_TAG, which have an index of their own, built
+    /// when a lookup needs it).
+    pub fn build_type_name_index(&self) {
+        self.name_index(TYPES);
+    }
+
+    /// The ids of this BTF's own types (not the base's) of index `class` whose essential
+    /// name is `essential`, in id order: one hash lookup, then a slice.
+    fn own_by_essential(&self, essential: &str, class: usize) -> &[u32] {
+        let index = self.name_index(class);
         let key = essential.as_bytes();
         let hash = index.hasher.hash_one(key);
         let found = index.table.find(hash, |&g| {
@@ -200,20 +259,44 @@ impl Btf {
         }
     }
 
-    /// Every type (base first, in id order within each BTF) whose essential name is
-    /// `essential`: the CO-RE candidates for a local type of that essential name.
-    pub fn types_by_essential_name<'a>(
-        &'a self,
-        essential: &'a str,
-    ) -> impl Iterator<Item = TypeId> + 'a {
+    /// This BTF and its bases, base first.
+    fn chain(&self) -> Vec<&Btf> {
         let mut chain: Vec<&Btf> = Vec::new();
         let mut b = Some(self);
         while let Some(btf) = b {
             chain.push(btf);
             b = btf.base.as_deref();
         }
-        chain.into_iter().rev().flat_map(move |btf| {
-            btf.own_by_essential(essential)
+        chain.reverse();
+        chain
+    }
+
+    /// Every type (base first, in id order within each BTF) whose essential name is
+    /// `essential`: the CO-RE candidates for a local type of that essential name.
+    pub fn types_by_essential_name<'a>(
+        &'a self,
+        essential: &'a str,
+    ) -> impl Iterator<Item = TypeId> + 'a {
+        self.chain().into_iter().flat_map(move |btf| {
+            MergeIds {
+                a: btf.own_by_essential(essential, TYPES),
+                b: btf.own_by_essential(essential, DECLS),
+            }
+            .map(type_id)
+        })
+    }
+
+    /// Every type whose essential name is `essential` and whose kind is indexed with `kind`'s
+    /// (for a type kind, every type kind; for FUNC, VAR, DATASEC and DECL_TAG, those four):
+    /// a superset of the types of kind `kind`, from one of the two name indexes.
+    pub(crate) fn types_by_essential_name_near<'a>(
+        &'a self,
+        essential: &'a str,
+        kind: Kind,
+    ) -> impl Iterator<Item = TypeId> + 'a {
+        let class = class_of(kind as u32);
+        self.chain().into_iter().flat_map(move |btf| {
+            btf.own_by_essential(essential, class)
                 .iter()
                 .map(|&raw| type_id(raw))
         })
@@ -227,8 +310,11 @@ impl Btf {
 
     /// The first type named `name` of kind `kind`.
     pub fn type_by_name_kind(&self, name: &str, kind: Kind) -> Option<TypeId> {
-        self.types_by_name(name)
-            .find(|&id| self.ty(id).kind.kind() == kind)
+        self.types_by_essential_name_near(essential_name(name), kind)
+            .find(|&id| {
+                self.get(id).is_some_and(|t| t.kind.kind() == kind)
+                    && self.name(id).is_ok_and(|n| n == name)
+            })
     }
 
     /// Follows typedefs, qualifiers and type tags from `id` to the first type that is none
@@ -382,6 +468,29 @@ impl Btf {
     }
 }
 
+/// Two id-ordered slices of raw ids merged in id order.
+struct MergeIds<'a> {
+    a: &'a [u32],
+    b: &'a [u32],
+}
+
+impl Iterator for MergeIds<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        let take_a = match (self.a.first(), self.b.first()) {
+            (Some(x), Some(y)) => x < y,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return None,
+        };
+        let side = if take_a { &mut self.a } else { &mut self.b };
+        let (&first, rest) = side.split_first()?;
+        *side = rest;
+        Some(first)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,12 +528,21 @@ mod tests {
             "aaaaaa___b",
         ];
         for n in names {
-            assert_eq!(
-                essential_bytes(n.as_bytes()),
-                essential_name(n).as_bytes(),
-                "{n}"
-            );
+            let want = essential_name(n).as_bytes();
+            assert_eq!(essential_bytes(n.as_bytes()), want, "{n}");
+            // In a table, at every alignment, with and without bytes after the NUL.
+            for pad in 0..9 {
+                let mut table = vec![b'x'; pad];
+                table.extend_from_slice(n.as_bytes());
+                table.push(0);
+                assert_eq!(essential_at(&table, pad), Some(want), "{n}");
+                table.extend_from_slice(b"a___b_c\0");
+                assert_eq!(essential_at(&table, pad), Some(want), "{n}");
+            }
         }
+        assert_eq!(essential_at(b"abc", 0), None);
+        assert_eq!(essential_at(b"abc\0", 4), None);
+        assert_eq!(essential_at(b"abcdefghijk", 2), None);
         // Every position of a triple in names of every length up to 20.
         for len in 5..20 {
             for at in 0..=len - 3 {
@@ -432,7 +550,13 @@ mod tests {
                 s[at..at + 3].copy_from_slice(b"___");
                 let n = std::str::from_utf8(&s).unwrap();
                 assert_eq!(essential_bytes(&s), essential_name(n).as_bytes(), "{n}");
-                assert!(has_triple_underscore(&s));
+                let mut t = s.clone();
+                t.push(0);
+                assert_eq!(
+                    essential_at(&t, 0),
+                    Some(essential_name(n).as_bytes()),
+                    "{n}"
+                );
             }
         }
     }
@@ -460,5 +584,38 @@ mod tests {
         assert_eq!(btf.size_of(ptr).unwrap(), 8);
         assert_eq!(btf.types_by_name("int").count(), 1);
         assert_eq!(btf.types_by_name("absent").count(), 0);
+    }
+
+    /// Types and declarations live in two indexes; every lookup sees both, in id order.
+    #[test]
+    fn funcs_and_types_of_one_name_are_found_in_id_order() {
+        use crate::btf::{IntEncoding, Linkage};
+        use crate::Endian;
+        let mut btf = Btf::new(Endian::Little);
+        let int = btf.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+        let proto = btf.add_func_proto(int, &[]).unwrap();
+        let f = btf.add_func("f", proto, Linkage::Global).unwrap();
+        let t = btf.add_typedef("f", int).unwrap();
+        let v = btf.add_var("f___x", int, Linkage::Global).unwrap();
+        let s = btf.add_struct("f___y", 4, &[]).unwrap();
+        assert_eq!(
+            btf.types_by_essential_name("f").collect::<Vec<_>>(),
+            vec![f, t, v, s]
+        );
+        assert_eq!(btf.types_by_name("f").collect::<Vec<_>>(), vec![f, t]);
+        assert_eq!(btf.type_by_name_kind("f", Kind::Func), Some(f));
+        assert_eq!(btf.type_by_name_kind("f", Kind::Typedef), Some(t));
+        assert_eq!(btf.type_by_name_kind("f___x", Kind::Var), Some(v));
+        assert_eq!(btf.type_by_name_kind("f___x", Kind::Struct), None);
+        assert_eq!(
+            btf.types_by_essential_name_near("f", Kind::Struct)
+                .collect::<Vec<_>>(),
+            vec![t, s]
+        );
+        assert_eq!(
+            btf.types_by_essential_name_near("f", Kind::Func)
+                .collect::<Vec<_>>(),
+            vec![f, v]
+        );
     }
 }

@@ -110,7 +110,7 @@ impl Btf {
             }
             self.push_copy(other, id, &mut |r| map(id, r), &Strings::Shifted(str_base))?;
         }
-        self.names.take();
+        self.names = Default::default();
         self.ptr_size.take();
         Ok(Appended { types, str_base })
     }

@@ -127,7 +127,9 @@ pub struct Btf {
     /// True while `raw` holds exactly the records of `offsets`, back to back in id order.
     contiguous: bool,
     strings: StringTable,
-    names: OnceLock<NameIndex>,
+    /// The name indexes, each built on first use: of types ([`lookup::TYPES`]) and of
+    /// declarations (FUNC, VAR, DATASEC, DECL_TAG: [`lookup::DECLS`]).
+    names: [OnceLock<NameIndex>; 2],
     ptr_size: OnceLock<u32>,
 }
 
@@ -205,7 +207,7 @@ impl Btf {
             offsets,
             contiguous: true,
             strings,
-            names: OnceLock::new(),
+            names: Default::default(),
             ptr_size: OnceLock::new(),
         }
     }

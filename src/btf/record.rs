@@ -381,7 +381,7 @@ impl Btf {
         }
         self.offsets.push(self.raw.len() as u32);
         self.raw.extend_from_slice(rec);
-        self.names.take();
+        self.names = Default::default();
         self.ptr_size.take();
         Ok(type_id(id))
     }
@@ -398,7 +398,7 @@ impl Btf {
             self.raw.extend_from_slice(rec);
             self.contiguous = false;
         }
-        self.names.take();
+        self.names = Default::default();
         self.ptr_size.take();
     }
 }
