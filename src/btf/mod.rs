@@ -340,6 +340,15 @@ impl Btf {
         }
     }
 
+    /// The items `items` of type `id` (taken from `id`'s [`Type`]), without decoding the type
+    /// again.
+    pub(crate) fn items_at<T: Item>(&self, id: TypeId, items: Items<T>) -> ItemsView<'_, T> {
+        match self.owner(id) {
+            Some((btf, _)) => ItemsView::new(&btf.raw, btf.endian, items),
+            None => ItemsView::empty(self.endian),
+        }
+    }
+
     /// The members of struct or union `id` (empty for other kinds).
     pub fn members(&self, id: TypeId) -> ItemsView<'_, Member> {
         self.items_of(id, |k| match k {

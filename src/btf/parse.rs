@@ -216,6 +216,210 @@ impl Ctx {
     }
 }
 
+/// Fast-check rules per wire kind (bits): `vlen` must be 0, `kind_flag` must be 0, the
+/// size/type word must be 0, the size/type word is a type id; [`UNKNOWN`] for kinds BTF
+/// does not define.
+const VLEN0: u8 = 1;
+const FLAG0: u8 = 2;
+const SOT0: u8 = 4;
+const SOT_REF: u8 = 8;
+const UNKNOWN: u8 = u8::MAX;
+const RULES: [u8; 32] = {
+    let mut t = [UNKNOWN; 32];
+    t[1] = VLEN0 | FLAG0; // INT
+    t[2] = VLEN0 | FLAG0 | SOT_REF; // PTR
+    t[3] = VLEN0 | FLAG0 | SOT0; // ARRAY
+    t[4] = 0; // STRUCT
+    t[5] = 0; // UNION
+    t[6] = 0; // ENUM
+    t[7] = VLEN0 | SOT0; // FWD
+    t[8] = VLEN0 | FLAG0 | SOT_REF; // TYPEDEF
+    t[9] = VLEN0 | FLAG0 | SOT_REF; // VOLATILE
+    t[10] = VLEN0 | FLAG0 | SOT_REF; // CONST
+    t[11] = VLEN0 | FLAG0 | SOT_REF; // RESTRICT
+    t[12] = FLAG0 | SOT_REF; // FUNC (vlen: linkage)
+    t[13] = FLAG0 | SOT_REF; // FUNC_PROTO
+    t[14] = VLEN0 | FLAG0 | SOT_REF; // VAR
+    t[15] = FLAG0; // DATASEC
+    t[16] = VLEN0 | FLAG0; // FLOAT
+    t[17] = VLEN0 | SOT_REF; // DECL_TAG
+    t[18] = VLEN0 | SOT_REF; // TYPE_TAG
+    t[19] = 0; // ENUM64
+    t
+};
+
+/// What else the fast check looks at, per wire kind.
+const S_NONE: u8 = 0;
+const S_INT: u8 = 1;
+const S_ARRAY: u8 = 2;
+const S_MEMBERS: u8 = 3;
+const S_ENUM: u8 = 4;
+const S_ENUM64: u8 = 5;
+const S_FUNC: u8 = 6;
+const S_PROTO: u8 = 7;
+const S_VAR: u8 = 8;
+const S_DATASEC: u8 = 9;
+const SPECIAL: [u8; 32] = {
+    let mut t = [S_NONE; 32];
+    t[1] = S_INT;
+    t[3] = S_ARRAY;
+    t[4] = S_MEMBERS;
+    t[5] = S_MEMBERS;
+    t[6] = S_ENUM;
+    t[12] = S_FUNC;
+    t[13] = S_PROTO;
+    t[14] = S_VAR;
+    t[15] = S_DATASEC;
+    t[19] = S_ENUM64;
+    t
+};
+
+/// The exact check of the record at `off` (the one [`parse_as`]'s fast check found fault
+/// with), as the error it reports: the first rule the record breaks, in a fixed order.
+#[cold]
+#[inline(never)]
+fn record_error<O: Order>(sec: &[u8], off: usize, id: u32, str_end: u32) -> BtfError {
+    match check_record::<O>(sec, off, id, str_end) {
+        Err(e) => e,
+        // The fast check and this one disagree: still an error, never a silent accept.
+        Ok(()) => BtfError::InvalidField {
+            type_id: id,
+            kind: Kind::Void,
+            offset: off,
+            field: "record",
+            value: 0,
+        },
+    }
+}
+
+fn check_record<O: Order>(sec: &[u8], off: usize, id: u32, str_end: u32) -> Result<()> {
+    let rest = sec.get(off..).unwrap_or_default();
+    let Some((hdr, tail)) = rest.split_first_chunk::<12>() else {
+        return Err(BtfError::Truncated {
+            what: "type record",
+            offset: off,
+            need: 12,
+            have: rest.len(),
+        });
+    };
+    let name = at::<O, 12>(hdr, 0);
+    let info = at::<O, 12>(hdr, 1);
+    let sot = at::<O, 12>(hdr, 2);
+    let wire_kind = ((info >> 24) & 0x1f) as u8;
+    let vlen = info & 0xffff;
+    let flag = info >> 31;
+    let (fixed, per_item) = KIND_SHAPE[wire_kind as usize];
+    let kind = match Kind::from_wire(wire_kind) {
+        Some(k) if fixed != u8::MAX => k,
+        _ => {
+            return Err(BtfError::UnknownKind {
+                type_id: id,
+                offset: off,
+                kind: wire_kind,
+            })
+        }
+    };
+    let extra = fixed as usize + per_item as usize * vlen as usize;
+    let Some(items) = tail.get(..extra) else {
+        return Err(BtfError::Truncated {
+            what: "type record",
+            offset: off,
+            need: 12 + extra,
+            have: rest.len(),
+        });
+    };
+    let c = Ctx {
+        type_id: id,
+        offset: off,
+        kind,
+    };
+    c.zero("info reserved bits", info & 0x60ff_0000)?;
+    let fixed_word = || items.first_chunk::<4>().map_or(0, |w| at::<O, 4>(w, 0));
+    let mut max_name = name;
+    match kind {
+        Kind::Int => {
+            c.zero("vlen", vlen)?;
+            c.zero("kind_flag", flag)?;
+            let v = fixed_word();
+            c.zero("int data reserved bits", v & 0xf000_ff00)?;
+            let encoding = (v >> 24) & 0xf;
+            if !matches!(encoding, 0 | 1 | 2 | 4) {
+                return Err(c.invalid("int encoding", encoding));
+            }
+        }
+        Kind::Ptr | Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict => {
+            c.zero("vlen", vlen)?;
+            c.zero("kind_flag", flag)?;
+        }
+        Kind::TypeTag => {
+            c.zero("vlen", vlen)?;
+        }
+        Kind::Array => {
+            c.zero("vlen", vlen)?;
+            c.zero("kind_flag", flag)?;
+            c.zero("size", sot)?;
+        }
+        Kind::Struct | Kind::Union => {
+            for m in items.as_chunks::<12>().0 {
+                max_name = max_name.max(at::<O, 12>(m, 0));
+            }
+        }
+        Kind::Enum => {
+            for e in items.as_chunks::<8>().0 {
+                max_name = max_name.max(at::<O, 8>(e, 0));
+            }
+        }
+        Kind::Enum64 => {
+            for e in items.as_chunks::<12>().0 {
+                max_name = max_name.max(at::<O, 12>(e, 0));
+            }
+        }
+        Kind::Fwd => {
+            c.zero("vlen", vlen)?;
+            c.zero("type", sot)?;
+        }
+        Kind::Func => {
+            c.zero("kind_flag", flag)?;
+            if vlen > 2 {
+                return Err(c.invalid("linkage", vlen));
+            }
+        }
+        Kind::FuncProto => {
+            c.zero("kind_flag", flag)?;
+            for p in items.as_chunks::<8>().0 {
+                max_name = max_name.max(at::<O, 8>(p, 0));
+            }
+        }
+        Kind::Var => {
+            c.zero("vlen", vlen)?;
+            c.zero("kind_flag", flag)?;
+            let l = fixed_word();
+            if l > 2 {
+                return Err(c.invalid("linkage", l));
+            }
+        }
+        Kind::Datasec => {
+            c.zero("kind_flag", flag)?;
+        }
+        Kind::Float => {
+            c.zero("vlen", vlen)?;
+            c.zero("kind_flag", flag)?;
+        }
+        Kind::DeclTag => {
+            c.zero("vlen", vlen)?;
+        }
+        Kind::Void => return Err(c.invalid("kind", 0)),
+    }
+    if max_name >= str_end {
+        return Err(BtfError::StrOffsetOutOfRange {
+            type_id: id,
+            str_offset: max_name,
+            str_len: str_end,
+        });
+    }
+    Ok(())
+}
+
 fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result<Btf> {
     let sec = &bytes[h.types.clone()];
     let str_sec = &bytes[h.strings.clone()];
@@ -239,141 +443,75 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
     while off < sec.len() {
         let rest = &sec[off..];
         let Some((hdr, tail)) = rest.split_first_chunk::<12>() else {
-            return Err(BtfError::Truncated {
-                what: "type record",
-                offset: off,
-                need: 12,
-                have: rest.len(),
-            });
+            return Err(record_error::<O>(sec, off, id, str_end));
         };
         let name = at::<O, 12>(hdr, 0);
         let info = at::<O, 12>(hdr, 1);
         let sot = at::<O, 12>(hdr, 2);
-        let wire_kind = ((info >> 24) & 0x1f) as u8;
+        let k = ((info >> 24) & 0x1f) as usize;
+        let rule = RULES[k];
+        if rule == UNKNOWN {
+            return Err(record_error::<O>(sec, off, id, str_end));
+        }
+        let (fixed, per_item) = KIND_SHAPE[k];
         let vlen = info & 0xffff;
-        let flag = info >> 31;
-        let (fixed, per_item) = KIND_SHAPE[wire_kind as usize];
-        let kind = match Kind::from_wire(wire_kind) {
-            Some(k) if fixed != u8::MAX => k,
-            _ => {
-                return Err(BtfError::UnknownKind {
-                    type_id: id,
-                    offset: off,
-                    kind: wire_kind,
-                })
-            }
-        };
         let extra = fixed as usize + per_item as usize * vlen as usize;
         let Some(items) = tail.get(..extra) else {
-            return Err(BtfError::Truncated {
-                what: "type record",
-                offset: off,
-                need: 12 + extra,
-                have: rest.len(),
-            });
+            return Err(record_error::<O>(sec, off, id, str_end));
         };
-        let c = Ctx {
-            type_id: id,
-            offset: off,
-            kind,
-        };
-        c.zero("info reserved bits", info & 0x60ff_0000)?;
-        let fixed_word = || items.first_chunk::<4>().map_or(0, |w| at::<O, 4>(w, 0));
+        // Every rule of the kind, without a branch: `bad` collects what must be zero.
+        let mask = |bit: u8| 0u32.wrapping_sub(u32::from(rule & bit != 0));
+        let mut bad = (info & 0x60ff_0000)
+            | (vlen & mask(VLEN0))
+            | ((info >> 31) & mask(FLAG0))
+            | (sot & mask(SOT0));
+        max_ty = max_ty.max(sot & mask(SOT_REF));
         let mut max_name = name;
-        match kind {
-            Kind::Int => {
-                c.zero("vlen", vlen)?;
-                c.zero("kind_flag", flag)?;
+        let fixed_word = || items.first_chunk::<4>().map_or(0, |w| at::<O, 4>(w, 0));
+        match SPECIAL[k] {
+            S_INT => {
                 let v = fixed_word();
-                c.zero("int data reserved bits", v & 0xf000_ff00)?;
                 let encoding = (v >> 24) & 0xf;
-                if !matches!(encoding, 0 | 1 | 2 | 4) {
-                    return Err(c.invalid("int encoding", encoding));
-                }
+                bad |= (v & 0xf000_ff00) | u32::from(!matches!(encoding, 0 | 1 | 2 | 4));
             }
-            Kind::Ptr | Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict => {
-                c.zero("vlen", vlen)?;
-                c.zero("kind_flag", flag)?;
-                max_ty = max_ty.max(sot);
-            }
-            Kind::TypeTag => {
-                c.zero("vlen", vlen)?;
-                max_ty = max_ty.max(sot);
-            }
-            Kind::Array => {
-                c.zero("vlen", vlen)?;
-                c.zero("kind_flag", flag)?;
-                c.zero("size", sot)?;
+            S_ARRAY => {
                 if let Some(a) = items.first_chunk::<12>() {
                     max_ty = max_ty.max(at::<O, 12>(a, 0)).max(at::<O, 12>(a, 1));
                 }
             }
-            Kind::Struct | Kind::Union => {
+            S_MEMBERS => {
                 for m in items.as_chunks::<12>().0 {
                     max_name = max_name.max(at::<O, 12>(m, 0));
                     max_ty = max_ty.max(at::<O, 12>(m, 1));
                 }
             }
-            Kind::Enum => {
+            S_ENUM => {
                 for e in items.as_chunks::<8>().0 {
                     max_name = max_name.max(at::<O, 8>(e, 0));
                 }
             }
-            Kind::Enum64 => {
+            S_ENUM64 => {
                 for e in items.as_chunks::<12>().0 {
                     max_name = max_name.max(at::<O, 12>(e, 0));
                 }
             }
-            Kind::Fwd => {
-                c.zero("vlen", vlen)?;
-                c.zero("type", sot)?;
-            }
-            Kind::Func => {
-                c.zero("kind_flag", flag)?;
-                if vlen > 2 {
-                    return Err(c.invalid("linkage", vlen));
-                }
-                max_ty = max_ty.max(sot);
-            }
-            Kind::FuncProto => {
-                c.zero("kind_flag", flag)?;
-                max_ty = max_ty.max(sot);
+            S_FUNC => bad |= u32::from(vlen > 2),
+            S_PROTO => {
                 for p in items.as_chunks::<8>().0 {
                     max_name = max_name.max(at::<O, 8>(p, 0));
                     max_ty = max_ty.max(at::<O, 8>(p, 1));
                 }
             }
-            Kind::Var => {
-                c.zero("vlen", vlen)?;
-                c.zero("kind_flag", flag)?;
-                let l = fixed_word();
-                if l > 2 {
-                    return Err(c.invalid("linkage", l));
-                }
-                max_ty = max_ty.max(sot);
-            }
-            Kind::Datasec => {
-                c.zero("kind_flag", flag)?;
+            S_VAR => bad |= u32::from(fixed_word() > 2),
+            S_DATASEC => {
                 for v in items.as_chunks::<12>().0 {
                     max_ty = max_ty.max(at::<O, 12>(v, 0));
                 }
             }
-            Kind::Float => {
-                c.zero("vlen", vlen)?;
-                c.zero("kind_flag", flag)?;
-            }
-            Kind::DeclTag => {
-                c.zero("vlen", vlen)?;
-                max_ty = max_ty.max(sot);
-            }
-            Kind::Void => return Err(c.invalid("kind", 0)),
+            _ => {}
         }
-        if max_name >= str_end {
-            return Err(BtfError::StrOffsetOutOfRange {
-                type_id: id,
-                str_offset: max_name,
-                str_len: str_end,
-            });
+        if bad != 0 || max_name >= str_end {
+            return Err(record_error::<O>(sec, off, id, str_end));
         }
         // The type section is at most u32::MAX bytes long (its length is a u32).
         offsets.push(off as u32);
@@ -431,5 +569,114 @@ fn first_bad_ref(btf: &Btf) -> BtfError {
         type_id: 0,
         referenced: n,
         n_types: n,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::btf::{IntEncoding, Linkage, NewMember, VarSecinfo};
+
+    /// A blob with a type of every kind.
+    fn every_kind() -> Vec<u8> {
+        let mut b = Btf::new(Endian::Little);
+        let int = b.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+        let ptr = b.add_ptr(int).unwrap();
+        b.add_array(int, int, 4).unwrap();
+        let s = b
+            .add_struct(
+                "s",
+                8,
+                &[NewMember::new("a", int, 0), NewMember::new("p", ptr, 32)],
+            )
+            .unwrap();
+        b.add_union("u", 4, &[NewMember::new("a", int, 0)]).unwrap();
+        b.add_enum("e", 4, false, &[("A", 1), ("B", 2)]).unwrap();
+        b.add_enum("e64", 8, false, &[("C", 1 << 40)]).unwrap();
+        b.add_type("f", TypeKind::Fwd { union: true }).unwrap();
+        b.add_typedef("t", s).unwrap();
+        b.add_type("", TypeKind::Volatile(int)).unwrap();
+        b.add_type("", TypeKind::Const(int)).unwrap();
+        b.add_type("", TypeKind::Restrict(ptr)).unwrap();
+        let proto = b.add_func_proto(int, &[("x", int)]).unwrap();
+        b.add_func("fn", proto, Linkage::Global).unwrap();
+        let v = b.add_var("v", int, Linkage::Static).unwrap();
+        b.add_datasec(
+            ".data",
+            4,
+            &[VarSecinfo {
+                ty: v,
+                offset: 0,
+                size: 4,
+            }],
+        )
+        .unwrap();
+        b.add_type("float", TypeKind::Float { size: 8 }).unwrap();
+        b.add_type(
+            "tag",
+            TypeKind::DeclTag {
+                ty: s,
+                component_idx: -1,
+                attribute: false,
+            },
+        )
+        .unwrap();
+        b.add_type(
+            "tt",
+            TypeKind::TypeTag {
+                ty: int,
+                attribute: false,
+            },
+        )
+        .unwrap();
+        b.to_bytes()
+    }
+
+    /// The fast check and the exact one agree: every corruption the fast one refuses, the
+    /// exact one names (never the catch-all), and every record of a blob the parser accepts
+    /// passes the exact check.
+    #[test]
+    fn fast_and_exact_checks_agree_on_corrupted_records() {
+        let blob = every_kind();
+        let h = header(&blob).unwrap();
+        let types = h.types.clone();
+        let str_end = h.strings.len() as u32;
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let words = types.len() / 4;
+        for _ in 0..20_000 {
+            let mut b = blob.clone();
+            let w = types.start + 4 * (next() as usize % words);
+            let r = next();
+            let value: u32 = match r % 4 {
+                0 => r as u32 >> 8,
+                1 => 1 << ((r >> 8) % 32),
+                2 => u32::from_le_bytes(b[w..w + 4].try_into().unwrap()) ^ (1 << ((r >> 8) % 32)),
+                _ => (r >> 8) as u32 % 64,
+            };
+            b[w..w + 4].copy_from_slice(&value.to_le_bytes());
+            match Btf::parse(&b) {
+                Err(BtfError::InvalidField {
+                    field: "record", ..
+                }) => {
+                    panic!("fast and exact checks disagree at word {w} = {value:#x}")
+                }
+                Err(_) => {}
+                Ok(btf) => {
+                    let sec = &b[types.clone()];
+                    for l in 1..btf.offsets.len() {
+                        let off = btf.offsets[l] as usize;
+                        check_record::<Le>(sec, off, l as u32, str_end).unwrap_or_else(|e| {
+                            panic!("accepted a record the exact check refuses: {e}")
+                        });
+                    }
+                }
+            }
+        }
     }
 }

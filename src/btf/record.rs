@@ -50,10 +50,28 @@ pub(super) fn record_len(info: u32) -> usize {
 }
 
 /// Decodes the (checked) record at `off` of `raw`.
-#[inline]
+#[inline(always)]
 pub(super) fn decode(e: Endian, raw: &[u8], off: usize) -> Type {
-    let rec = raw.get(off..).unwrap_or_default();
-    let w = |i| word(e, rec, i);
+    // The header and the fixed part (at most 12 bytes) in one bounds check; a record
+    // shorter than that is followed by others or by nothing (then it is read as zeros,
+    // which only a record without a fixed part can be).
+    let mut buf = [0u8; 24];
+    let rec: &[u8; 24] = match raw.get(off..off + 24) {
+        Some(r) => r.try_into().unwrap_or(&buf),
+        None => {
+            let tail = raw.get(off..).unwrap_or_default();
+            let n = tail.len().min(24);
+            buf[..n].copy_from_slice(&tail[..n]);
+            &buf
+        }
+    };
+    let w = |i: usize| {
+        let b = [rec[4 * i], rec[4 * i + 1], rec[4 * i + 2], rec[4 * i + 3]];
+        match e {
+            Endian::Little => u32::from_le_bytes(b),
+            Endian::Big => u32::from_be_bytes(b),
+        }
+    };
     let info = w(1);
     let sot = w(2);
     let vlen = info & 0xffff;
@@ -201,7 +219,7 @@ pub(super) enum NewItems<'a> {
 
 impl Btf {
     /// The type at local index `local` (0 is void in a base BTF).
-    #[inline]
+    #[inline(always)]
     pub(super) fn decode_local(&self, local: usize) -> Type {
         if local == 0 && self.base.is_none() {
             return Type {
