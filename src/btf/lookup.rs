@@ -159,32 +159,48 @@ impl NameIndex {
     /// The index of `btf`'s own types of class `class` ([`TYPES`] or [`DECLS`]).
     fn build(btf: &Btf, class: usize) -> NameIndex {
         let hasher = DefaultHashBuilder::default();
-        let n = btf.offsets.len();
         let skip = usize::from(btf.base.is_none());
-        let mut table: HashTable<u32> = HashTable::with_capacity(n);
-        // The essential name of each group's first type, and the group of each own type
-        // (u32::MAX: unnamed).
-        let mut keys: Vec<&[u8]> = Vec::with_capacity(n);
-        let mut group_of = vec![u32::MAX; n];
-        let (own, base_len) = (btf.strings.bytes(), btf.strings.base_len());
-        for (local, group) in group_of.iter_mut().enumerate().skip(skip) {
-            let off = btf.offsets[local] as usize;
-            let rec = btf.raw.get(off..).unwrap_or_default();
-            let name = super::items::word(btf.endian, rec, 0);
-            if name == 0 || class_of((super::items::word(btf.endian, rec, 1) >> 24) & 0x1f) != class
-            {
+        // The named types of the class, in id order (local index, name offset), found with
+        // two loads per type; everything else is sized by their number.
+        let mut named: Vec<(u32, u32)> = Vec::new();
+        let e = btf.endian;
+        for (local, &off) in btf.offsets.iter().enumerate().skip(skip) {
+            let off = off as usize;
+            let Some(&[a, b, c, d, i0, i1, i2, i3]) = btf.raw.get(off..off + 8) else {
                 continue;
+            };
+            let (name, info) = match e {
+                crate::Endian::Little => (
+                    u32::from_le_bytes([a, b, c, d]),
+                    u32::from_le_bytes([i0, i1, i2, i3]),
+                ),
+                crate::Endian::Big => (
+                    u32::from_be_bytes([a, b, c, d]),
+                    u32::from_be_bytes([i0, i1, i2, i3]),
+                ),
+            };
+            if name != 0 && class_of((info >> 24) & 0x1f) == class {
+                named.push((local as u32, name));
             }
+        }
+        let mut table: HashTable<u32> = HashTable::with_capacity(named.len());
+        // The essential name of each group's first type, and the group of each named type
+        // (u32::MAX: an empty essential name, or a name past the strings).
+        let mut keys: Vec<&[u8]> = Vec::with_capacity(named.len());
+        let mut group_of = Vec::with_capacity(named.len());
+        let (own, base_len) = (btf.strings.bytes(), btf.strings.base_len());
+        for &(_, name) in &named {
             let key = match name.checked_sub(base_len) {
                 Some(at) => essential_at(own, at as usize),
                 // A name in the base's strings (split BTF).
                 None => btf.str_bytes(StrOffset(name)).map(essential_bytes),
             };
             let Some(key) = key.filter(|k| !k.is_empty()) else {
+                group_of.push(u32::MAX);
                 continue;
             };
             let hash = hasher.hash_one(key);
-            *group = match table.find(hash, |&g| keys[g as usize] == key) {
+            group_of.push(match table.find(hash, |&g| keys[g as usize] == key) {
                 Some(&g) => g,
                 None => {
                     let g = keys.len() as u32;
@@ -192,7 +208,7 @@ impl NameIndex {
                     table.insert_unique(hash, g, |&g| hasher.hash_one(keys[g as usize]));
                     g
                 }
-            };
+            });
         }
         // Counting sort of the ids by group; a stable pass keeps id order within a group.
         let mut starts = vec![0u32; keys.len() + 1];
@@ -204,9 +220,9 @@ impl NameIndex {
         }
         let mut next = starts.clone();
         let mut ids = vec![0u32; *starts.last().unwrap_or(&0) as usize];
-        for (k, &g) in group_of.iter().enumerate() {
+        for (&(local, _), &g) in named.iter().zip(&group_of) {
             if g != u32::MAX {
-                ids[next[g as usize] as usize] = btf.start_id + k as u32;
+                ids[next[g as usize] as usize] = btf.start_id + local;
                 next[g as usize] += 1;
             }
         }

@@ -274,6 +274,63 @@ const SPECIAL: [u8; 32] = {
     t
 };
 
+/// Everything the fast check needs of one wire kind, in one table entry.
+#[derive(Clone, Copy)]
+struct FastRule {
+    /// Bits of the info word that must be zero (reserved bits, and `vlen` / `kind_flag`
+    /// where the kind has no use for them).
+    info_zero: u32,
+    /// All ones when the size/type word must be zero.
+    sot_zero: u32,
+    /// All ones when the size/type word is a type id.
+    sot_ref: u32,
+    fixed: u8,
+    per_item: u8,
+    special: u8,
+    known: bool,
+}
+
+/// All ones when `set`.
+const fn all(set: bool) -> u32 {
+    if set {
+        u32::MAX
+    } else {
+        0
+    }
+}
+
+const FAST: [FastRule; 32] = {
+    let unknown = FastRule {
+        info_zero: 0,
+        sot_zero: 0,
+        sot_ref: 0,
+        fixed: 0,
+        per_item: 0,
+        special: S_NONE,
+        known: false,
+    };
+    let mut t = [unknown; 32];
+    let mut k = 0;
+    while k < 32 {
+        let rule = RULES[k];
+        if rule != UNKNOWN {
+            t[k] = FastRule {
+                info_zero: 0x60ff_0000
+                    | (all(rule & VLEN0 != 0) & 0xffff)
+                    | (all(rule & FLAG0 != 0) & 0x8000_0000),
+                sot_zero: all(rule & SOT0 != 0),
+                sot_ref: all(rule & SOT_REF != 0),
+                fixed: KIND_SHAPE[k].0,
+                per_item: KIND_SHAPE[k].1,
+                special: SPECIAL[k],
+                known: true,
+            };
+        }
+        k += 1;
+    }
+    t
+};
+
 /// The exact check of the record at `off` (the one [`parse_as`]'s fast check found fault
 /// with), as the error it reports: the first rule the record breaks, in a fixed order.
 #[cold]
@@ -439,36 +496,30 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
     }
     let mut max_ty = 0u32;
     let mut off = 0usize;
-    let mut id = first_id;
+    // The id of the record at `off`, for errors (the loop does not count: `offsets` does).
+    let void = usize::from(base.is_none());
+    let id_at = |offsets: &Vec<u32>| first_id.saturating_add((offsets.len() - void) as u32);
     while off < sec.len() {
         let rest = &sec[off..];
         let Some((hdr, tail)) = rest.split_first_chunk::<12>() else {
-            return Err(record_error::<O>(sec, off, id, str_end));
+            return Err(record_error::<O>(sec, off, id_at(&offsets), str_end));
         };
         let name = at::<O, 12>(hdr, 0);
         let info = at::<O, 12>(hdr, 1);
         let sot = at::<O, 12>(hdr, 2);
-        let k = ((info >> 24) & 0x1f) as usize;
-        let rule = RULES[k];
-        if rule == UNKNOWN {
-            return Err(record_error::<O>(sec, off, id, str_end));
-        }
-        let (fixed, per_item) = KIND_SHAPE[k];
+        let r = FAST[((info >> 24) & 0x1f) as usize];
         let vlen = info & 0xffff;
-        let extra = fixed as usize + per_item as usize * vlen as usize;
-        let Some(items) = tail.get(..extra) else {
-            return Err(record_error::<O>(sec, off, id, str_end));
+        let extra = r.fixed as usize + r.per_item as usize * vlen as usize;
+        let items = match tail.get(..extra) {
+            Some(items) if r.known => items,
+            _ => return Err(record_error::<O>(sec, off, id_at(&offsets), str_end)),
         };
         // Every rule of the kind, without a branch: `bad` collects what must be zero.
-        let mask = |bit: u8| 0u32.wrapping_sub(u32::from(rule & bit != 0));
-        let mut bad = (info & 0x60ff_0000)
-            | (vlen & mask(VLEN0))
-            | ((info >> 31) & mask(FLAG0))
-            | (sot & mask(SOT0));
-        max_ty = max_ty.max(sot & mask(SOT_REF));
+        let mut bad = (info & r.info_zero) | (sot & r.sot_zero);
+        max_ty = max_ty.max(sot & r.sot_ref);
         let mut max_name = name;
         let fixed_word = || items.first_chunk::<4>().map_or(0, |w| at::<O, 4>(w, 0));
-        match SPECIAL[k] {
+        match r.special {
             S_INT => {
                 let v = fixed_word();
                 let encoding = (v >> 24) & 0xf;
@@ -511,17 +562,18 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
             _ => {}
         }
         if bad != 0 || max_name >= str_end {
-            return Err(record_error::<O>(sec, off, id, str_end));
+            return Err(record_error::<O>(sec, off, id_at(&offsets), str_end));
         }
         // The type section is at most u32::MAX bytes long (its length is a u32).
         offsets.push(off as u32);
         off += 12 + extra;
-        id = id.checked_add(1).ok_or(BtfError::TooMany {
+    }
+    let n_types = u32::try_from(first_id as u64 + (offsets.len() - void) as u64)
+        .ok()
+        .ok_or(BtfError::TooMany {
             what: "types",
             limit: u32::MAX as u64,
         })?;
-    }
-    let n_types = id;
     offsets.shrink_to_fit();
 
     let start_id = if base.is_some() { first_id } else { 0 };
