@@ -363,7 +363,11 @@ impl Btf {
     pub fn ptr_size(&self) -> u32 {
         *self.ptr_size.get_or_init(|| {
             for name in ["long", "long int", "unsigned long", "long unsigned int"] {
-                for id in self.types_by_name(name) {
+                // The type index only: an INT is never in the declaration index.
+                let ints = self
+                    .types_by_essential_name_near(essential_name(name), Kind::Int)
+                    .filter(|&id| self.name(id).is_ok_and(|n| n == name));
+                for id in ints {
                     if let TypeKind::Int { size, .. } = self.ty(id).kind {
                         if size == 4 || size == 8 {
                             return size;
@@ -633,5 +637,14 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![f, v]
         );
+        // What CO-RE uses (type candidates, sizes) builds the type index only.
+        let mut fresh = btf.clone();
+        fresh.names = Default::default();
+        let ptr = fresh.add_ptr(int).unwrap();
+        fresh.build_type_name_index();
+        assert_eq!(fresh.size_of(ptr).unwrap(), 8);
+        assert_eq!(fresh.type_by_name_kind("f", Kind::Typedef), Some(t));
+        assert!(fresh.names[TYPES].get().is_some());
+        assert!(fresh.names[DECLS].get().is_none());
     }
 }
