@@ -185,7 +185,7 @@ impl NameIndex {
         }
         let mut table: HashTable<u32> = HashTable::with_capacity(named.len());
         // The essential name of each group's first type, and the group of each named type
-        // (u32::MAX: an empty essential name, or a name past the strings).
+        // (u32::MAX: a name past the strings, which a checked BTF does not have).
         let mut keys: Vec<&[u8]> = Vec::with_capacity(named.len());
         let mut group_of = Vec::with_capacity(named.len());
         let (own, base_len) = (btf.strings.bytes(), btf.strings.base_len());
@@ -195,7 +195,9 @@ impl NameIndex {
                 // A name in the base's strings (split BTF).
                 None => btf.str_bytes(StrOffset(name)).map(essential_bytes),
             };
-            let Some(key) = key.filter(|k| !k.is_empty()) else {
+            // A non-zero offset may point at an empty string (the NUL ending another one):
+            // such a type is still found by its (empty) name, as every named type is.
+            let Some(key) = key else {
                 group_of.push(u32::MAX);
                 continue;
             };
@@ -646,5 +648,22 @@ mod tests {
         assert_eq!(fresh.type_by_name_kind("f", Kind::Typedef), Some(t));
         assert!(fresh.names[TYPES].get().is_some());
         assert!(fresh.names[DECLS].get().is_none());
+    }
+
+    /// Fuzz finding: a name offset that points at the NUL ending another string names a type
+    /// "": it is found by that name like any named type.
+    #[test]
+    fn a_type_named_by_an_offset_of_an_empty_string_is_found() {
+        use crate::btf::{IntEncoding, StrOffset};
+        use crate::Endian;
+        let mut btf = Btf::new(Endian::Little);
+        let int = btf.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+        let t = btf.add_typedef("x", int).unwrap();
+        // "int" is at offset 1; its NUL at 4.
+        btf.ty_mut(t).unwrap().name = StrOffset(4);
+        let again = Btf::parse(&btf.to_bytes()).unwrap();
+        assert_eq!(again.name(t).unwrap(), "");
+        assert_eq!(again.types_by_name("").collect::<Vec<_>>(), vec![t]);
+        assert_eq!(again.type_by_name_kind("", Kind::Typedef), Some(t));
     }
 }
