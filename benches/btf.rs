@@ -20,7 +20,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use criterion::{BenchmarkId, Criterion, Throughput};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 
 /// Forwards to the system allocator and, while [`COUNTING`] is set, tracks the heap bytes
 /// allocated since the window opened and their maximum.
@@ -111,82 +111,14 @@ fn measure_heap<T>(f: impl FnOnce() -> T) -> (T, HeapUse) {
 }
 
 #[cfg(feature = "bench-libbpf")]
-mod libbpf {
-    //! The C reference: libbpf's `btf__new`, linked from the system's `libbpf.so`.
-
-    use std::ffi::c_void;
-
-    #[repr(C)]
-    struct Btf {
-        _opaque: [u8; 0],
-    }
-
-    /// glibc's `struct mallinfo2` (all fields `size_t`).
-    #[repr(C)]
-    #[derive(Default)]
-    struct MallInfo2 {
-        arena: usize,
-        ordblks: usize,
-        smblks: usize,
-        hblks: usize,
-        hblkhd: usize,
-        usmblks: usize,
-        fsmblks: usize,
-        uordblks: usize,
-        fordblks: usize,
-        keepcost: usize,
-    }
-
-    #[link(name = "bpf")]
-    extern "C" {
-        fn btf__new(data: *const c_void, size: u32) -> *mut Btf;
-        fn btf__free(btf: *mut Btf);
-        fn btf__type_cnt(btf: *const Btf) -> u32;
-    }
-
-    extern "C" {
-        fn mallinfo2() -> MallInfo2;
-    }
-
-    /// An owned libbpf `struct btf`, freed on drop.
-    pub struct LibbpfBtf(*mut Btf);
-
-    impl LibbpfBtf {
-        /// `btf__new` over a copy libbpf makes of `bytes`; `None` when libbpf rejects it.
-        pub fn parse(bytes: &[u8]) -> Option<LibbpfBtf> {
-            let size = u32::try_from(bytes.len()).ok()?;
-            // SAFETY: `bytes` is valid for `size` bytes; libbpf copies it and returns NULL
-            // (libbpf >= 1.0) on error.
-            let p = unsafe { btf__new(bytes.as_ptr().cast(), size) };
-            (!p.is_null()).then_some(LibbpfBtf(p))
-        }
-
-        /// Number of types, void included.
-        pub fn type_cnt(&self) -> u32 {
-            // SAFETY: `self.0` is a live btf from `btf__new`.
-            unsafe { btf__type_cnt(self.0) }
-        }
-    }
-
-    impl Drop for LibbpfBtf {
-        fn drop(&mut self) {
-            // SAFETY: `self.0` came from `btf__new` and is freed once.
-            unsafe { btf__free(self.0) }
-        }
-    }
-
-    /// Bytes glibc's malloc has handed out and not taken back (heap arena plus mmapped
-    /// blocks).
-    pub fn malloc_in_use() -> usize {
-        // SAFETY: `mallinfo2` takes no arguments and returns a plain struct.
-        let m = unsafe { mallinfo2() };
-        m.uordblks + m.hblkhd
-    }
-}
+use common::libbpf_btf as libbpf;
 
 fn ratio(n: usize, blob: usize) -> f64 {
     n as f64 / blob as f64
 }
+
+/// Peak heap of one bpfir parse as a ratio to the blob, for the table at the end.
+static PEAK_RATIO_PERMILLE: AtomicIsize = AtomicIsize::new(-1);
 
 /// Measures and prints heap use of each parser once, and checks that every parser accepts
 /// the blob (and that bpfir and aya-obj marshal it back byte for byte).
@@ -209,15 +141,25 @@ fn report_memory(blob: &[u8], source: &str) {
         btf.heap_size(),
         btf.n_types(),
     );
-    let goal = if heap.peak <= 2 * len {
+    PEAK_RATIO_PERMILLE.store(
+        (ratio(heap.peak, len) * 1000.0).round() as isize,
+        Ordering::Relaxed,
+    );
+    let goal = if heap.peak * 5 <= 6 * len {
         "met"
     } else {
         "MISSED"
     };
-    println!("bpfir   goal peak <= 2x blob: {goal}");
+    println!("bpfir   goal peak <= 1.2x blob: {goal}");
     assert!(
         btf.to_bytes() == blob,
         "bpfir does not re-marshal the blob byte for byte"
+    );
+    let (_, heap) = measure_heap(|| btf.build_type_name_index());
+    println!(
+        "bpfir   type name index (CO-RE's): {:>10} B = {:.3}x blob (built on the first lookup)",
+        heap.retained,
+        ratio(heap.retained, len)
     );
     drop(btf);
 
@@ -241,8 +183,9 @@ fn report_memory(blob: &[u8], source: &str) {
         let after = libbpf::malloc_in_use();
         let retained = after.saturating_sub(before);
         println!(
-            "libbpf  btf__new: retained malloc {:>10} B = {:.3}x blob (mallinfo2; peak not \
+            "libbpf {} btf__new: retained malloc {:>10} B = {:.3}x blob (mallinfo2; peak not \
              measured), {} types",
+            libbpf::version(),
             retained,
             ratio(retained, len),
             btf.type_cnt(),
@@ -267,6 +210,20 @@ fn bench_parse(c: &mut Criterion, blob: &[u8]) {
         b.iter(|| libbpf::LibbpfBtf::parse(black_box(blob)).expect("libbpf btf__new"))
     });
     group.finish();
+
+    // Parse + the essential-name index CO-RE needs (`build_type_name_index`: every kind but
+    // FUNC, VAR, DATASEC and DECL_TAG, which have their own index). libbpf has no such
+    // index; the reference is its parse above.
+    let mut group = c.benchmark_group("btf_parse_index");
+    group.throughput(Throughput::Bytes(blob.len() as u64));
+    group.bench_function(BenchmarkId::from_parameter("bpfir"), |b| {
+        b.iter(|| {
+            let btf = bpfir::btf::Btf::parse(black_box(blob)).expect("bpfir parse");
+            btf.build_type_name_index();
+            btf
+        })
+    });
+    group.finish();
 }
 
 fn bench_marshal(c: &mut Criterion, blob: &[u8]) {
@@ -281,36 +238,245 @@ fn bench_marshal(c: &mut Criterion, blob: &[u8]) {
         b.iter(|| black_box(&aya).to_bytes())
     });
     group.finish();
+    drop((ours, aya));
+
+    // Add one type, then marshal: every iteration adds another `int` (a 16-byte record) and
+    // produces the whole blob. The first addition (libbpf: making the BTF modifiable and
+    // indexing its strings; bpfir: indexing its strings) happens once, before timing.
+    use bpfir::btf::IntEncoding;
+    let mut ours = bpfir::btf::Btf::parse(blob).expect("bpfir parse");
+    ours.add_int("bench_int", 4, IntEncoding::SIGNED, 32)
+        .expect("bpfir add_int");
+    let mut aya = aya_obj::btf::Btf::parse(blob, Default::default()).expect("aya-obj parse");
+    let aya_name = aya.add_string("bench_int");
+    let aya_int = || {
+        aya_obj::btf::BtfType::Int(aya_obj::btf::Int::new(
+            aya_name,
+            4,
+            aya_obj::btf::IntEncoding::Signed,
+            0,
+        ))
+    };
+    aya.add_type(aya_int());
+    let mut group = c.benchmark_group("btf_add_marshal");
+    group.throughput(Throughput::Bytes(blob.len() as u64));
+    group.bench_function(BenchmarkId::from_parameter("bpfir"), |b| {
+        b.iter(|| {
+            ours.add_int("bench_int", 4, IntEncoding::SIGNED, 32)
+                .expect("bpfir add_int");
+            ours.to_bytes()
+        })
+    });
+    group.bench_function(BenchmarkId::from_parameter("aya-obj"), |b| {
+        b.iter(|| {
+            aya.add_type(aya_int());
+            aya.to_bytes()
+        })
+    });
+    #[cfg(feature = "bench-libbpf")]
+    {
+        let name = c"bench_int";
+        let mut lb = libbpf::LibbpfBtf::parse(blob).expect("libbpf btf__new");
+        assert!(lb.add_int(name, 4, libbpf::BTF_INT_SIGNED) > 0);
+        group.bench_function(BenchmarkId::from_parameter("libbpf"), |b| {
+            b.iter(|| {
+                assert!(lb.add_int(name, 4, libbpf::BTF_INT_SIGNED) > 0);
+                black_box(lb.raw_data().len())
+            })
+        });
+    }
+    group.finish();
+}
+
+/// The `.BTF` of every little-endian object of the corpus that has one (the cilium examples
+/// and test data, and the selftests libbpf loads whole), appended into one BTF by bpfir and
+/// marshalled: the input of the multi-object dedup benchmark, the same bytes for both
+/// libraries.
+fn objects_blob() -> Option<(Vec<u8>, usize)> {
+    use object::{Object, ObjectSection};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let mut paths = Vec::new();
+    let ok = std::fs::read_to_string(root.join("selftests/libbpf-ok.txt")).ok()?;
+    for name in ok.lines().filter(|l| !l.trim().is_empty()) {
+        paths.push(
+            root.join("selftests/obj")
+                .join(format!("{}.bpf.o", name.trim())),
+        );
+    }
+    let mut stack = vec![root.join("cilium")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).ok()?.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with("el.o") {
+                paths.push(p);
+            }
+        }
+    }
+    paths.sort();
+    let mut all = bpfir::btf::Btf::new(bpfir::Endian::Little);
+    let mut n = 0;
+    for p in paths {
+        let Ok(bytes) = std::fs::read(&p) else {
+            continue;
+        };
+        let Ok(file) = object::File::parse(&*bytes) else {
+            continue;
+        };
+        if !file.is_little_endian() {
+            continue;
+        }
+        let Some(data) = file.section_by_name(".BTF").and_then(|s| s.data().ok()) else {
+            continue;
+        };
+        let Ok(btf) = bpfir::btf::Btf::parse(data) else {
+            continue;
+        };
+        if all.append(&btf, |_, _| true).is_ok() {
+            n += 1;
+        }
+    }
+    Some((all.to_bytes(), n))
+}
+
+fn bench_dedup(c: &mut Criterion, blob: &[u8]) {
+    let mut inputs = vec![("btf_dedup_vmlinux", blob.to_vec())];
+    match objects_blob() {
+        Some((bytes, n)) => {
+            println!(
+                "== dedup input: {n} objects' .BTF concatenated: {} bytes, {} types",
+                bytes.len(),
+                bpfir::btf::Btf::parse(&bytes)
+                    .expect("concatenated")
+                    .n_types()
+            );
+            inputs.push(("btf_dedup_objects", bytes));
+        }
+        None => println!("== no ../shared/corpus: the multi-object dedup is skipped"),
+    }
+    for (group_name, bytes) in &inputs {
+        let ours = bpfir::btf::Btf::parse(bytes).expect("bpfir parse");
+        let d = bpfir::btf::dedup(&ours).expect("bpfir dedup");
+        print!(
+            "{group_name}: bpfir {} -> {} types",
+            ours.n_types(),
+            d.btf.n_types()
+        );
+        #[cfg(feature = "bench-libbpf")]
+        {
+            let mut lb = libbpf::LibbpfBtf::parse(bytes).expect("libbpf btf__new");
+            assert_eq!(lb.dedup(), 0, "libbpf btf__dedup failed");
+            print!(", libbpf -> {} types", lb.type_cnt());
+        }
+        println!();
+        drop(d);
+        let mut group = c.benchmark_group(*group_name);
+        group.sample_size(10);
+        group.measurement_time(Duration::from_secs(4));
+        group.bench_function(BenchmarkId::from_parameter("bpfir"), |b| {
+            b.iter_batched(
+                || (),
+                |()| bpfir::btf::dedup(black_box(&ours)).expect("bpfir dedup"),
+                BatchSize::PerIteration,
+            )
+        });
+        #[cfg(feature = "bench-libbpf")]
+        group.bench_function(BenchmarkId::from_parameter("libbpf"), |b| {
+            b.iter_batched(
+                || libbpf::LibbpfBtf::parse(bytes).expect("libbpf btf__new"),
+                |mut lb| {
+                    assert_eq!(lb.dedup(), 0);
+                    lb
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        group.finish();
+    }
+}
+
+/// One row of the table at the end: a goal on `bpfir / reference` (`max`), or on
+/// `reference / bpfir` when `faster_by` is set.
+fn row(dir: &Path, since: SystemTime, what: &str, group: &str, reference: &str, max: f64) {
+    let ours = median_ns(dir, group, "bpfir", since);
+    let theirs = median_ns(dir, group, reference, since);
+    let aya = median_ns(dir, group, "aya-obj", since);
+    let ms = |t: Option<f64>| t.map_or("-".to_string(), |t| format!("{:.3} ms", t / 1e6));
+    let (ratio, verdict) = match (ours, theirs) {
+        (Some(o), Some(t)) => {
+            let r = o / t;
+            (format!("{r:.2}"), if r <= max { "met" } else { "MISSED" })
+        }
+        _ => ("-".to_string(), "not measured"),
+    };
+    println!(
+        "| {what} | {} | {} | {} | {ratio} | <= {max} | {verdict} |",
+        ms(theirs),
+        ms(aya),
+        ms(ours)
+    );
 }
 
 fn report_ratios(dir: &Path, since: SystemTime) {
     println!();
-    println!("== median time ratios (other / bpfir; > 1 means bpfir is faster)");
-    let mut groups = vec![
-        ("btf_parse", vec!["aya-obj"]),
-        ("btf_to_bytes", vec!["aya-obj"]),
-    ];
-    if cfg!(feature = "bench-libbpf") {
-        groups[0].1.push("libbpf");
+    println!("== medians of this run; ratio = bpfir / libbpf (below 1: bpfir is faster)");
+    println!("| work | libbpf | aya-obj | bpfir | bpfir / libbpf | goal | |");
+    println!("|---|---|---|---|---|---|---|");
+    row(dir, since, "parse vmlinux BTF", "btf_parse", "libbpf", 1.0);
+    {
+        // parse + index against libbpf's parse.
+        let ours = median_ns(dir, "btf_parse_index", "bpfir", since);
+        let theirs = median_ns(dir, "btf_parse", "libbpf", since);
+        match (ours, theirs) {
+            (Some(o), Some(t)) => println!(
+                "| parse + name index | {:.3} ms (parse) | - | {:.3} ms | {:.2} | <= 1.5 | {} |",
+                t / 1e6,
+                o / 1e6,
+                o / t,
+                if o / t <= 1.5 { "met" } else { "MISSED" }
+            ),
+            _ => println!("| parse + name index | - | - | - | - | <= 1.5 | not measured |"),
+        }
     }
-    for (group, others) in groups {
-        let Some(ours) = median_ns(dir, group, "bpfir", since) else {
-            println!(
-                "{group}: no bpfir median from this run in {} (filtered out?)",
-                dir.display()
-            );
-            continue;
-        };
-        println!("{group}/bpfir: median {:.3} ms", ours / 1e6);
-        for other in others {
-            match median_ns(dir, group, other, since) {
-                Some(t) => println!(
-                    "{group}/{other}: median {:.3} ms, ratio {other}/bpfir = {:.2}x",
-                    t / 1e6,
-                    t / ours
-                ),
-                None => println!("{group}/{other}: no median from this run (filtered out?)"),
-            }
+    row(
+        dir,
+        since,
+        "add one type + marshal",
+        "btf_add_marshal",
+        "libbpf",
+        1.5,
+    );
+    row(
+        dir,
+        since,
+        "dedup vmlinux BTF",
+        "btf_dedup_vmlinux",
+        "libbpf",
+        1.0,
+    );
+    row(
+        dir,
+        since,
+        "dedup the objects' BTF",
+        "btf_dedup_objects",
+        "libbpf",
+        1.0,
+    );
+    let peak = PEAK_RATIO_PERMILLE.load(Ordering::Relaxed);
+    if peak >= 0 {
+        println!(
+            "| peak heap of a parse / blob | | | {:.3} | | <= 1.2 | {} |",
+            peak as f64 / 1000.0,
+            if peak <= 1200 { "met" } else { "MISSED" }
+        );
+    }
+    for group in ["btf_parse", "btf_to_bytes", "btf_add_marshal"] {
+        if let (Some(o), Some(a)) = (
+            median_ns(dir, group, "bpfir", since),
+            median_ns(dir, group, "aya-obj", since),
+        ) {
+            println!("{group}: aya-obj / bpfir = {:.2}x", a / o);
         }
     }
     if cfg!(not(feature = "bench-libbpf")) {
@@ -331,6 +497,7 @@ fn main() {
     report_memory(&blob, &source);
     bench_parse(&mut c, &blob);
     bench_marshal(&mut c, &blob);
+    bench_dedup(&mut c, &blob);
     c.final_summary();
     report_ratios(&dir, started);
 }

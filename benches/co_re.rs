@@ -14,8 +14,16 @@
 //! * `co_re/bpfir-indexed`: `relocate` alone against targets whose index is already built,
 //!   to show how the bpfir time splits between the index and the relocations.
 //!
+//! * `co_re_objects/{bpfir,aya-obj}`: the real-objects set: every object of
+//!   `../shared/corpus/selftests/obj` and `../shared/corpus/cilium` (little-endian) with CO-RE
+//!   relocations that aya-obj 0.3 parses and relocates and bpfir reads and relocates, plus
+//!   `testdata/core_kernel.bpfel.o`. One iteration parses the target BTF (each library its
+//!   own parser; bpfir then builds its type name index in `Targets::single`) and relocates
+//!   every object of the set against it, on clones made outside the timing.
+//!
 //! After timing, the medians are read back from criterion's `estimates.json` and printed as
-//! ratios (`aya-obj/bpfir`, goal >= 5).
+//! ratios (`aya-obj/bpfir`; goal >= 90 for the real-objects set, the issue's "6 ms
+//! equivalent").
 
 #[path = "common/mod.rs"]
 mod common;
@@ -109,7 +117,137 @@ fn bench_co_re(c: &mut Criterion, obj: &[u8], blob: &[u8]) {
     group.finish();
 }
 
+/// The real-objects set (see the module documentation), with bpfir's and aya-obj's parsed
+/// forms, and how many CO-RE relocations bpfir applies in all.
+struct ObjectSet {
+    names: Vec<String>,
+    modules: Vec<Module>,
+    aya: Vec<aya_obj::Object>,
+    relocations: usize,
+}
+
+fn object_set(blob: &[u8]) -> ObjectSet {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let mut paths = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(root.join("selftests/obj")) {
+        paths.extend(rd.flatten().map(|e| e.path()));
+    }
+    let mut stack = vec![root.join("cilium")];
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with("el.o") {
+                paths.push(p);
+            }
+        }
+    }
+    paths.sort();
+    paths.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(OBJECT));
+    let target = Arc::new(Btf::parse(blob).expect("bpfir parse target"));
+    let targets = Targets::single("vmlinux", target);
+    let aya_btf = aya_obj::btf::Btf::parse(blob, Default::default()).expect("aya-obj parse target");
+    let mut set = ObjectSet {
+        names: Vec::new(),
+        modules: Vec::new(),
+        aya: Vec::new(),
+        relocations: 0,
+    };
+    for p in paths {
+        let Ok(bytes) = std::fs::read(&p) else {
+            continue;
+        };
+        let Ok(module) = Module::read(&bytes) else {
+            continue;
+        };
+        let mut m = module.clone();
+        let Ok(report) = relocate(&mut m, &targets) else {
+            continue;
+        };
+        if report.relocations.is_empty() {
+            continue;
+        }
+        // aya-obj may panic on inputs it does not expect: such objects are left out.
+        let aya = std::panic::catch_unwind(|| {
+            let obj = aya_obj::Object::parse(&bytes).ok()?;
+            let mut o = obj.clone();
+            o.relocate_btf(&aya_btf).ok()?;
+            Some(obj)
+        });
+        let Ok(Some(aya)) = aya else { continue };
+        set.relocations += report.relocations.len();
+        set.names
+            .push(p.strip_prefix(&root).unwrap_or(&p).display().to_string());
+        set.modules.push(module);
+        set.aya.push(aya);
+    }
+    set
+}
+
+fn bench_objects(c: &mut Criterion, blob: &[u8]) {
+    let prev_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let set = object_set(blob);
+    std::panic::set_hook(prev_hook);
+    println!(
+        "== CO-RE real-objects set: {} objects, {} CO-RE relocations (bpfir's count): {}",
+        set.modules.len(),
+        set.relocations,
+        set.names.join(" ")
+    );
+    let mut group = c.benchmark_group("co_re_objects");
+    group.sample_size(10);
+    group.bench_function(BenchmarkId::from_parameter("bpfir"), |b| {
+        b.iter_batched(
+            || set.modules.clone(),
+            |mut modules| {
+                let target = Btf::parse(black_box(blob)).expect("bpfir parse target");
+                let targets = Targets::single("vmlinux", Arc::new(target));
+                let reports: Vec<_> = modules
+                    .iter_mut()
+                    .map(|m| relocate(m, &targets).expect("bpfir relocate"))
+                    .collect();
+                (modules, targets, reports)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function(BenchmarkId::from_parameter("aya-obj"), |b| {
+        b.iter_batched(
+            || set.aya.clone(),
+            |mut objs| {
+                let target = aya_obj::btf::Btf::parse(black_box(blob), Default::default())
+                    .expect("aya-obj parse target");
+                for o in &mut objs {
+                    o.relocate_btf(&target).expect("aya-obj relocate_btf");
+                }
+                (objs, target)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
 fn report_ratios(dir: &Path, since: SystemTime) {
+    if let (Some(ours), Some(aya)) = (
+        median_ns(dir, "co_re_objects", "bpfir", since),
+        median_ns(dir, "co_re_objects", "aya-obj", since),
+    ) {
+        let ratio = aya / ours;
+        println!();
+        println!(
+            "co_re_objects (target parse + index + every object): bpfir {:.3} ms, aya-obj {:.3} ms, \
+             aya-obj/bpfir = {ratio:.1}x (goal >= 90x: {})",
+            ours / 1e6,
+            aya / 1e6,
+            if ratio >= 90.0 { "met" } else { "MISSED" }
+        );
+    }
     println!();
     println!("== median time ratios (other / bpfir; > 1 means bpfir is faster)");
     let group = "co_re";
@@ -160,6 +298,7 @@ fn main() {
         .output_directory(&dir)
         .configure_from_args();
     bench_co_re(&mut c, &obj, &blob);
+    bench_objects(&mut c, &blob);
     c.final_summary();
     report_ratios(&dir, started);
 }

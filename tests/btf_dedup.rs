@@ -60,7 +60,7 @@ fn append(dst: &mut Btf, src: &Btf) -> Vec<TypeId> {
                 let vars: Vec<_> = src
                     .datasec_vars(id)
                     .iter()
-                    .map(|v| bpfir::btf::VarSecinfo { ty: void, ..*v })
+                    .map(|v| bpfir::btf::VarSecinfo { ty: void, ..v })
                     .collect();
                 dst.add_datasec(name, size, &vars).unwrap()
             }
@@ -226,7 +226,7 @@ fn append(dst: &mut Btf, src: &Btf) -> Vec<TypeId> {
             (k, _) => k,
         };
         let name = dst.add_str(src.name(id).unwrap()).unwrap();
-        let ty = dst.ty_mut(new).unwrap();
+        let mut ty = dst.ty_mut(new).unwrap();
         ty.kind = kind;
         ty.name = name;
     }

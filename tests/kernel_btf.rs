@@ -161,7 +161,7 @@ fn broken_btf_is_refused_with_a_log() {
 
     // A struct member referring to a type id past the last type.
     let at = member_type_offset(&btf, &good, task);
-    let pid = btf.members(task)[0].ty;
+    let pid = btf.members(task).get(0).unwrap().ty;
     assert_eq!(
         e.read_u32(&good, at),
         Some(btf.wire_id(pid).0),

@@ -63,3 +63,4 @@ pub fn load_blob() -> (Vec<u8>, String) {
         .unwrap_or_else(|e| panic!("cannot gunzip {}: {e}", gz.display()));
     (bytes, gz.display().to_string())
 }
+pub mod libbpf_btf;

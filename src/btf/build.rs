@@ -1,15 +1,22 @@
 //! Adding strings and types to a [`Btf`].
 //!
-//! New types are appended (ids grow; existing ids never change), new strings are appended
-//! unless an equal string exists. Every referenced type id is checked to exist, so a built
-//! BTF marshals to a blob whose references are all valid. Each addition invalidates the name
-//! index, which is rebuilt on the next lookup.
+//! New types are appended as encoded records (ids grow; existing ids never change), new
+//! strings are appended unless an equal string exists. Every referenced type id is checked to
+//! exist, so a built BTF marshals to a blob whose references are all valid. Each addition
+//! invalidates the name index, which is rebuilt on the next lookup.
+//!
+//! In-place changes go through guards ([`TypeMut`], [`ItemsMut`]) that hold a decoded copy
+//! and write the record back when dropped (in place when its length is unchanged).
+
+use std::ops::{Deref, DerefMut};
 
 use super::error::{BtfError, Result};
-use super::types::{raw_id, type_id, Items};
+use super::items::Item;
+use super::record::NewItems;
+use super::types::{raw_id, Items};
 use super::{
-    Btf, EnumValue, IntEncoding, Kind, Linkage, Member, Param, StrOffset, Type, TypeId, TypeKind,
-    VarSecinfo,
+    Btf, EnumValue, IntEncoding, ItemsView, Kind, Linkage, Member, Param, StrOffset, Type, TypeId,
+    TypeKind, VarSecinfo,
 };
 
 /// A member of a struct or union to add with [`Btf::add_struct`] or [`Btf::add_union`].
@@ -55,19 +62,16 @@ impl Btf {
         }
     }
 
-    fn push(&mut self, name: &str, kind: TypeKind) -> Result<TypeId> {
-        let id = self.n_types();
-        if id == u32::MAX {
+    fn push(&mut self, name: &str, kind: TypeKind, items: NewItems<'_>) -> Result<TypeId> {
+        if self.n_types() == u32::MAX {
             return Err(BtfError::TooMany {
                 what: "types",
                 limit: u32::MAX as u64,
             });
         }
         let name = self.add_str(name)?;
-        self.types.alloc(Type { name, kind });
-        self.names.take();
-        self.ptr_size.take();
-        Ok(type_id(id))
+        let rec = self.encode(&Type { name, kind }, items);
+        self.append_record(&rec)
     }
 
     /// Adds a type of a kind without members, parameters, enumerators or variables (use the
@@ -104,7 +108,7 @@ impl Btf {
                 }
             }
         }
-        self.push(name, kind)
+        self.push(name, kind, NewItems::FromKind)
     }
 
     /// Adds an `INT` of `size` bytes and `bits` value bits.
@@ -154,7 +158,6 @@ impl Btf {
             limit: u16::MAX as u64,
         })?;
         let bitfield_encoding = members.iter().any(|m| m.bitfield_size != 0);
-        let start = self.members.len() as u32;
         for m in members {
             self.check_ref(id, m.ty)?;
             if bitfield_encoding && m.bit_offset > 0x00ff_ffff {
@@ -167,16 +170,17 @@ impl Btf {
                 });
             }
         }
+        let mut new = Vec::with_capacity(members.len());
         for m in members {
             let name = self.add_str(m.name)?;
-            self.members.alloc(Member {
+            new.push(Member {
                 name,
                 ty: m.ty,
                 bit_offset: m.bit_offset,
                 bitfield_size: m.bitfield_size,
             });
         }
-        let members = Items::new(start, u32::from(vlen));
+        let members = Items::new(0, u32::from(vlen), u8::from(bitfield_encoding));
         let kind = if union {
             TypeKind::Union {
                 size,
@@ -190,7 +194,7 @@ impl Btf {
                 bitfield_encoding,
             }
         };
-        self.push(name, kind)
+        self.push(name, kind, NewItems::Members(&new))
     }
 
     /// Adds a struct of `size` bytes. If any member is a bitfield, the struct uses the
@@ -233,13 +237,13 @@ impl Btf {
                 u32::try_from(v).is_err()
             }
         });
-        let start = self.enum_values.len() as u32;
+        let mut new = Vec::with_capacity(values.len());
         for &(n, v) in values {
             let name = self.add_str(n)?;
             let bits = if is64 { v as u64 } else { v as u32 as u64 };
-            self.enum_values.alloc(EnumValue { name, bits });
+            new.push(EnumValue { name, bits });
         }
-        let values = Items::new(start, u32::from(vlen));
+        let values = Items::new(0, u32::from(vlen), u8::from(is64));
         let kind = if is64 {
             TypeKind::Enum64 {
                 size,
@@ -253,7 +257,7 @@ impl Btf {
                 signed,
             }
         };
-        self.push(name, kind)
+        self.push(name, kind, NewItems::Values(&new))
     }
 
     /// Adds a function prototype.
@@ -267,17 +271,18 @@ impl Btf {
         for &(_, ty) in params {
             self.check_ref(id, ty)?;
         }
-        let start = self.params.len() as u32;
+        let mut new = Vec::with_capacity(params.len());
         for &(n, ty) in params {
             let name = self.add_str(n)?;
-            self.params.alloc(Param { name, ty });
+            new.push(Param { name, ty });
         }
         self.push(
             "",
             TypeKind::FuncProto {
                 ret,
-                params: Items::new(start, u32::from(vlen)),
+                params: Items::new(0, u32::from(vlen), 0),
             },
+            NewItems::Params(&new),
         )
     }
 
@@ -312,23 +317,20 @@ impl Btf {
         for v in vars {
             self.check_ref(id, v.ty)?;
         }
-        let start = self.vars.len() as u32;
-        for v in vars {
-            self.vars.alloc(*v);
-        }
         self.push(
             name,
             TypeKind::Datasec {
                 size,
-                vars: Items::new(start, u32::from(vlen)),
+                vars: Items::new(0, u32::from(vlen), 0),
             },
+            NewItems::Vars(vars),
         )
     }
 
     /// Sets the size of data section `id` (loaders fill in what the compiler left as 0).
     pub fn set_datasec_size(&mut self, id: TypeId, new_size: u32) -> Result<()> {
-        let local = self.own_index(id)?;
-        match &mut self.types[local].kind {
+        let mut t = self.ty_mut(id)?;
+        match &mut t.kind {
             TypeKind::Datasec { size, .. } => {
                 *size = new_size;
                 Ok(())
@@ -342,13 +344,14 @@ impl Btf {
     }
 
     /// Appends variable `var` to data section `id` (of this BTF) and grows the section to
-    /// cover it. The section's variables are copied to the end of the variable arena (items
-    /// of a type are contiguous), so this costs O(variables of the section).
+    /// cover it. The section's record is rewritten at the end of the records, so this costs
+    /// O(variables of the section).
     pub fn push_datasec_var(&mut self, id: TypeId, var: VarSecinfo) -> Result<()> {
         let local = self.own_index(id)?;
         self.check_ref(raw_id(id), var.ty)?;
-        let (size, vars) = match self.types[local].kind {
-            TypeKind::Datasec { size, vars } => (size, vars),
+        let t = self.decode_local(local);
+        let size = match t.kind {
+            TypeKind::Datasec { size, .. } => size,
             k => {
                 return Err(BtfError::WrongKind {
                     type_id: raw_id(id),
@@ -357,38 +360,46 @@ impl Btf {
                 })
             }
         };
-        let vlen = u16::try_from(vars.len() + 1).map_err(|_| BtfError::TooMany {
+        let mut vars = self.datasec_vars(id).to_vec();
+        u16::try_from(vars.len() + 1).map_err(|_| BtfError::TooMany {
             what: "section variables",
             limit: u16::MAX as u64,
         })?;
-        let old: Vec<VarSecinfo> = self.vars.as_mut()[vars.range()].to_vec();
-        let start = self.vars.len() as u32;
-        for v in old.into_iter().chain([var]) {
-            self.vars.alloc(v);
-        }
+        vars.push(var);
         let end = var.offset.saturating_add(var.size);
-        self.types[local].kind = TypeKind::Datasec {
-            size: size.max(end),
-            vars: Items::new(start, u32::from(vlen)),
+        let new = Type {
+            name: t.name,
+            kind: TypeKind::Datasec {
+                size: size.max(end),
+                vars: Items::new(0, vars.len() as u32, 0),
+            },
         };
-        self.names.take();
+        let rec = self.encode(&new, NewItems::Vars(&vars));
+        self.replace_record(local, &rec);
         Ok(())
     }
 
-    /// Type `id` of this BTF (not of its base), to change in place. Its items (members,
-    /// parameters, ...) stay where they are; changing a kind to one with items it did not
-    /// have is not possible, since [`Items`] cannot be made outside this crate.
-    pub fn ty_mut(&mut self, id: TypeId) -> Result<&mut Type> {
+    /// Type `id` of this BTF (not of its base), to change in place: a guard that writes the
+    /// type back when dropped. Its items (members, parameters, ...) are those its [`Items`]
+    /// point at; changing a kind to one with items it did not have is not possible, since
+    /// [`Items`] cannot be made outside this crate.
+    pub fn ty_mut(&mut self, id: TypeId) -> Result<TypeMut<'_>> {
         let local = self.own_index(id)?;
-        self.names.take();
-        Ok(&mut self.types[local])
+        let ty = self.decode_local(local);
+        Ok(TypeMut {
+            btf: self,
+            local,
+            orig: ty,
+            ty,
+        })
     }
 
-    /// The parameters of function prototype `id` (of this BTF), to rename or retype in place.
-    pub fn params_mut(&mut self, id: TypeId) -> Result<&mut [crate::btf::Param]> {
+    /// The parameters of function prototype `id` (of this BTF), to rename or retype in place
+    /// (a guard that writes them back when dropped).
+    pub fn params_mut(&mut self, id: TypeId) -> Result<ItemsMut<'_, Param>> {
         let local = self.own_index(id)?;
-        match self.types[local].kind {
-            TypeKind::FuncProto { params, .. } => Ok(&mut self.params.as_mut()[params.range()]),
+        match self.decode_local(local).kind {
+            TypeKind::FuncProto { params, .. } => Ok(self.items_mut(local, params)),
             k => Err(BtfError::WrongKind {
                 type_id: raw_id(id),
                 found: k.kind(),
@@ -397,11 +408,12 @@ impl Btf {
         }
     }
 
-    /// The variables of data section `id`, to fix up offsets in place.
-    pub fn datasec_vars_mut(&mut self, id: TypeId) -> Result<&mut [VarSecinfo]> {
+    /// The variables of data section `id`, to fix up offsets in place (a guard that writes
+    /// them back when dropped).
+    pub fn datasec_vars_mut(&mut self, id: TypeId) -> Result<ItemsMut<'_, VarSecinfo>> {
         let local = self.own_index(id)?;
-        match self.types[local].kind {
-            TypeKind::Datasec { vars, .. } => Ok(&mut self.vars.as_mut()[vars.range()]),
+        match self.decode_local(local).kind {
+            TypeKind::Datasec { vars, .. } => Ok(self.items_mut(local, vars)),
             k => Err(BtfError::WrongKind {
                 type_id: raw_id(id),
                 found: k.kind(),
@@ -410,18 +422,117 @@ impl Btf {
         }
     }
 
-    /// The arena index of one of this BTF's own types (types of a base cannot be changed
-    /// through the split BTF on top of it).
-    fn own_index(&self, id: TypeId) -> Result<TypeId> {
+    fn items_mut<T: Item + Rewrite + PartialEq>(
+        &mut self,
+        local: usize,
+        items: Items<T>,
+    ) -> ItemsMut<'_, T> {
+        let values = ItemsView::new(&self.raw, self.endian, items).to_vec();
+        ItemsMut {
+            btf: self,
+            local,
+            orig: values.clone(),
+            values,
+        }
+    }
+
+    /// The index among this BTF's own types of one of them (types of a base cannot be
+    /// changed through the split BTF on top of it).
+    fn own_index(&self, id: TypeId) -> Result<usize> {
         let raw = raw_id(id);
         if raw >= self.start_id && raw < self.n_types() {
-            Ok(type_id(raw - self.start_id))
+            Ok((raw - self.start_id) as usize)
         } else {
             Err(BtfError::TypeIdOutOfRange {
                 type_id: 0,
                 referenced: raw,
                 n_types: self.n_types(),
             })
+        }
+    }
+}
+
+/// A type of a [`Btf`] being changed in place (from [`Btf::ty_mut`]): dereferences to the
+/// decoded [`Type`]; when dropped, the type's record is rewritten if the type changed.
+pub struct TypeMut<'a> {
+    btf: &'a mut Btf,
+    local: usize,
+    orig: Type,
+    ty: Type,
+}
+
+impl Deref for TypeMut<'_> {
+    type Target = Type;
+    fn deref(&self) -> &Type {
+        &self.ty
+    }
+}
+
+impl DerefMut for TypeMut<'_> {
+    fn deref_mut(&mut self) -> &mut Type {
+        &mut self.ty
+    }
+}
+
+impl Drop for TypeMut<'_> {
+    fn drop(&mut self) {
+        // Void (id 0 of a base) has no record and stays void.
+        let void = self.local == 0 && self.btf.base.is_none();
+        if self.ty != self.orig && !void {
+            let rec = self.btf.encode(&self.ty, NewItems::FromKind);
+            self.btf.replace_record(self.local, &rec);
+        }
+    }
+}
+
+/// Item kinds whose records [`ItemsMut`] can write back.
+#[doc(hidden)]
+pub trait Rewrite: Sized {
+    /// The record of `t` (whose own items `items` are replaced by `values`).
+    fn encode_with(btf: &Btf, t: &Type, values: &[Self]) -> Vec<u8>;
+}
+
+impl Rewrite for Param {
+    fn encode_with(btf: &Btf, t: &Type, values: &[Param]) -> Vec<u8> {
+        btf.encode(t, NewItems::Params(values))
+    }
+}
+
+impl Rewrite for VarSecinfo {
+    fn encode_with(btf: &Btf, t: &Type, values: &[VarSecinfo]) -> Vec<u8> {
+        btf.encode(t, NewItems::Vars(values))
+    }
+}
+
+/// The items of a type of a [`Btf`] being changed in place (from [`Btf::params_mut`] or
+/// [`Btf::datasec_vars_mut`]): dereferences to a slice of decoded items; when dropped, the
+/// type's record is rewritten if they changed.
+pub struct ItemsMut<'a, T: Item + Rewrite + PartialEq> {
+    btf: &'a mut Btf,
+    local: usize,
+    orig: Vec<T>,
+    values: Vec<T>,
+}
+
+impl<T: Item + Rewrite + PartialEq> Deref for ItemsMut<'_, T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.values
+    }
+}
+
+impl<T: Item + Rewrite + PartialEq> DerefMut for ItemsMut<'_, T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.values
+    }
+}
+
+impl<T: Item + Rewrite + PartialEq> Drop for ItemsMut<'_, T> {
+    fn drop(&mut self) {
+        if self.values != self.orig {
+            let t = self.btf.decode_local(self.local);
+            let rec = T::encode_with(self.btf, &t, &self.values);
+            self.btf.replace_record(self.local, &rec);
         }
     }
 }

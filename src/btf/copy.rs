@@ -2,8 +2,9 @@
 //! what appending a BTF to another and compacting a de-duplicated BTF both do.
 
 use super::error::Result;
-use super::types::Items;
-use super::{Btf, StrOffset, Type, TypeId, TypeKind};
+use super::record::Writer;
+use super::types::raw_id;
+use super::{Btf, Kind, StrOffset, TypeId, TypeKind};
 
 /// How the strings of copied types find their place in the destination.
 pub(crate) enum Strings {
@@ -17,6 +18,8 @@ pub(crate) enum Strings {
 impl Btf {
     /// Appends a copy of `other`'s type `old` whose references `ty` maps to this BTF's ids,
     /// and returns the new type's id. `old` must be one of `other`'s own types, not void.
+    /// The record is encoded straight into this BTF's records (no item is collected first);
+    /// on error nothing is added but strings.
     pub(crate) fn push_copy(
         &mut self,
         other: &Btf,
@@ -24,7 +27,7 @@ impl Btf {
         ty: &mut impl FnMut(TypeId) -> Result<TypeId>,
         strings: &Strings,
     ) -> Result<TypeId> {
-        let t = *other.kind_of(old).map(|_| other.ty(old))?;
+        let t = other.kind_of(old).map(|_| other.ty(old))?;
         let s = |this: &mut Btf, o: StrOffset| -> Result<StrOffset> {
             match strings {
                 Strings::Shifted(_) if o.0 == 0 => Ok(o),
@@ -32,130 +35,135 @@ impl Btf {
                 Strings::ByText => this.strings.add(other.str(o)?),
             }
         };
-        let kind = match t.kind {
-            k @ (TypeKind::Void
-            | TypeKind::Int { .. }
-            | TypeKind::Fwd { .. }
-            | TypeKind::Float { .. }) => k,
-            TypeKind::Ptr(r) => TypeKind::Ptr(ty(r)?),
-            TypeKind::Typedef(r) => TypeKind::Typedef(ty(r)?),
-            TypeKind::Volatile(r) => TypeKind::Volatile(ty(r)?),
-            TypeKind::Const(r) => TypeKind::Const(ty(r)?),
-            TypeKind::Restrict(r) => TypeKind::Restrict(ty(r)?),
-            TypeKind::TypeTag { ty: r, attribute } => TypeKind::TypeTag {
-                ty: ty(r)?,
-                attribute,
-            },
-            TypeKind::Array { elem, index, len } => TypeKind::Array {
-                elem: ty(elem)?,
-                index: ty(index)?,
-                len,
-            },
-            TypeKind::Func { proto, linkage } => TypeKind::Func {
-                proto: ty(proto)?,
-                linkage,
-            },
-            TypeKind::Var { ty: r, linkage } => TypeKind::Var {
-                ty: ty(r)?,
-                linkage,
-            },
-            TypeKind::DeclTag {
-                ty: r,
-                component_idx,
-                attribute,
-            } => TypeKind::DeclTag {
-                ty: ty(r)?,
-                component_idx,
-                attribute,
-            },
-            TypeKind::Struct {
-                size,
-                bitfield_encoding,
-                ..
-            }
-            | TypeKind::Union {
-                size,
-                bitfield_encoding,
-                ..
-            } => {
-                let start = self.members.len() as u32;
-                let members = other.members(old);
-                for m in members {
-                    let mut m = *m;
-                    m.name = s(self, m.name)?;
-                    m.ty = ty(m.ty)?;
-                    self.members.alloc(m);
-                }
-                let members = Items::new(start, members.len() as u32);
-                if matches!(t.kind, TypeKind::Struct { .. }) {
-                    TypeKind::Struct {
-                        size,
-                        members,
-                        bitfield_encoding,
-                    }
-                } else {
-                    TypeKind::Union {
-                        size,
-                        members,
-                        bitfield_encoding,
-                    }
-                }
-            }
-            TypeKind::Enum { size, signed, .. } | TypeKind::Enum64 { size, signed, .. } => {
-                let start = self.enum_values.len() as u32;
-                let values = other.enum_values(old);
-                for v in values {
-                    let mut v = *v;
-                    v.name = s(self, v.name)?;
-                    self.enum_values.alloc(v);
-                }
-                let values = Items::new(start, values.len() as u32);
-                if matches!(t.kind, TypeKind::Enum { .. }) {
-                    TypeKind::Enum {
-                        size,
-                        values,
-                        signed,
-                    }
-                } else {
-                    TypeKind::Enum64 {
-                        size,
-                        values,
-                        signed,
-                    }
-                }
-            }
-            TypeKind::FuncProto { ret, .. } => {
-                let ret = ty(ret)?;
-                let start = self.params.len() as u32;
-                let params = other.params(old);
-                for p in params {
-                    let mut p = *p;
-                    p.name = s(self, p.name)?;
-                    p.ty = ty(p.ty)?;
-                    self.params.alloc(p);
-                }
-                TypeKind::FuncProto {
-                    ret,
-                    params: Items::new(start, params.len() as u32),
-                }
-            }
-            TypeKind::Datasec { size, .. } => {
-                let start = self.vars.len() as u32;
-                let vars = other.datasec_vars(old);
-                for v in vars {
-                    let mut v = *v;
-                    v.ty = ty(v.ty)?;
-                    self.vars.alloc(v);
-                }
-                TypeKind::Datasec {
-                    size,
-                    vars: Items::new(start, vars.len() as u32),
-                }
-            }
-        };
         let name = s(self, t.name)?;
+        if matches!(t.kind, TypeKind::Void) {
+            return Err(super::BtfError::WrongKind {
+                type_id: raw_id(old),
+                found: Kind::Void,
+                expected: "a type other than void to copy",
+            });
+        }
+        if self.n_types() == u32::MAX {
+            return Err(super::BtfError::TooMany {
+                what: "types",
+                limit: u32::MAX as u64,
+            });
+        }
+        let start = self.raw.len();
+        // Written straight after the last record; taken out of `self` so that strings can
+        // be added meanwhile.
+        let mut raw = std::mem::take(&mut self.raw);
+        let result = (|| -> Result<()> {
+            let e = self.endian;
+            let mut w = Writer { e, out: &mut raw };
+            let kind = t.kind.kind();
+            match t.kind {
+                TypeKind::Void
+                | TypeKind::Int { .. }
+                | TypeKind::Fwd { .. }
+                | TypeKind::Float { .. } => {
+                    // Nothing to map: the record is the same but for the name.
+                    let rec = other.encode(&t, super::record::NewItems::FromKind);
+                    w.put(name.0);
+                    w.out.extend_from_slice(rec.get(4..).unwrap_or_default());
+                }
+                TypeKind::Ptr(r)
+                | TypeKind::Typedef(r)
+                | TypeKind::Volatile(r)
+                | TypeKind::Const(r)
+                | TypeKind::Restrict(r) => w.header(name, kind, 0, false, raw_id(ty(r)?)),
+                TypeKind::TypeTag { ty: r, attribute } => {
+                    w.header(name, kind, 0, attribute, raw_id(ty(r)?))
+                }
+                TypeKind::Array { elem, index, len } => {
+                    let (elem, index) = (raw_id(ty(elem)?), raw_id(ty(index)?));
+                    w.header(name, kind, 0, false, 0);
+                    w.put(elem);
+                    w.put(index);
+                    w.put(len);
+                }
+                TypeKind::Func { proto, linkage } => {
+                    w.header(name, kind, linkage.to_wire(), false, raw_id(ty(proto)?))
+                }
+                TypeKind::Var { ty: r, linkage } => {
+                    w.header(name, kind, 0, false, raw_id(ty(r)?));
+                    w.put(linkage.to_wire());
+                }
+                TypeKind::DeclTag {
+                    ty: r,
+                    component_idx,
+                    attribute,
+                } => {
+                    w.header(name, kind, 0, attribute, raw_id(ty(r)?));
+                    w.put(component_idx as u32);
+                }
+                TypeKind::Struct {
+                    size,
+                    members,
+                    bitfield_encoding,
+                }
+                | TypeKind::Union {
+                    size,
+                    members,
+                    bitfield_encoding,
+                } => {
+                    w.header(name, kind, members.len() as u32, bitfield_encoding, size);
+                    for mut m in other.members(old) {
+                        m.name = s(self, m.name)?;
+                        m.ty = ty(m.ty)?;
+                        w.member(&m, bitfield_encoding);
+                    }
+                }
+                TypeKind::Enum {
+                    size,
+                    values,
+                    signed,
+                }
+                | TypeKind::Enum64 {
+                    size,
+                    values,
+                    signed,
+                } => {
+                    w.header(name, kind, values.len() as u32, signed, size);
+                    for mut v in other.enum_values(old) {
+                        v.name = s(self, v.name)?;
+                        w.enum_value(&v, kind == Kind::Enum64);
+                    }
+                }
+                TypeKind::FuncProto { ret, params } => {
+                    w.header(name, kind, params.len() as u32, false, raw_id(ty(ret)?));
+                    for mut p in other.params(old) {
+                        p.name = s(self, p.name)?;
+                        p.ty = ty(p.ty)?;
+                        w.param(&p);
+                    }
+                }
+                TypeKind::Datasec { size, vars } => {
+                    w.header(name, kind, vars.len() as u32, false, size);
+                    for mut v in other.datasec_vars(old) {
+                        v.ty = ty(v.ty)?;
+                        w.var(&v);
+                    }
+                }
+            }
+            Ok(())
+        })();
+        let fits = raw.len() as u64 <= u32::MAX as u64;
+        if result.is_err() || !fits {
+            raw.truncate(start);
+        }
+        self.raw = raw;
+        result?;
+        if !fits {
+            return Err(super::BtfError::TooMany {
+                what: "type bytes",
+                limit: u32::MAX as u64,
+            });
+        }
         let id = super::types::type_id(self.n_types());
-        self.types.alloc(Type { name, kind });
+        self.offsets.push(start as u32);
+        self.names = Default::default();
+        self.ptr_size.take();
         Ok(id)
     }
 }

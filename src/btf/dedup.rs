@@ -64,7 +64,7 @@ use hashbrown::HashMap;
 use super::copy::Strings;
 use super::error::{BtfError, Result};
 use super::types::{raw_id, type_id};
-use super::{Btf, Kind, StrOffset, Type, TypeId, TypeKind};
+use super::{Btf, EnumValue, ItemsView, Kind, Member, Param, StrOffset, Type, TypeId, TypeKind};
 
 /// The result of [`dedup`]: the deduplicated BTF and where each old type id went.
 #[derive(Clone, Debug)]
@@ -195,6 +195,8 @@ struct Dedup<'a> {
     /// Scratch buffers.
     cands: Vec<u32>,
     walk: Vec<(u32, u32)>,
+    /// Every type (base included), decoded once: the walks look at types many times.
+    types: Vec<Type>,
 }
 
 impl<'a> Dedup<'a> {
@@ -215,15 +217,20 @@ impl<'a> Dedup<'a> {
             budget: 0,
             cands: Vec::new(),
             walk: Vec::new(),
+            types: (0..n).filter_map(|i| btf.get(type_id(i))).collect(),
         };
-        let n_items: u64 = (start..n)
-            .map(|id| {
-                let id = type_id(id);
-                (btf.members(id).len()
-                    + btf.params(id).len()
-                    + btf.enum_values(id).len()
-                    + btf.datasec_vars(id).len()) as u64
-            })
+        let n_items: u64 = d
+            .types
+            .get(start as usize..)
+            .unwrap_or_default()
+            .iter()
+            .map(|t| match t.kind {
+                TypeKind::Struct { members, .. } | TypeKind::Union { members, .. } => members.len(),
+                TypeKind::FuncProto { params, .. } => params.len(),
+                TypeKind::Enum { values, .. } | TypeKind::Enum64 { values, .. } => values.len(),
+                TypeKind::Datasec { vars, .. } => vars.len(),
+                _ => 0,
+            } as u64)
             .sum();
         d.budget = WORK_BASE + WORK_PER_ITEM * (u64::from(n) + n_items);
         d.intern_strings()?;
@@ -240,51 +247,50 @@ impl<'a> Dedup<'a> {
         Ok(d)
     }
 
-    /// Interns every string a type or item refers to, base included.
+    /// Interns every string a type or item refers to, base included: by their bytes (no
+    /// UTF-8 check here; the output's strings are checked when they are added to it).
     fn intern_strings(&mut self) -> Result<()> {
         let btf = self.btf;
-        let mut by_content: HashMap<&'a str, u32> = HashMap::new();
-        let mut intern = |sids: &mut HashMap<u32, u32>, owner: u32, off: StrOffset| -> Result<()> {
-            if sids.contains_key(&off.0) {
-                return Ok(());
+        let str_len = btf.str_len();
+        let mut by_content: HashMap<&'a [u8], u32> = HashMap::new();
+        let mut sids = vec![UNPROCESSED; str_len as usize];
+        let mut intern = |sids: &mut Vec<u32>, owner: u32, off: StrOffset| -> Result<()> {
+            match sids.get(off.0 as usize) {
+                Some(&UNPROCESSED) => {}
+                Some(_) => return Ok(()),
+                None => {
+                    return Err(BtfError::StrOffsetOutOfRange {
+                        type_id: owner,
+                        str_offset: off.0,
+                        str_len,
+                    })
+                }
             }
-            let s = btf.str(off).map_err(|e| match e {
-                BtfError::StrOffsetOutOfRange {
-                    str_offset,
-                    str_len,
-                    ..
-                } => BtfError::StrOffsetOutOfRange {
-                    type_id: owner,
-                    str_offset,
-                    str_len,
-                },
-                e => e,
+            let s = btf.str_bytes(off).ok_or(BtfError::StrOffsetOutOfRange {
+                type_id: owner,
+                str_offset: off.0,
+                str_len,
             })?;
             let next = by_content.len() as u32;
-            let sid = *by_content.entry(s).or_insert(next);
-            sids.insert(off.0, sid);
+            sids[off.0 as usize] = *by_content.entry(s).or_insert(next);
             Ok(())
         };
-        let mut sids = HashMap::new();
         for raw in 0..self.n {
-            let id = type_id(raw);
-            let Some(t) = btf.get(id) else { continue };
+            let Some(t) = self.types.get(raw as usize) else {
+                continue;
+            };
             intern(&mut sids, raw, t.name)?;
-            for m in btf.members(id) {
+            for m in self.members(raw) {
                 intern(&mut sids, raw, m.name)?;
             }
-            for p in btf.params(id) {
+            for p in self.params(raw) {
                 intern(&mut sids, raw, p.name)?;
             }
-            for v in btf.enum_values(id) {
+            for v in self.enum_values(raw) {
                 intern(&mut sids, raw, v.name)?;
             }
         }
-        let len = sids.keys().max().map_or(0, |&k| k as usize + 1);
-        self.sids = vec![UNPROCESSED; len];
-        for (off, sid) in sids {
-            self.sids[off as usize] = sid;
-        }
+        self.sids = sids;
         Ok(())
     }
 
@@ -296,12 +302,43 @@ impl<'a> Dedup<'a> {
             .unwrap_or(UNPROCESSED)
     }
 
-    fn ty(&self, id: u32) -> Result<&'a Type> {
-        self.btf.get(type_id(id)).ok_or(BtfError::TypeIdOutOfRange {
-            type_id: 0,
-            referenced: id,
-            n_types: self.n,
-        })
+    fn ty(&self, id: u32) -> Result<Type> {
+        self.types
+            .get(id as usize)
+            .copied()
+            .ok_or(BtfError::TypeIdOutOfRange {
+                type_id: 0,
+                referenced: id,
+                n_types: self.n,
+            })
+    }
+
+    /// The members of `id` (empty for other kinds), from the decoded type.
+    fn members(&self, id: u32) -> ItemsView<'a, Member> {
+        match self.types.get(id as usize).map(|t| t.kind) {
+            Some(TypeKind::Struct { members, .. } | TypeKind::Union { members, .. }) => {
+                self.btf.items_at(type_id(id), members)
+            }
+            _ => ItemsView::empty(self.btf.endian()),
+        }
+    }
+
+    /// The parameters of `id` (empty for other kinds), from the decoded type.
+    fn params(&self, id: u32) -> ItemsView<'a, Param> {
+        match self.types.get(id as usize).map(|t| t.kind) {
+            Some(TypeKind::FuncProto { params, .. }) => self.btf.items_at(type_id(id), params),
+            _ => ItemsView::empty(self.btf.endian()),
+        }
+    }
+
+    /// The enumerators of `id` (empty for other kinds), from the decoded type.
+    fn enum_values(&self, id: u32) -> ItemsView<'a, EnumValue> {
+        match self.types.get(id as usize).map(|t| t.kind) {
+            Some(TypeKind::Enum { values, .. } | TypeKind::Enum64 { values, .. }) => {
+                self.btf.items_at(type_id(id), values)
+            }
+            _ => ItemsView::empty(self.btf.endian()),
+        }
     }
 
     fn is_mapped(&self, id: u32) -> bool {
@@ -351,7 +388,7 @@ impl<'a> Dedup<'a> {
             TypeKind::Void | TypeKind::Datasec { .. } | TypeKind::Typedef(_) => h,
             // An enum forward declaration has a name: anonymous enums hash by their values.
             TypeKind::Enum { size, .. } | TypeKind::Enum64 { size, .. } if t.name.0 == 0 => {
-                let values = self.btf.enum_values(type_id(id));
+                let values = self.enum_values(id);
                 let mut h = mix(mix(0, name), u64::from(size) << 32 | values.len() as u64);
                 for v in values {
                     h = mix(mix(h, u64::from(self.sid(v.name))), v.bits);
@@ -394,7 +431,7 @@ impl<'a> Dedup<'a> {
                 mix(mix(mix(h, tid(elem)), tid(index)), u64::from(len))
             }
             TypeKind::FuncProto { ret, .. } => {
-                let params = self.btf.params(type_id(id));
+                let params = self.params(id);
                 let mut h = mix(mix(h, tid(ret)), params.len() as u64);
                 for p in params {
                     h = mix(mix(h, u64::from(self.sid(p.name))), tid(p.ty));
@@ -408,11 +445,9 @@ impl<'a> Dedup<'a> {
     /// the element of an array, the target of a typedef or qualifier), if any. Pointers,
     /// prototypes and functions hold nothing by value.
     fn by_value_child(&self, id: u32, i: usize) -> Option<u32> {
-        let t = self.btf.get(type_id(id))?;
+        let t = self.types.get(id as usize).copied()?;
         let child = match t.kind {
-            TypeKind::Struct { .. } | TypeKind::Union { .. } => {
-                self.btf.members(type_id(id)).get(i)?.ty
-            }
+            TypeKind::Struct { .. } | TypeKind::Union { .. } => self.members(id).get(i)?.ty,
             TypeKind::Array { elem, .. } if i == 0 => elem,
             TypeKind::Typedef(t)
             | TypeKind::Volatile(t)
@@ -471,7 +506,7 @@ impl<'a> Dedup<'a> {
             Some(&s) if s < u64::MAX - 1 => s,
             _ => 0x5eed,
         };
-        let Some(t) = self.btf.get(type_id(id)) else {
+        let Some(t) = self.types.get(id as usize).copied() else {
             return 0;
         };
         let h = mix(mix(0, t.kind.kind() as u64), u64::from(self.sid(t.name)));
@@ -486,7 +521,7 @@ impl<'a> Dedup<'a> {
                 bitfield_encoding,
                 ..
             } => {
-                let members = self.btf.members(type_id(id));
+                let members = self.members(id);
                 let mut h = mix(
                     mix(h, u64::from(size)),
                     (members.len() as u64) << 1 | u64::from(bitfield_encoding),
@@ -630,13 +665,13 @@ impl<'a> Dedup<'a> {
     /// Struct/union equality without member types; typedef equality without its target.
     fn shallow_equal(&self, a: u32, b: u32) -> Result<bool> {
         let (ta, tb) = (self.ty(a)?, self.ty(b)?);
-        if !self.equal_header(ta, tb) {
+        if !self.equal_header(&ta, &tb) {
             return Ok(false);
         }
         if !ta.kind.is_composite() {
             return Ok(true);
         }
-        let (ma, mb) = (self.btf.members(type_id(a)), self.btf.members(type_id(b)));
+        let (ma, mb) = (self.members(a), self.members(b));
         Ok(ma.iter().zip(mb).all(|(x, y)| {
             self.sid(x.name) == self.sid(y.name)
                 && x.bit_offset == y.bit_offset
@@ -646,10 +681,7 @@ impl<'a> Dedup<'a> {
 
     /// Equal enumerators (names and values) of two enums of equal header.
     fn equal_enum_values(&self, a: u32, b: u32) -> bool {
-        let (va, vb) = (
-            self.btf.enum_values(type_id(a)),
-            self.btf.enum_values(type_id(b)),
-        );
+        let (va, vb) = (self.enum_values(a), self.enum_values(b));
         va.len() == vb.len()
             && va
                 .iter()
@@ -669,11 +701,11 @@ impl<'a> Dedup<'a> {
     fn compat_enum(&self, a: u32, b: u32) -> Result<bool> {
         let (ta, tb) = (self.ty(a)?, self.ty(b)?);
         let any_enum = |t: &Type| matches!(t.kind.kind(), Kind::Enum | Kind::Enum64);
-        if !any_enum(ta) || !any_enum(tb) {
+        if !any_enum(&ta) || !any_enum(&tb) {
             return Ok(false);
         }
-        if !Self::is_enum_fwd(ta) && !Self::is_enum_fwd(tb) {
-            return Ok(self.equal_header(ta, tb) && self.equal_enum_values(a, b));
+        if !Self::is_enum_fwd(&ta) && !Self::is_enum_fwd(&tb) {
+            return Ok(self.equal_header(&ta, &tb) && self.equal_enum_values(a, b));
         }
         Ok(self.sid(ta.name) == self.sid(tb.name))
     }
@@ -682,7 +714,7 @@ impl<'a> Dedup<'a> {
     /// test of the primitive and reference phases.
     fn equal_exact(&self, a: u32, b: u32) -> Result<bool> {
         let (ta, tb) = (self.ty(a)?, self.ty(b)?);
-        if !self.equal_header(ta, tb) {
+        if !self.equal_header(&ta, &tb) {
             return Ok(false);
         }
         let r = |t: TypeId| self.resolve(raw_id(t));
@@ -709,7 +741,7 @@ impl<'a> Dedup<'a> {
                         .btf
                         .params(type_id(a))
                         .iter()
-                        .zip(self.btf.params(type_id(b)))
+                        .zip(self.params(b))
                         .all(|(x, y)| self.sid(x.name) == self.sid(y.name) && r(x.ty) == r(y.ty))
             }
             (K::Struct { .. }, _) | (K::Union { .. }, _) => false,
@@ -777,7 +809,7 @@ impl<'a> Dedup<'a> {
             let mut new_id = id;
             for &cand in &cands {
                 // Enumerators are compared one by one.
-                if !self.spend(self.btf.enum_values(type_id(id)).len() as u64) {
+                if !self.spend(self.enum_values(id).len() as u64) {
                     break;
                 }
                 if self.equal_exact(id, cand)? {
@@ -785,7 +817,7 @@ impl<'a> Dedup<'a> {
                     break;
                 }
                 if is_enum && self.compat_enum(id, cand)? {
-                    if Self::is_enum_fwd(t) {
+                    if Self::is_enum_fwd(&t) {
                         new_id = cand;
                         break;
                     }
@@ -823,7 +855,7 @@ impl<'a> Dedup<'a> {
             self.candidates(h, &mut cands);
             let mut new_id = id;
             for &cand in &cands {
-                if !self.spend(self.btf.members(type_id(id)).len() as u64) {
+                if !self.spend(self.members(id).len() as u64) {
                     break;
                 }
                 // Guards against a FWD candidate on a hash collision, which the walk would
@@ -948,7 +980,7 @@ impl<'a> Dedup<'a> {
                     | TypeKind::Func { .. },
                     _,
                 ) => {
-                    if !self.equal_header(ct, kt) {
+                    if !self.equal_header(&ct, &kt) {
                         return Ok(false);
                     }
                     if let (Some(a), Some(b)) = (ct.kind.referenced(), kt.kind.referenced()) {
@@ -967,28 +999,28 @@ impl<'a> Dedup<'a> {
                         ..
                     },
                 ) => {
-                    if !self.equal_header(ct, kt) {
+                    if !self.equal_header(&ct, &kt) {
                         return Ok(false);
                     }
                     walk.push((raw_id(i1), raw_id(i2)));
                     walk.push((raw_id(e1), raw_id(e2)));
                 }
                 (TypeKind::Struct { .. } | TypeKind::Union { .. }, _) => {
-                    let ms = self.btf.members(type_id(cand));
+                    let ms = self.members(cand);
                     if !self.spend(ms.len() as u64) || !self.shallow_equal(cand, canon)? {
                         return Ok(false);
                     }
-                    let ns = self.btf.members(type_id(canon));
+                    let ns = self.members(canon);
                     for (a, b) in ms.iter().zip(ns) {
                         walk.push((raw_id(a.ty), raw_id(b.ty)));
                     }
                 }
                 (TypeKind::FuncProto { ret: r1, .. }, TypeKind::FuncProto { ret: r2, .. }) => {
-                    let ps = self.btf.params(type_id(cand));
-                    if !self.spend(ps.len() as u64) || !self.equal_header(ct, kt) {
+                    let ps = self.params(cand);
+                    if !self.spend(ps.len() as u64) || !self.equal_header(&ct, &kt) {
                         return Ok(false);
                     }
-                    let qs = self.btf.params(type_id(canon));
+                    let qs = self.params(canon);
                     if !ps
                         .iter()
                         .zip(qs)
@@ -1018,9 +1050,7 @@ impl<'a> Dedup<'a> {
             return Ok(true);
         }
         let (ta, tb) = (self.ty(a)?, self.ty(b)?);
-        let items = self.btf.members(type_id(a)).len()
-            + self.btf.params(type_id(a)).len()
-            + self.btf.enum_values(type_id(a)).len();
+        let items = self.members(a).len() + self.params(a).len() + self.enum_values(a).len();
         match budget.checked_sub(1 + items as u64) {
             Some(left) if depth > 0 => *budget = left,
             _ => return Ok(false),
@@ -1032,7 +1062,7 @@ impl<'a> Dedup<'a> {
         match (ta.kind, tb.kind) {
             (K::Void, _) => Ok(true),
             (K::Enum { .. } | K::Enum64 { .. }, _) => self.compat_enum(a, b),
-            (K::Int { .. } | K::Fwd { .. } | K::Float { .. }, _) => Ok(self.equal_header(ta, tb)),
+            (K::Int { .. } | K::Fwd { .. } | K::Float { .. }, _) => Ok(self.equal_header(&ta, &tb)),
             (
                 K::Ptr(_)
                 | K::Typedef(_)
@@ -1043,7 +1073,7 @@ impl<'a> Dedup<'a> {
                 | K::Func { .. },
                 _,
             ) => {
-                if !self.equal_header(ta, tb) {
+                if !self.equal_header(&ta, &tb) {
                     return Ok(false);
                 }
                 match (ta.kind.referenced(), tb.kind.referenced()) {
@@ -1062,15 +1092,15 @@ impl<'a> Dedup<'a> {
                     index: i2,
                     ..
                 },
-            ) => Ok(self.equal_header(ta, tb)
+            ) => Ok(self.equal_header(&ta, &tb)
                 && self.identical(raw_id(i1), raw_id(i2), depth - 1, budget)?
                 && self.identical(raw_id(e1), raw_id(e2), depth - 1, budget)?),
             (K::Struct { .. } | K::Union { .. }, _) => {
                 if !self.shallow_equal(a, b)? {
                     return Ok(false);
                 }
-                let ms = self.btf.members(type_id(a));
-                let ns = self.btf.members(type_id(b));
+                let ms = self.members(a);
+                let ns = self.members(b);
                 for (x, y) in ms.iter().zip(ns) {
                     if !self.identical(raw_id(x.ty), raw_id(y.ty), depth - 1, budget)? {
                         return Ok(false);
@@ -1079,9 +1109,9 @@ impl<'a> Dedup<'a> {
                 Ok(true)
             }
             (K::FuncProto { ret: r1, .. }, K::FuncProto { ret: r2, .. }) => {
-                let ps = self.btf.params(type_id(a));
-                let qs = self.btf.params(type_id(b));
-                if !self.equal_header(ta, tb)
+                let ps = self.params(a);
+                let qs = self.params(b);
+                if !self.equal_header(&ta, &tb)
                     || !ps
                         .iter()
                         .zip(qs)
@@ -1180,7 +1210,7 @@ impl<'a> Dedup<'a> {
             TypeKind::Array { elem, index, .. } => [elem, index].get(i).copied(),
             TypeKind::FuncProto { ret, .. } => match i.checked_sub(1) {
                 None => Some(ret),
-                Some(p) => self.btf.params(type_id(id)).get(p).map(|p| p.ty),
+                Some(p) => self.params(id).get(p).map(|p| p.ty),
             },
             k => k.referenced().filter(|_| i == 0),
         };
@@ -1231,7 +1261,7 @@ impl<'a> Dedup<'a> {
                 self.candidates(h, &mut cands);
                 let mut new_id = id;
                 for &cand in &cands {
-                    if !self.spend(self.btf.params(type_id(id)).len() as u64) {
+                    if !self.spend(self.params(id).len() as u64) {
                         break;
                     }
                     if self.equal_exact(id, cand)? {
@@ -1291,7 +1321,7 @@ impl<'a> Dedup<'a> {
             self.ty(id)?;
             out.push_copy(btf, old, &mut |t| Ok(remap(t)), &Strings::ByText)?;
         }
-        out.names.take();
+        out.names = Default::default();
         out.ptr_size.take();
         out.shrink_to_fit();
         Ok(Deduped {
@@ -1456,7 +1486,7 @@ mod tests {
         assert_eq!(d.btf.n_types(), base.n_types() + 1);
         assert_eq!(d.btf.first_own_id(), base.n_types());
         let s_new = d.map[raw_id(s) as usize];
-        assert_eq!(d.btf.members(s_new)[0].ty, int);
+        assert_eq!(d.btf.members(s_new).get(0).unwrap().ty, int);
         let again = Btf::parse_split(&d.btf.to_bytes(), base).unwrap();
         assert_eq!(again, d.btf);
     }

@@ -20,7 +20,7 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 
 use super::error::{BtfError, Result};
 use super::types::{raw_id, type_id};
-use super::{Btf, Kind, TypeId, TypeKind};
+use super::{Btf, Kind, StrOffset, TypeId, TypeKind};
 
 /// How many references a walk follows before it reports a cycle.
 pub const MAX_RESOLVE_DEPTH: u32 = 32;
@@ -52,15 +52,84 @@ pub fn essential_name(name: &str) -> &str {
     name
 }
 
+/// The essential name of `name`'s bytes: what [`essential_name`] computes, without a UTF-8
+/// check.
+pub(crate) fn essential_bytes(name: &[u8]) -> &[u8] {
+    if name.len() < 5 {
+        return name;
+    }
+    for i in (1..=name.len() - 4).rev() {
+        if &name[i..i + 3] == b"___" && name[i - 1] != b'_' && name[i + 3] != b'_' {
+            return &name[..i];
+        }
+    }
+    name
+}
+
+/// Bit 7 of each byte of `x` that is zero (exact: no false positives above a zero byte).
+#[inline(always)]
+fn zero_bytes(x: u64) -> u64 {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    !(((x & LO7) + LO7) | x | LO7)
+}
+
+/// The essential name of the NUL-terminated string at `start` of `bytes`, found in one pass
+/// a word at a time: the NUL, and whether two underscores follow each other anywhere (only
+/// then can the name have a flavour, and [`essential_bytes`] looks closer). `None` when
+/// `start` is out of range or no NUL follows it.
+#[inline]
+pub(crate) fn essential_at(bytes: &[u8], start: usize) -> Option<&[u8]> {
+    const UNDERSCORES: u64 = 0x5f5f_5f5f_5f5f_5f5f;
+    let tail = bytes.get(start..)?;
+    let mut p = 0usize;
+    let mut pair = false;
+    let mut last_us = 0u64;
+    loop {
+        let w = match tail.get(p..p + 8) {
+            Some(c) => u64::from_le_bytes(c.try_into().ok()?),
+            None => {
+                let rest = tail.get(p..)?;
+                if rest.is_empty() {
+                    return None;
+                }
+                let mut b = [0u8; 8];
+                b[..rest.len()].copy_from_slice(rest);
+                // Padding is not part of the string: a NUL must be found in `rest`.
+                if !rest.contains(&0) {
+                    return None;
+                }
+                u64::from_le_bytes(b)
+            }
+        };
+        let z = zero_bytes(w);
+        let mut u = zero_bytes(w ^ UNDERSCORES);
+        if z != 0 {
+            let k = z.trailing_zeros() / 8;
+            u &= (1u64 << (8 * k)).wrapping_sub(1);
+        }
+        pair |= u & (u >> 8) != 0 || (last_us & u & 0x80) != 0;
+        last_us = u >> 56;
+        if z != 0 {
+            let len = p + (z.trailing_zeros() / 8) as usize;
+            let name = &tail[..len];
+            return Some(if pair { essential_bytes(name) } else { name });
+        }
+        p += 8;
+    }
+}
+
 /// Essential name → type ids of one [`Btf`]'s own types.
 ///
 /// One hash table entry per *distinct* essential name (never one per type: a hash table
 /// holding many equal keys probes past all of them on every insert, which made 320k
 /// typedefs of one name take seconds to index). Each entry is the number of a group; the
-/// ids of a group are a range of `ids`, in id order (a counting sort by group).
+/// ids of a group are a range of `ids`, in id order (a counting sort by group). Names are
+/// hashed as bytes with hashbrown's keyed default hasher (so crafted names cannot make the
+/// table degrade), never checked for UTF-8: a lookup by `&str` only ever matches valid
+/// UTF-8.
 #[derive(Clone, Default)]
 pub(super) struct NameIndex {
-    /// Group numbers, hashed by the essential name of the group's first type.
+    /// Group numbers, hashed by the group's essential name.
     table: HashTable<u32>,
     hasher: DefaultHashBuilder,
     /// Per group: the start of its ids in `ids` (one more entry at the end).
@@ -69,48 +138,82 @@ pub(super) struct NameIndex {
     ids: Vec<u32>,
 }
 
+/// The index of type names: every kind but those of [`DECLS`]. CO-RE candidates are found
+/// here (a relocation's local type is a type, and candidates must have a compatible kind).
+pub(super) const TYPES: usize = 0;
+/// The index of declaration names: FUNC, VAR, DATASEC and DECL_TAG. In a kernel's BTF these
+/// are most named entries (vmlinux: 56k FUNCs of 71k named types), and only loaders that
+/// resolve kfuncs and ksyms look them up.
+pub(super) const DECLS: usize = 1;
+
+/// The index holding types of wire kind `kind`.
+#[inline(always)]
+fn class_of(kind: u32) -> usize {
+    match kind {
+        12 | 14 | 15 | 17 => DECLS,
+        _ => TYPES,
+    }
+}
+
 impl NameIndex {
-    fn build(btf: &Btf) -> NameIndex {
+    /// The index of `btf`'s own types of class `class` ([`TYPES`] or [`DECLS`]).
+    fn build(btf: &Btf, class: usize) -> NameIndex {
         let hasher = DefaultHashBuilder::default();
-        let essential_of = |raw: u32| -> Option<&str> {
-            let local = raw.checked_sub(btf.start_id)?;
-            if local as usize >= btf.types.len() {
-                return None;
+        let skip = usize::from(btf.base.is_none());
+        // The named types of the class, in id order (local index, name offset), found with
+        // two loads per type; everything else is sized by their number.
+        let mut named: Vec<(u32, u32)> = Vec::new();
+        let e = btf.endian;
+        for (local, &off) in btf.offsets.iter().enumerate().skip(skip) {
+            let off = off as usize;
+            let Some(&[a, b, c, d, i0, i1, i2, i3]) = btf.raw.get(off..off + 8) else {
+                continue;
+            };
+            let (name, info) = match e {
+                crate::Endian::Little => (
+                    u32::from_le_bytes([a, b, c, d]),
+                    u32::from_le_bytes([i0, i1, i2, i3]),
+                ),
+                crate::Endian::Big => (
+                    u32::from_be_bytes([a, b, c, d]),
+                    u32::from_be_bytes([i0, i1, i2, i3]),
+                ),
+            };
+            if name != 0 && class_of((info >> 24) & 0x1f) == class {
+                named.push((local as u32, name));
             }
-            let t = &btf.types[type_id(local)];
-            if t.name.0 == 0 {
-                return None;
-            }
-            let name = std::str::from_utf8(btf.strings.get(t.name)?).ok()?;
-            Some(essential_name(name))
-        };
-        let mut table: HashTable<u32> = HashTable::new();
-        // The group of each own type (u32::MAX: unnamed), and the first type of each group.
-        let mut group_of = Vec::with_capacity(btf.types.len());
-        let mut firsts: Vec<u32> = Vec::new();
-        for (id, _) in btf.own_types() {
-            let raw = raw_id(id);
-            let Some(name) = essential_of(raw) else {
+        }
+        let mut table: HashTable<u32> = HashTable::with_capacity(named.len());
+        // The essential name of each group's first type, and the group of each named type
+        // (u32::MAX: a name past the strings, which a checked BTF does not have).
+        let mut keys: Vec<&[u8]> = Vec::with_capacity(named.len());
+        let mut group_of = Vec::with_capacity(named.len());
+        let (own, base_len) = (btf.strings.bytes(), btf.strings.base_len());
+        for &(_, name) in &named {
+            let key = match name.checked_sub(base_len) {
+                Some(at) => essential_at(own, at as usize),
+                // A name in the base's strings (split BTF).
+                None => btf.str_bytes(StrOffset(name)).map(essential_bytes),
+            };
+            // A non-zero offset may point at an empty string (the NUL ending another one):
+            // such a type is still found by its (empty) name, as every named type is.
+            let Some(key) = key else {
                 group_of.push(u32::MAX);
                 continue;
             };
-            let hash = hasher.hash_one(name.as_bytes());
-            let eq = |&g: &u32| essential_of(firsts[g as usize]) == Some(name);
-            let group = match table.find(hash, eq) {
+            let hash = hasher.hash_one(key);
+            group_of.push(match table.find(hash, |&g| keys[g as usize] == key) {
                 Some(&g) => g,
                 None => {
-                    let g = firsts.len() as u32;
-                    firsts.push(raw);
-                    table.insert_unique(hash, g, |&g| {
-                        hasher.hash_one(essential_of(firsts[g as usize]).unwrap_or("").as_bytes())
-                    });
+                    let g = keys.len() as u32;
+                    keys.push(key);
+                    table.insert_unique(hash, g, |&g| hasher.hash_one(keys[g as usize]));
                     g
                 }
-            };
-            group_of.push(group);
+            });
         }
         // Counting sort of the ids by group; a stable pass keeps id order within a group.
-        let mut starts = vec![0u32; firsts.len() + 1];
+        let mut starts = vec![0u32; keys.len() + 1];
         for &g in group_of.iter().filter(|&&g| g != u32::MAX) {
             starts[g as usize + 1] += 1;
         }
@@ -119,9 +222,9 @@ impl NameIndex {
         }
         let mut next = starts.clone();
         let mut ids = vec![0u32; *starts.last().unwrap_or(&0) as usize];
-        for (k, &g) in group_of.iter().enumerate() {
+        for (&(local, _), &g) in named.iter().zip(&group_of) {
             if g != u32::MAX {
-                ids[next[g as usize] as usize] = btf.start_id + k as u32;
+                ids[next[g as usize] as usize] = btf.start_id + local;
                 next[g as usize] += 1;
             }
         }
@@ -135,28 +238,35 @@ impl NameIndex {
 }
 
 impl Btf {
-    fn name_index(&self) -> &NameIndex {
-        self.names.get_or_init(|| NameIndex::build(self))
+    fn name_index(&self, class: usize) -> &NameIndex {
+        self.names[class].get_or_init(|| NameIndex::build(self, class))
     }
 
-    /// Builds the name index now rather than on the first lookup (e.g. before sharing the
-    /// BTF between threads, or to keep it out of a timed section).
+    /// Builds the name indexes now rather than on the first lookup (e.g. before sharing the
+    /// BTF between threads, or to keep them out of a timed section).
     pub fn build_name_index(&self) {
-        self.name_index();
+        self.name_index(TYPES);
+        self.name_index(DECLS);
     }
 
-    /// The ids of this BTF's own types (not the base's) whose essential name is
-    /// `essential`, in id order: one hash lookup, then a slice.
-    fn own_by_essential(&self, essential: &str) -> &[u32] {
-        let index = self.name_index();
-        let hash = index.hasher.hash_one(essential.as_bytes());
+    /// Builds only the index of type names now: what CO-RE candidate searches use (every
+    /// kind but FUNC, VAR, DATASEC and DECL_TAG, which have an index of their own, built
+    /// when a lookup needs it).
+    pub fn build_type_name_index(&self) {
+        self.name_index(TYPES);
+    }
+
+    /// The ids of this BTF's own types (not the base's) of index `class` whose essential
+    /// name is `essential`, in id order: one hash lookup, then a slice.
+    fn own_by_essential(&self, essential: &str, class: usize) -> &[u32] {
+        let index = self.name_index(class);
+        let key = essential.as_bytes();
+        let hash = index.hasher.hash_one(key);
         let found = index.table.find(hash, |&g| {
             let first = index.ids[index.starts[g as usize] as usize];
-            let t = &self.types[type_id(first - self.start_id)];
-            self.strings
-                .get(t.name)
-                .and_then(|n| std::str::from_utf8(n).ok())
-                .is_some_and(|n| essential_name(n) == essential)
+            self.get(type_id(first))
+                .and_then(|t| self.str_bytes(t.name))
+                .is_some_and(|n| essential_bytes(n) == key)
         });
         match found {
             Some(&g) => {
@@ -167,20 +277,44 @@ impl Btf {
         }
     }
 
-    /// Every type (base first, in id order within each BTF) whose essential name is
-    /// `essential`: the CO-RE candidates for a local type of that essential name.
-    pub fn types_by_essential_name<'a>(
-        &'a self,
-        essential: &'a str,
-    ) -> impl Iterator<Item = TypeId> + 'a {
+    /// This BTF and its bases, base first.
+    fn chain(&self) -> Vec<&Btf> {
         let mut chain: Vec<&Btf> = Vec::new();
         let mut b = Some(self);
         while let Some(btf) = b {
             chain.push(btf);
             b = btf.base.as_deref();
         }
-        chain.into_iter().rev().flat_map(move |btf| {
-            btf.own_by_essential(essential)
+        chain.reverse();
+        chain
+    }
+
+    /// Every type (base first, in id order within each BTF) whose essential name is
+    /// `essential`: the CO-RE candidates for a local type of that essential name.
+    pub fn types_by_essential_name<'a>(
+        &'a self,
+        essential: &'a str,
+    ) -> impl Iterator<Item = TypeId> + 'a {
+        self.chain().into_iter().flat_map(move |btf| {
+            MergeIds {
+                a: btf.own_by_essential(essential, TYPES),
+                b: btf.own_by_essential(essential, DECLS),
+            }
+            .map(type_id)
+        })
+    }
+
+    /// Every type whose essential name is `essential` and whose kind is indexed with `kind`'s
+    /// (for a type kind, every type kind; for FUNC, VAR, DATASEC and DECL_TAG, those four):
+    /// a superset of the types of kind `kind`, from one of the two name indexes.
+    pub(crate) fn types_by_essential_name_near<'a>(
+        &'a self,
+        essential: &'a str,
+        kind: Kind,
+    ) -> impl Iterator<Item = TypeId> + 'a {
+        let class = class_of(kind as u32);
+        self.chain().into_iter().flat_map(move |btf| {
+            btf.own_by_essential(essential, class)
                 .iter()
                 .map(|&raw| type_id(raw))
         })
@@ -194,8 +328,11 @@ impl Btf {
 
     /// The first type named `name` of kind `kind`.
     pub fn type_by_name_kind(&self, name: &str, kind: Kind) -> Option<TypeId> {
-        self.types_by_name(name)
-            .find(|&id| self.ty(id).kind.kind() == kind)
+        self.types_by_essential_name_near(essential_name(name), kind)
+            .find(|&id| {
+                self.get(id).is_some_and(|t| t.kind.kind() == kind)
+                    && self.name(id).is_ok_and(|n| n == name)
+            })
     }
 
     /// Follows typedefs, qualifiers and type tags from `id` to the first type that is none
@@ -204,7 +341,7 @@ impl Btf {
         let mut cur = id;
         for _ in 0..MAX_RESOLVE_DEPTH {
             let kind = self.kind_of(cur)?;
-            match *kind {
+            match kind {
                 TypeKind::Typedef(t)
                 | TypeKind::Volatile(t)
                 | TypeKind::Const(t)
@@ -228,7 +365,11 @@ impl Btf {
     pub fn ptr_size(&self) -> u32 {
         *self.ptr_size.get_or_init(|| {
             for name in ["long", "long int", "unsigned long", "long unsigned int"] {
-                for id in self.types_by_name(name) {
+                // The type index only: an INT is never in the declaration index.
+                let ints = self
+                    .types_by_essential_name_near(essential_name(name), Kind::Int)
+                    .filter(|&id| self.name(id).is_ok_and(|n| n == name));
+                for id in ints {
                     if let TypeKind::Int { size, .. } = self.ty(id).kind {
                         if size == 4 || size == 8 {
                             return size;
@@ -249,7 +390,7 @@ impl Btf {
             type_id: raw_id(id),
         };
         for _ in 0..MAX_RESOLVE_DEPTH {
-            let size = match *self.kind_of(cur)? {
+            let size = match self.kind_of(cur)? {
                 TypeKind::Int { size, .. }
                 | TypeKind::Float { size }
                 | TypeKind::Struct { size, .. }
@@ -272,7 +413,7 @@ impl Btf {
                     cur = elem;
                     continue;
                 }
-                ref k => {
+                k => {
                     return Err(BtfError::WrongKind {
                         type_id: raw_id(cur),
                         found: k.kind(),
@@ -309,7 +450,7 @@ impl Btf {
         }
         *budget -= 1;
         let ptr = self.ptr_size();
-        match *self.kind_of(id)? {
+        match self.kind_of(id)? {
             TypeKind::Int { size, .. }
             | TypeKind::Float { size }
             | TypeKind::Enum { size, .. }
@@ -330,7 +471,7 @@ impl Btf {
                     if m.bitfield_size == 0 && m.bit_offset % (8 * a.max(1)) != 0 {
                         let is_legacy_bitfield = matches!(
                             self.kind_of(self.resolve(m.ty)?)?,
-                            TypeKind::Int { bits, size, .. } if u64::from(*bits) != u64::from(*size) * 8
+                            TypeKind::Int { bits, size, .. } if u64::from(bits) != u64::from(size) * 8
                         );
                         if !is_legacy_bitfield {
                             return Ok(1);
@@ -340,12 +481,35 @@ impl Btf {
                 }
                 Ok(if size % max != 0 { 1 } else { max })
             }
-            ref k => Err(BtfError::WrongKind {
+            k => Err(BtfError::WrongKind {
                 type_id: raw_id(id),
                 found: k.kind(),
                 expected: "a type with an alignment",
             }),
         }
+    }
+}
+
+/// Two id-ordered slices of raw ids merged in id order.
+struct MergeIds<'a> {
+    a: &'a [u32],
+    b: &'a [u32],
+}
+
+impl Iterator for MergeIds<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        let take_a = match (self.a.first(), self.b.first()) {
+            (Some(x), Some(y)) => x < y,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return None,
+        };
+        let side = if take_a { &mut self.a } else { &mut self.b };
+        let (&first, rest) = side.split_first()?;
+        *side = rest;
+        Some(first)
     }
 }
 
@@ -362,6 +526,61 @@ mod tests {
         assert_eq!(essential_name("___foo"), "___foo");
         assert_eq!(essential_name("a___b"), "a");
         assert_eq!(essential_name(""), "");
+    }
+
+    #[test]
+    fn essential_bytes_agree_with_essential_name() {
+        let names = [
+            "",
+            "a",
+            "foo___bar",
+            "foo___bar___baz",
+            "foo____bar",
+            "foo___",
+            "___foo",
+            "a___b",
+            "task_struct",
+            "x__y__z",
+            "abcdefg___h",
+            "abcdef___gh",
+            "abcde___fgh",
+            "abcdefghijklmn___o",
+            "a_b_c_d_e_f_g_h_i___j",
+            "aaaaaaa___",
+            "aaaaaa___b",
+        ];
+        for n in names {
+            let want = essential_name(n).as_bytes();
+            assert_eq!(essential_bytes(n.as_bytes()), want, "{n}");
+            // In a table, at every alignment, with and without bytes after the NUL.
+            for pad in 0..9 {
+                let mut table = vec![b'x'; pad];
+                table.extend_from_slice(n.as_bytes());
+                table.push(0);
+                assert_eq!(essential_at(&table, pad), Some(want), "{n}");
+                table.extend_from_slice(b"a___b_c\0");
+                assert_eq!(essential_at(&table, pad), Some(want), "{n}");
+            }
+        }
+        assert_eq!(essential_at(b"abc", 0), None);
+        assert_eq!(essential_at(b"abc\0", 4), None);
+        assert_eq!(essential_at(b"abcdefghijk", 2), None);
+        // Every position of a triple in names of every length up to 20.
+        for len in 5..20 {
+            for at in 0..=len - 3 {
+                let mut s = vec![b'a'; len];
+                s[at..at + 3].copy_from_slice(b"___");
+                let n = std::str::from_utf8(&s).unwrap();
+                assert_eq!(essential_bytes(&s), essential_name(n).as_bytes(), "{n}");
+                let mut t = s.clone();
+                t.push(0);
+                assert_eq!(
+                    essential_at(&t, 0),
+                    Some(essential_name(n).as_bytes()),
+                    "{n}"
+                );
+            }
+        }
     }
 
     /// Issue 11, bug 4: a million types of one name (and flavours of it) index in linear
@@ -387,5 +606,64 @@ mod tests {
         assert_eq!(btf.size_of(ptr).unwrap(), 8);
         assert_eq!(btf.types_by_name("int").count(), 1);
         assert_eq!(btf.types_by_name("absent").count(), 0);
+    }
+
+    /// Types and declarations live in two indexes; every lookup sees both, in id order.
+    #[test]
+    fn funcs_and_types_of_one_name_are_found_in_id_order() {
+        use crate::btf::{IntEncoding, Linkage};
+        use crate::Endian;
+        let mut btf = Btf::new(Endian::Little);
+        let int = btf.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+        let proto = btf.add_func_proto(int, &[]).unwrap();
+        let f = btf.add_func("f", proto, Linkage::Global).unwrap();
+        let t = btf.add_typedef("f", int).unwrap();
+        let v = btf.add_var("f___x", int, Linkage::Global).unwrap();
+        let s = btf.add_struct("f___y", 4, &[]).unwrap();
+        assert_eq!(
+            btf.types_by_essential_name("f").collect::<Vec<_>>(),
+            vec![f, t, v, s]
+        );
+        assert_eq!(btf.types_by_name("f").collect::<Vec<_>>(), vec![f, t]);
+        assert_eq!(btf.type_by_name_kind("f", Kind::Func), Some(f));
+        assert_eq!(btf.type_by_name_kind("f", Kind::Typedef), Some(t));
+        assert_eq!(btf.type_by_name_kind("f___x", Kind::Var), Some(v));
+        assert_eq!(btf.type_by_name_kind("f___x", Kind::Struct), None);
+        assert_eq!(
+            btf.types_by_essential_name_near("f", Kind::Struct)
+                .collect::<Vec<_>>(),
+            vec![t, s]
+        );
+        assert_eq!(
+            btf.types_by_essential_name_near("f", Kind::Func)
+                .collect::<Vec<_>>(),
+            vec![f, v]
+        );
+        // What CO-RE uses (type candidates, sizes) builds the type index only.
+        let mut fresh = btf.clone();
+        fresh.names = Default::default();
+        let ptr = fresh.add_ptr(int).unwrap();
+        fresh.build_type_name_index();
+        assert_eq!(fresh.size_of(ptr).unwrap(), 8);
+        assert_eq!(fresh.type_by_name_kind("f", Kind::Typedef), Some(t));
+        assert!(fresh.names[TYPES].get().is_some());
+        assert!(fresh.names[DECLS].get().is_none());
+    }
+
+    /// Fuzz finding: a name offset that points at the NUL ending another string names a type
+    /// "": it is found by that name like any named type.
+    #[test]
+    fn a_type_named_by_an_offset_of_an_empty_string_is_found() {
+        use crate::btf::{IntEncoding, StrOffset};
+        use crate::Endian;
+        let mut btf = Btf::new(Endian::Little);
+        let int = btf.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+        let t = btf.add_typedef("x", int).unwrap();
+        // "int" is at offset 1; its NUL at 4.
+        btf.ty_mut(t).unwrap().name = StrOffset(4);
+        let again = Btf::parse(&btf.to_bytes()).unwrap();
+        assert_eq!(again.name(t).unwrap(), "");
+        assert_eq!(again.types_by_name("").collect::<Vec<_>>(), vec![t]);
+        assert_eq!(again.type_by_name_kind("", Kind::Typedef), Some(t));
     }
 }

@@ -1,30 +1,52 @@
 //! Writing a [`Btf`] back to a blob: the header as it was read (length, flags, section
-//! order), then the types in arena order and the string section as stored. One pass, one
-//! allocation of the exact size.
+//! order), then the encoded type records in id order and the string section as stored. The
+//! records are kept encoded, so this is a copy: one for the whole type section while the
+//! records lie back to back, else one per record. One allocation of the exact size.
 
-use super::types::raw_id;
-use super::{Btf, Kind, SectionKind, Type, TypeKind, KIND_LAYOUT_HEADER_LEN, MAGIC};
+use super::{Btf, SectionKind, KIND_LAYOUT_HEADER_LEN, MAGIC};
 
-/// Length of a type's wire record, trailing items included.
-fn record_len(t: &Type) -> usize {
-    12 + match t.kind {
-        TypeKind::Int { .. } | TypeKind::Var { .. } | TypeKind::DeclTag { .. } => 4,
-        TypeKind::Array { .. } => 12,
-        TypeKind::Struct { members, .. } | TypeKind::Union { members, .. } => 12 * members.len(),
-        TypeKind::Enum { values, .. } => 8 * values.len(),
-        TypeKind::Enum64 { values, .. } => 12 * values.len(),
-        TypeKind::FuncProto { params, .. } => 8 * params.len(),
-        TypeKind::Datasec { vars, .. } => 12 * vars.len(),
-        _ => 0,
+/// The records of the own types (void excluded), in id order: one slice while they are
+/// contiguous.
+fn type_bytes(btf: &Btf) -> TypeBytes<'_> {
+    let skip = usize::from(btf.base.is_none());
+    if btf.contiguous {
+        TypeBytes::One(&btf.raw)
+    } else {
+        TypeBytes::Each(btf, skip)
+    }
+}
+
+enum TypeBytes<'a> {
+    One(&'a [u8]),
+    Each(&'a Btf, usize),
+}
+
+impl TypeBytes<'_> {
+    fn len(&self) -> usize {
+        match *self {
+            TypeBytes::One(b) => b.len(),
+            TypeBytes::Each(btf, skip) => (skip..btf.offsets.len())
+                .map(|l| btf.record_bytes(l).len())
+                .sum(),
+        }
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        match *self {
+            TypeBytes::One(b) => out.extend_from_slice(b),
+            TypeBytes::Each(btf, skip) => {
+                for l in skip..btf.offsets.len() {
+                    out.extend_from_slice(btf.record_bytes(l));
+                }
+            }
+        }
     }
 }
 
 pub(super) fn marshal(btf: &Btf) -> Vec<u8> {
     let e = btf.endian;
-    // Void is stored at index 0 of a base BTF but not written.
-    let skip = usize::from(btf.base.is_none());
-
-    let type_len: usize = btf.types.values().skip(skip).map(record_len).sum();
+    let types = type_bytes(btf);
+    let type_len = types.len();
     let str_len = btf.strings.bytes().len();
     let layout = &btf.layout;
     let hdr_len = layout.hdr_len as usize;
@@ -87,127 +109,11 @@ pub(super) fn marshal(btf: &Btf) -> Vec<u8> {
     for &(section, off) in &offsets {
         out.resize(hdr_len + off, 0);
         match section {
-            SectionKind::Types => write_types(btf, &mut out),
+            SectionKind::Types => types.write(&mut out),
             SectionKind::Strings => out.extend_from_slice(btf.strings.bytes()),
             SectionKind::KindLayout => out.extend_from_slice(&layout.kind_layout),
         }
     }
     debug_assert_eq!(out.len(), total);
     out
-}
-
-fn write_types(btf: &Btf, out: &mut Vec<u8>) {
-    let e = btf.endian;
-    let skip = usize::from(btf.base.is_none());
-    let put = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&e.u32_bytes(v));
-    for t in btf.types.values().skip(skip) {
-        let (vlen, kind_flag, size_or_type): (usize, bool, u32) = match t.kind {
-            TypeKind::Void => (0, false, 0),
-            TypeKind::Int { size, .. } | TypeKind::Float { size } => (0, false, size),
-            TypeKind::Ptr(t)
-            | TypeKind::Typedef(t)
-            | TypeKind::Volatile(t)
-            | TypeKind::Const(t)
-            | TypeKind::Restrict(t) => (0, false, raw_id(t)),
-            TypeKind::TypeTag { ty, attribute } => (0, attribute, raw_id(ty)),
-            TypeKind::DeclTag { ty, attribute, .. } => (0, attribute, raw_id(ty)),
-            TypeKind::Array { .. } => (0, false, 0),
-            TypeKind::Struct {
-                size,
-                members,
-                bitfield_encoding,
-            }
-            | TypeKind::Union {
-                size,
-                members,
-                bitfield_encoding,
-            } => (members.len(), bitfield_encoding, size),
-            TypeKind::Enum {
-                size,
-                values,
-                signed,
-            }
-            | TypeKind::Enum64 {
-                size,
-                values,
-                signed,
-            } => (values.len(), signed, size),
-            TypeKind::Fwd { union } => (0, union, 0),
-            TypeKind::Func { proto, linkage } => (linkage.to_wire() as usize, false, raw_id(proto)),
-            TypeKind::FuncProto { ret, params } => (params.len(), false, raw_id(ret)),
-            TypeKind::Var { ty, .. } => (0, false, raw_id(ty)),
-            TypeKind::Datasec { size, vars } => (vars.len(), false, size),
-        };
-        let kind: Kind = t.kind.kind();
-        let info = (u32::from(kind_flag) << 31) | ((kind as u32) << 24) | vlen as u32;
-        put(out, t.name.0);
-        put(out, info);
-        put(out, size_or_type);
-        match t.kind {
-            TypeKind::Int {
-                encoding,
-                offset,
-                bits,
-                ..
-            } => put(
-                out,
-                (u32::from(encoding.0) << 24) | (u32::from(offset) << 16) | u32::from(bits),
-            ),
-            TypeKind::Array { elem, index, len } => {
-                put(out, raw_id(elem));
-                put(out, raw_id(index));
-                put(out, len);
-            }
-            TypeKind::Struct {
-                members,
-                bitfield_encoding,
-                ..
-            }
-            | TypeKind::Union {
-                members,
-                bitfield_encoding,
-                ..
-            } => {
-                for m in &btf.members[members.idx_range()] {
-                    put(out, m.name.0);
-                    put(out, raw_id(m.ty));
-                    let off = if bitfield_encoding {
-                        (u32::from(m.bitfield_size) << 24) | m.bit_offset
-                    } else {
-                        m.bit_offset
-                    };
-                    put(out, off);
-                }
-            }
-            TypeKind::Enum { values, .. } => {
-                for v in &btf.enum_values[values.idx_range()] {
-                    put(out, v.name.0);
-                    put(out, v.bits as u32);
-                }
-            }
-            TypeKind::Enum64 { values, .. } => {
-                for v in &btf.enum_values[values.idx_range()] {
-                    put(out, v.name.0);
-                    put(out, v.bits as u32);
-                    put(out, (v.bits >> 32) as u32);
-                }
-            }
-            TypeKind::FuncProto { params, .. } => {
-                for p in &btf.params[params.idx_range()] {
-                    put(out, p.name.0);
-                    put(out, raw_id(p.ty));
-                }
-            }
-            TypeKind::Var { linkage, .. } => put(out, linkage.to_wire()),
-            TypeKind::Datasec { vars, .. } => {
-                for v in &btf.vars[vars.idx_range()] {
-                    put(out, raw_id(v.ty));
-                    put(out, v.offset);
-                    put(out, v.size);
-                }
-            }
-            TypeKind::DeclTag { component_idx, .. } => put(out, component_idx as u32),
-            _ => {}
-        }
-    }
 }

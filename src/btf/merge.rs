@@ -76,12 +76,12 @@ impl Btf {
         let str_base = self.strings.append_table(&other.strings)?;
         // First the id table, so that forward references (a pointer to a later struct)
         // resolve.
-        let mut types = Vec::with_capacity(other.types.len());
+        let mut types = Vec::with_capacity(other.offsets.len());
         let mut next = self.n_types();
         for (id, t) in other.own_types() {
             if raw_id(id) == 0 {
                 types.push(Some(id));
-            } else if keep(id, t) {
+            } else if keep(id, &t) {
                 if next == u32::MAX {
                     return Err(BtfError::TooMany {
                         what: "types",
@@ -110,7 +110,7 @@ impl Btf {
             }
             self.push_copy(other, id, &mut |r| map(id, r), &Strings::Shifted(str_base))?;
         }
-        self.names.take();
+        self.names = Default::default();
         self.ptr_size.take();
         Ok(Appended { types, str_base })
     }
@@ -165,8 +165,8 @@ mod tests {
             .collect();
         assert_eq!(names, ["a", "b"]);
         assert_eq!(
-            a.resolve(a.members(new_st)[0].ty).unwrap(),
-            a.members(new_st)[1].ty
+            a.resolve(a.members(new_st).get(0).unwrap().ty).unwrap(),
+            a.members(new_st).get(1).unwrap().ty
         );
         let new_var = moved.ty(var).unwrap();
         assert_eq!(

@@ -1,15 +1,21 @@
 //! BPF Type Format: a typed-arena model of `.BTF` blobs.
 //!
-//! A [`Btf`] owns one BTF: its types in an [`Arena`] addressed by [`TypeId`] (whose raw value
-//! is the wire type id), the variable-length parts of types (members, parameters,
-//! enumerators, section variables) in flat arenas addressed by ranges, and the string
-//! section as the bytes it was read from. Split BTF (a kernel module's types over vmlinux)
-//! holds its base in an [`Arc`] and continues the base's id and string numbering.
+//! A [`Btf`] owns one BTF the way the wire format holds it: its types as their encoded
+//! records (in the blob's byte order) with the byte offset of each type's record, indexed by
+//! [`TypeId`] (whose raw value is the wire type id), and the string section as the bytes it
+//! was read from. Accessors decode on demand: [`Btf::ty`] returns a small [`Type`] value,
+//! [`Btf::members`] and friends an [`ItemsView`] over the item records. Additions append
+//! encoded records; in-place changes ([`Btf::ty_mut`], [`Btf::params_mut`], ...) go through
+//! guards that write the record back when dropped. Split BTF (a kernel module's types over
+//! vmlinux) holds its base in an [`Arc`] and continues the base's id and string numbering.
 //!
-//! Costs: [`Btf::parse`] makes two linear passes over the type section (count, then decode
-//! into arenas allocated once at their exact size) and one copy of the string section; it
-//! does not build a name index. The index behind the name lookups is built on first use.
-//! [`Btf::to_bytes`] is one linear pass and reproduces an unmodified blob byte for byte.
+//! Costs: [`Btf::parse`] is one linear pass over the type section that checks every record
+//! (kinds, reserved bits, every type id and string offset) and notes its offset, then one
+//! copy each of the type and string sections: it holds about 1.1x the blob (the sections
+//! plus 4 bytes per type). It does not build a name index; the index behind the name
+//! lookups is built on first use. [`Btf::to_bytes`] copies the sections (one copy while no
+//! record was rewritten with another length, else one per record) and reproduces an
+//! unmodified blob byte for byte.
 //!
 //! ```
 //! use bpfir::btf::{Btf, IntEncoding, NewMember};
@@ -33,22 +39,24 @@ mod dedup;
 mod display;
 mod error;
 mod ids;
+mod items;
 mod lookup;
 mod marshal;
 mod merge;
 mod parse;
+mod record;
 mod strings;
 mod types;
 
 use std::sync::{Arc, OnceLock};
 
-use la_arena::Arena;
-
 pub use build::NewMember;
+pub use build::{ItemsMut, TypeMut};
 pub use dedup::{dedup, Deduped, WORK_BASE, WORK_PER_ITEM};
 pub use display::TypeDisplay;
 pub use error::{BtfError, Result};
 pub use ids::{StrOffset, WireTypeId};
+pub use items::{Item, ItemsIter, ItemsView};
 pub use lookup::{essential_name, MAX_ALIGN_VISITS, MAX_NESTING, MAX_RESOLVE_DEPTH};
 pub use merge::Appended;
 pub use types::{
@@ -109,16 +117,19 @@ pub struct Btf {
     endian: Endian,
     layout: Layout,
     base: Option<Arc<Btf>>,
-    /// Raw id of `types[0]`: 0 in a base BTF (where `types[0]` is void), the base's type
+    /// Raw id of the first own type: 0 in a base BTF (where it is void), the base's type
     /// count in split BTF.
     start_id: u32,
-    types: Arena<Type>,
-    members: Arena<Member>,
-    params: Arena<Param>,
-    enum_values: Arena<EnumValue>,
-    vars: Arena<VarSecinfo>,
+    /// The own types' encoded records, in `endian` byte order (see `record`).
+    raw: Vec<u8>,
+    /// Byte offset in `raw` of each own type's record (0 for void).
+    offsets: Vec<u32>,
+    /// True while `raw` holds exactly the records of `offsets`, back to back in id order.
+    contiguous: bool,
     strings: StringTable,
-    names: OnceLock<NameIndex>,
+    /// The name indexes, each built on first use: of types ([`lookup::TYPES`]) and of
+    /// declarations (FUNC, VAR, DATASEC, DECL_TAG: [`lookup::DECLS`]).
+    names: [OnceLock<NameIndex>; 2],
     ptr_size: OnceLock<u32>,
 }
 
@@ -128,7 +139,7 @@ impl std::fmt::Debug for Btf {
             .field("endian", &self.endian)
             .field("split", &self.base.is_some())
             .field("start_id", &self.start_id)
-            .field("n_types", &self.types.len())
+            .field("n_types", &self.offsets.len())
             .field("strings", &self.strings)
             .finish()
     }
@@ -141,12 +152,13 @@ impl PartialEq for Btf {
             && self.layout == other.layout
             && self.start_id == other.start_id
             && self.base == other.base
-            && self.types == other.types
-            && self.members == other.members
-            && self.params == other.params
-            && self.enum_values == other.enum_values
-            && self.vars == other.vars
             && self.strings == other.strings
+            && self.offsets.len() == other.offsets.len()
+            && if self.contiguous && other.contiguous {
+                self.raw == other.raw
+            } else {
+                (0..self.offsets.len()).all(|l| self.record_bytes(l) == other.record_bytes(l))
+            }
     }
 }
 impl Eq for Btf {}
@@ -154,12 +166,14 @@ impl Eq for Btf {}
 impl Btf {
     /// An empty base BTF holding only `void` and the empty string.
     pub fn new(endian: Endian) -> Btf {
-        let mut types = Arena::new();
-        types.alloc(Type {
-            name: StrOffset::EMPTY,
-            kind: TypeKind::Void,
-        });
-        Btf::assemble(endian, Layout::new(), None, 0, types, StringTable::new(0))
+        Btf::assemble(
+            endian,
+            Layout::new(),
+            None,
+            0,
+            (Vec::new(), vec![0]),
+            StringTable::new(0),
+        )
     }
 
     /// An empty split BTF on top of `base`: new types get ids after the base's last one.
@@ -171,7 +185,7 @@ impl Btf {
             Layout::new(),
             Some(base),
             start_id,
-            Arena::new(),
+            (Vec::new(), Vec::new()),
             strings,
         )
     }
@@ -181,7 +195,7 @@ impl Btf {
         layout: Layout,
         base: Option<Arc<Btf>>,
         start_id: u32,
-        types: Arena<Type>,
+        (raw, offsets): (Vec<u8>, Vec<u32>),
         strings: StringTable,
     ) -> Btf {
         Btf {
@@ -189,13 +203,11 @@ impl Btf {
             layout,
             base,
             start_id,
-            types,
-            members: Arena::new(),
-            params: Arena::new(),
-            enum_values: Arena::new(),
-            vars: Arena::new(),
+            raw,
+            offsets,
+            contiguous: true,
             strings,
-            names: OnceLock::new(),
+            names: Default::default(),
             ptr_size: OnceLock::new(),
         }
     }
@@ -230,7 +242,7 @@ impl Btf {
     /// The number of type ids, counting `void` and, for split BTF, the base's types. Valid
     /// ids are `0..n_types()`.
     pub fn n_types(&self) -> u32 {
-        self.start_id + self.types.len() as u32
+        self.start_id + self.offsets.len() as u32
     }
 
     /// The first id this BTF itself holds: 0 (`void`) for a base, the base's
@@ -240,12 +252,9 @@ impl Btf {
     }
 
     /// The ids and types this BTF itself holds (for a base, starting with `void`).
-    pub fn own_types(&self) -> impl ExactSizeIterator<Item = (TypeId, &Type)> + '_ {
+    pub fn own_types(&self) -> impl ExactSizeIterator<Item = (TypeId, Type)> + '_ {
         let start = self.start_id;
-        self.types
-            .values()
-            .enumerate()
-            .map(move |(i, t)| (type_id(start + i as u32), t))
+        (0..self.offsets.len()).map(move |l| (type_id(start + l as u32), self.decode_local(l)))
     }
 
     /// Converts a wire type id (from `.BTF.ext`, a relocation, a kernel record) into a
@@ -267,21 +276,24 @@ impl Btf {
         WireTypeId(raw_id(id))
     }
 
-    /// The BTF (this one or a base) that holds `id`.
-    fn owner(&self, id: TypeId) -> Option<&Btf> {
+    /// The BTF (this one or a base) that holds `id`, and `id`'s index among its own types.
+    #[inline]
+    fn owner(&self, id: TypeId) -> Option<(&Btf, usize)> {
         let mut btf = self;
         loop {
             if raw_id(id) >= btf.start_id {
-                return (raw_id(id) < btf.n_types()).then_some(btf);
+                let local = (raw_id(id) - btf.start_id) as usize;
+                return (local < btf.offsets.len()).then_some((btf, local));
             }
             btf = btf.base.as_deref()?;
         }
     }
 
-    /// The type `id`, or `None` if no such type exists here.
-    pub fn get(&self, id: TypeId) -> Option<&Type> {
-        let btf = self.owner(id)?;
-        Some(&btf.types[type_id(raw_id(id) - btf.start_id)])
+    /// The type `id` (decoded from its record), or `None` if no such type exists here.
+    #[inline]
+    pub fn get(&self, id: TypeId) -> Option<Type> {
+        let (btf, local) = self.owner(id)?;
+        Some(btf.decode_local(local))
     }
 
     /// The type `id`.
@@ -290,7 +302,7 @@ impl Btf {
     ///
     /// If `id` does not belong to this BTF (ids from another BTF are not valid here); use
     /// [`get`](Self::get) or [`type_id`](Self::type_id) for ids from untrusted input.
-    pub fn ty(&self, id: TypeId) -> &Type {
+    pub fn ty(&self, id: TypeId) -> Type {
         match self.get(id) {
             Some(t) => t,
             None => panic!(
@@ -302,9 +314,10 @@ impl Btf {
     }
 
     /// The kind of type `id`, or an error naming the id if it does not exist.
-    pub fn kind_of(&self, id: TypeId) -> Result<&TypeKind> {
+    #[inline]
+    pub fn kind_of(&self, id: TypeId) -> Result<TypeKind> {
         self.get(id)
-            .map(|t| &t.kind)
+            .map(|t| t.kind)
             .ok_or(BtfError::TypeIdOutOfRange {
                 type_id: 0,
                 referenced: raw_id(id),
@@ -312,52 +325,70 @@ impl Btf {
             })
     }
 
-    /// The members of struct or union `id` (empty for other kinds).
-    pub fn members(&self, id: TypeId) -> &[Member] {
+    /// The items of type `id` that `pick` finds in its kind (empty when there are none).
+    fn items_of<T: Item>(
+        &self,
+        id: TypeId,
+        pick: impl FnOnce(TypeKind) -> Option<Items<T>>,
+    ) -> ItemsView<'_, T> {
         match self.owner(id) {
-            Some(btf) => match btf.types[type_id(raw_id(id) - btf.start_id)].kind {
-                TypeKind::Struct { members, .. } | TypeKind::Union { members, .. } => {
-                    &btf.members[members.idx_range()]
-                }
-                _ => &[],
+            Some((btf, local)) => match pick(btf.decode_local(local).kind) {
+                Some(items) => ItemsView::new(&btf.raw, btf.endian, items),
+                None => ItemsView::empty(self.endian),
             },
-            None => &[],
+            None => ItemsView::empty(self.endian),
         }
+    }
+
+    /// The items `items` of type `id` (taken from `id`'s [`Type`]), without decoding the type
+    /// again.
+    pub(crate) fn items_at<T: Item>(&self, id: TypeId, items: Items<T>) -> ItemsView<'_, T> {
+        match self.owner(id) {
+            Some((btf, _)) => ItemsView::new(&btf.raw, btf.endian, items),
+            None => ItemsView::empty(self.endian),
+        }
+    }
+
+    /// The members of struct or union `id` (empty for other kinds).
+    pub fn members(&self, id: TypeId) -> ItemsView<'_, Member> {
+        self.items_of(id, |k| match k {
+            TypeKind::Struct { members, .. } | TypeKind::Union { members, .. } => Some(members),
+            _ => None,
+        })
     }
 
     /// The parameters of function prototype `id` (empty for other kinds).
-    pub fn params(&self, id: TypeId) -> &[Param] {
-        match self.owner(id) {
-            Some(btf) => match btf.types[type_id(raw_id(id) - btf.start_id)].kind {
-                TypeKind::FuncProto { params, .. } => &btf.params[params.idx_range()],
-                _ => &[],
-            },
-            None => &[],
-        }
+    pub fn params(&self, id: TypeId) -> ItemsView<'_, Param> {
+        self.items_of(id, |k| match k {
+            TypeKind::FuncProto { params, .. } => Some(params),
+            _ => None,
+        })
     }
 
     /// The enumerators of enum or enum64 `id` (empty for other kinds).
-    pub fn enum_values(&self, id: TypeId) -> &[EnumValue] {
-        match self.owner(id) {
-            Some(btf) => match btf.types[type_id(raw_id(id) - btf.start_id)].kind {
-                TypeKind::Enum { values, .. } | TypeKind::Enum64 { values, .. } => {
-                    &btf.enum_values[values.idx_range()]
-                }
-                _ => &[],
-            },
-            None => &[],
-        }
+    pub fn enum_values(&self, id: TypeId) -> ItemsView<'_, EnumValue> {
+        self.items_of(id, |k| match k {
+            TypeKind::Enum { values, .. } | TypeKind::Enum64 { values, .. } => Some(values),
+            _ => None,
+        })
     }
 
     /// The variables of data section `id` (empty for other kinds).
-    pub fn datasec_vars(&self, id: TypeId) -> &[VarSecinfo] {
-        match self.owner(id) {
-            Some(btf) => match btf.types[type_id(raw_id(id) - btf.start_id)].kind {
-                TypeKind::Datasec { vars, .. } => &btf.vars[vars.idx_range()],
-                _ => &[],
-            },
-            None => &[],
+    pub fn datasec_vars(&self, id: TypeId) -> ItemsView<'_, VarSecinfo> {
+        self.items_of(id, |k| match k {
+            TypeKind::Datasec { vars, .. } => Some(vars),
+            _ => None,
+        })
+    }
+
+    /// The bytes of the string at `off` (in the combined base + split string space), without
+    /// a UTF-8 check.
+    pub(crate) fn str_bytes(&self, off: StrOffset) -> Option<&[u8]> {
+        let mut btf = self;
+        while off.0 < btf.strings.base_len() {
+            btf = btf.base.as_deref()?;
         }
+        btf.strings.get(off)
     }
 
     /// The string at offset `off` (in the combined base + split string space).
@@ -398,24 +429,15 @@ impl Btf {
         self.strings.end()
     }
 
-    /// Releases spare capacity of every arena (after a series of additions).
+    /// Releases spare capacity (after a series of additions).
     pub fn shrink_to_fit(&mut self) {
-        self.types.shrink_to_fit();
-        self.members.shrink_to_fit();
-        self.params.shrink_to_fit();
-        self.enum_values.shrink_to_fit();
-        self.vars.shrink_to_fit();
+        self.raw.shrink_to_fit();
+        self.offsets.shrink_to_fit();
     }
 
-    /// Heap bytes held by this BTF's own arenas and strings (not the base's, not the lazily
-    /// built name index). Used to check the memory goal.
+    /// Heap bytes held by this BTF's own records, offsets and strings (not the base's, not
+    /// the lazily built name index). Used to check the memory goal.
     pub fn heap_size(&self) -> usize {
-        use std::mem::size_of;
-        self.types.len() * size_of::<Type>()
-            + self.members.len() * size_of::<Member>()
-            + self.params.len() * size_of::<Param>()
-            + self.enum_values.len() * size_of::<EnumValue>()
-            + self.vars.len() * size_of::<VarSecinfo>()
-            + self.strings.bytes().len()
+        self.raw.capacity() + 4 * self.offsets.capacity() + self.strings.bytes().len()
     }
 }

@@ -44,9 +44,9 @@ impl PartialEq for StringTable {
 impl Eq for StringTable {}
 
 impl StringTable {
-    /// Wraps a string section read from a blob. A base table must start with NUL; every
-    /// non-empty table must end with one.
-    pub(crate) fn from_section(bytes: &[u8], base_len: u32) -> Result<StringTable> {
+    /// Checks a string section read from a blob: a base table must start with NUL; every
+    /// non-empty table must end with one; offsets must fit in 32 bits.
+    pub(crate) fn check_section(bytes: &[u8], base_len: u32) -> Result<()> {
         if base_len == 0 && bytes.first() != Some(&0) {
             return Err(BtfError::BadStrings {
                 reason: "a base string section must start with the empty string",
@@ -63,12 +63,24 @@ impl StringTable {
                 limit: MAX_STR_BYTES,
             });
         }
-        Ok(StringTable {
+        Ok(())
+    }
+
+    /// Wraps a string section read from a blob, after [`check_section`](Self::check_section).
+    #[cfg(test)]
+    pub(crate) fn from_section(bytes: &[u8], base_len: u32) -> Result<StringTable> {
+        Self::check_section(bytes, base_len)?;
+        Ok(Self::from_checked(bytes, base_len))
+    }
+
+    /// Wraps a string section that [`check_section`](Self::check_section) accepted.
+    pub(crate) fn from_checked(bytes: &[u8], base_len: u32) -> StringTable {
+        StringTable {
             bytes: bytes.to_vec(),
             base_len,
             index: None,
             hasher: DefaultHashBuilder::default(),
-        })
+        }
     }
 
     /// An empty table: just the empty string for a base, nothing for a split table.
@@ -101,9 +113,11 @@ impl StringTable {
     pub(crate) fn get(&self, off: StrOffset) -> Option<&[u8]> {
         let start = off.0.checked_sub(self.base_len)? as usize;
         let tail = self.bytes.get(start..)?;
-        // The section ends with NUL, so every in-range offset finds one.
-        let len = tail.iter().position(|&b| b == 0)?;
-        Some(&tail[..len])
+        // The section ends with NUL, so every in-range offset finds one (a word-at-a-time
+        // search).
+        std::ffi::CStr::from_bytes_until_nul(tail)
+            .ok()
+            .map(|s| s.to_bytes())
     }
 
     /// Appends the strings of a whole base table (`other`, which starts with the empty

@@ -1,16 +1,15 @@
 //! The BTF type model: one [`Type`] per BTF type, with the variable-length parts (members,
-//! parameters, enumerators, section variables) in flat arenas addressed by [`Items`] ranges.
+//! parameters, enumerators, section variables) addressed by [`Items`] ranges.
 //!
-//! Every field of the wire format that carries information has a home here, so an
-//! unmodified [`Btf`](super::Btf) re-marshals byte for byte; fields the format leaves unused
-//! are checked to be zero by the reader instead of being stored. A [`Type`] is 20 bytes and a
-//! [`Member`] 16, close to the 12-byte wire records, so a parsed vmlinux stays under twice the
-//! size of its blob.
+//! A [`Btf`](super::Btf) keeps its types encoded (the wire records) and hands out these
+//! values decoded on access, so they are small `Copy` values, never stored per type. Every
+//! field of the wire format that carries information has a home here; fields the format
+//! leaves unused are checked to be zero by the reader.
 
 use std::fmt;
 use std::marker::PhantomData;
 
-use la_arena::{Idx, IdxRange, RawIdx};
+use la_arena::{Idx, RawIdx};
 
 use super::StrOffset;
 
@@ -34,19 +33,26 @@ pub(crate) fn raw_id(id: TypeId) -> u32 {
     id.into_raw().into_u32()
 }
 
-/// A contiguous run of items (members, parameters, ...) in one of the flat arenas of a
-/// [`Btf`](super::Btf). Unlike [`IdxRange`] it is `Copy` and 8 bytes.
+/// A contiguous run of items (members, parameters, ...) of one type: where its encoded item
+/// records sit in the type section of the [`Btf`](super::Btf) that holds the type, how many
+/// there are, and how they were encoded. Read the items with
+/// [`Btf::members`](super::Btf::members) and friends, or [`Btf::items`](super::Btf::items).
 pub struct Items<T> {
+    /// Byte offset of the first item record in the owner's encoded type section.
     start: u32,
     len: u32,
+    /// The encoding of the records: for members, 1 when their struct has the `kind_flag`
+    /// (bitfield sizes in the offset word); for enumerators, 1 for `ENUM64` records.
+    form: u8,
     _item: PhantomData<fn() -> T>,
 }
 
 impl<T> Items<T> {
-    pub(crate) fn new(start: u32, len: u32) -> Self {
+    pub(crate) fn new(start: u32, len: u32, form: u8) -> Self {
         Items {
             start,
             len,
+            form,
             _item: PhantomData,
         }
     }
@@ -61,14 +67,14 @@ impl<T> Items<T> {
         self.len == 0
     }
 
-    pub(crate) fn range(&self) -> std::ops::Range<usize> {
-        self.start as usize..(self.start + self.len) as usize
+    /// Byte offset of the first item record.
+    pub(crate) fn start(&self) -> usize {
+        self.start as usize
     }
 
-    pub(crate) fn idx_range(&self) -> IdxRange<T> {
-        let start = Idx::from_raw(RawIdx::from_u32(self.start));
-        let end = Idx::from_raw(RawIdx::from_u32(self.start + self.len));
-        IdxRange::new(start..end)
+    /// How the records are encoded (see the field).
+    pub(crate) fn form(&self) -> u8 {
+        self.form
     }
 }
 
@@ -80,7 +86,7 @@ impl<T> Clone for Items<T> {
 impl<T> Copy for Items<T> {}
 impl<T> PartialEq for Items<T> {
     fn eq(&self, other: &Self) -> bool {
-        self.start == other.start && self.len == other.len
+        self.start == other.start && self.len == other.len && self.form == other.form
     }
 }
 impl<T> Eq for Items<T> {}
@@ -539,9 +545,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn model_stays_compact() {
-        // The memory goal (a parsed vmlinux under 2x its blob) depends on these sizes.
-        assert!(std::mem::size_of::<Type>() <= 20);
+    fn model_values_stay_small() {
+        // Decoded on every access and returned by value.
+        assert!(std::mem::size_of::<Type>() <= 24);
         assert!(std::mem::size_of::<Member>() <= 16);
         assert_eq!(std::mem::size_of::<Param>(), 8);
         assert_eq!(std::mem::size_of::<VarSecinfo>(), 12);

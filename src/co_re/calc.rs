@@ -53,7 +53,7 @@ fn field_value(spec: &Spec<'_>, kind: CoreReloKind) -> Result<FieldValue, Fail> 
             ))),
         };
     }
-    let m = *btf
+    let m = btf
         .members(acc.ty)
         .get(acc.idx as usize)
         .ok_or_else(|| Fail::Unsupported(format!("member {} out of range", acc.idx)))?;

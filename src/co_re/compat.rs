@@ -103,7 +103,7 @@ fn compat_at(
     targ_id: TypeId,
     level: u32,
 ) -> Result<bool, Fail> {
-    if !kinds_compat(local.kind_of(local_id)?, targ.kind_of(targ_id)?) {
+    if !kinds_compat(&local.kind_of(local_id)?, &targ.kind_of(targ_id)?) {
         return Ok(false);
     }
     let (mut l, mut t) = (local_id, targ_id);

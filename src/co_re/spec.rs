@@ -67,7 +67,7 @@ impl<'a> Spec<'a> {
 /// Resolves typedefs, qualifiers and type tags: the type id and its kind.
 pub(crate) fn skip_mods(btf: &Btf, id: TypeId) -> Result<(TypeId, TypeKind), Fail> {
     let id = btf.resolve(id)?;
-    Ok((id, *btf.kind_of(id)?))
+    Ok((id, btf.kind_of(id)?))
 }
 
 fn add_bits(acc: u64, idx: u32, size: u32) -> Result<u64, Fail> {
@@ -155,7 +155,7 @@ pub(crate) fn parse_local<'a>(
         let (id, t) = skip_mods(btf, cur)?;
         match t {
             TypeKind::Struct { .. } | TypeKind::Union { .. } => {
-                let m = *btf
+                let m = btf
                     .members(id)
                     .get(idx as usize)
                     .ok_or_else(|| Fail::Access(component, format!("member {idx} out of range")))?;
@@ -281,7 +281,7 @@ fn match_member<'a>(
     if !t.is_composite() {
         return Ok(None);
     }
-    let Some(local_member) = local.btf.members(acc.ty).get(acc.idx as usize).copied() else {
+    let Some(local_member) = local.btf.members(acc.ty).get(acc.idx as usize) else {
         return Ok(None);
     };
     let Some(local_name) = acc.name else {
@@ -293,26 +293,34 @@ fn match_member<'a>(
         }
         targ.bit_offset += u64::from(m.bit_offset);
         targ.raw.push(i as u32);
-        match opt_name(targ_btf, m.name)? {
-            None => {
-                if let Some(found) = match_member(local, acc, targ_btf, m.ty, targ, depth + 1)? {
-                    return Ok(Some(found));
-                }
+        // Names compared as bytes: only the matching one is checked for UTF-8 (a kernel
+        // struct has hundreds of members, and this runs for each candidate).
+        let bytes =
+            targ_btf
+                .str_bytes(m.name)
+                .ok_or(crate::btf::BtfError::StrOffsetOutOfRange {
+                    type_id: 0,
+                    str_offset: m.name.0,
+                    str_len: targ_btf.str_len(),
+                })?;
+        if bytes.is_empty() {
+            // An anonymous member: look inside it.
+            if let Some(found) = match_member(local, acc, targ_btf, m.ty, targ, depth + 1)? {
+                return Ok(Some(found));
             }
-            Some(name) if name == local_name => {
-                if !fields_are_compat(local.btf, local_member.ty, targ_btf, m.ty)? {
-                    targ.bit_offset -= u64::from(m.bit_offset);
-                    targ.raw.pop();
-                    return Ok(None);
-                }
-                targ.accessors.push(Accessor {
-                    ty: targ_id,
-                    idx: i as u32,
-                    name: Some(name),
-                });
-                return Ok(Some(m.ty));
+        } else if bytes == local_name.as_bytes() {
+            let name = targ_btf.str(m.name)?;
+            if !fields_are_compat(local.btf, local_member.ty, targ_btf, m.ty)? {
+                targ.bit_offset -= u64::from(m.bit_offset);
+                targ.raw.pop();
+                return Ok(None);
             }
-            Some(_) => {}
+            targ.accessors.push(Accessor {
+                ty: targ_id,
+                idx: i as u32,
+                name: Some(name),
+            });
+            return Ok(Some(m.ty));
         }
         targ.bit_offset -= u64::from(m.bit_offset);
         targ.raw.pop();

@@ -5,9 +5,10 @@
 //! split BTF) are searched only when the main one has no candidate for a type, as libbpf
 //! does. A split target whose base is an earlier target contributes only its own types.
 //!
-//! Costs: [`Targets::push`] builds the target's essential-name index once (one hash per
-//! named type, see [`Btf::build_name_index`]); a candidate lookup is one hash probe per
-//! target plus a kind check per hit. [`relocate`](super::relocate) caches the candidates
+//! Costs: [`Targets::push`] builds the target's index of type names once (one hash per
+//! named type that is not a FUNC, VAR, DATASEC or DECL_TAG, see
+//! [`Btf::build_type_name_index`]); a candidate lookup is one hash probe per target plus a
+//! kind check per hit. [`relocate`](super::relocate) caches the candidates
 //! of each local type for the duration of one call.
 
 use std::sync::Arc;
@@ -74,9 +75,9 @@ impl Targets {
         t
     }
 
-    /// Adds a target after the ones already present and builds its name index.
+    /// Adds a target after the ones already present and builds its index of type names.
     pub fn push(&mut self, name: impl Into<String>, btf: Arc<Btf>) {
-        btf.build_name_index();
+        btf.build_type_name_index();
         let over_earlier = btf
             .base()
             .is_some_and(|base| self.targets.iter().any(|t| Arc::ptr_eq(&t.btf, base)));
@@ -111,7 +112,7 @@ impl Targets {
     /// The candidates for local type `local_id` of `local`, at most [`MAX_CANDIDATES`]: the main target's, or when it
     /// has none, every other target's, each in id order.
     pub(crate) fn candidates(&self, local: &Btf, local_id: TypeId) -> Result<Vec<Candidate>, Fail> {
-        let local_kind = *local.kind_of(local_id)?;
+        let local_kind = local.kind_of(local_id)?;
         let name = local.name(local_id)?;
         if name.is_empty() {
             return Err(Fail::LocalType(
@@ -124,11 +125,14 @@ impl Targets {
             if i == 1 && !out.is_empty() {
                 break;
             }
-            for id in target.btf.types_by_essential_name(essential) {
+            for id in target
+                .btf
+                .types_by_essential_name_near(essential, local_kind.kind())
+            {
                 if target.btf.wire_id(id).0 < target.first_id {
                     continue;
                 }
-                if kinds_compat(&local_kind, target.btf.kind_of(id)?) {
+                if kinds_compat(&local_kind, &target.btf.kind_of(id)?) {
                     if out.len() == MAX_CANDIDATES {
                         return Err(Fail::Unsupported(format!(
                             "more than {MAX_CANDIDATES} target types named {essential} \

@@ -237,7 +237,7 @@ impl Module {
             .add_var(&map.name, st, Linkage::Global)
             .map_err(btf_err(format!("VAR {}", map.name)))?;
         let end = match btf.kind_of(maps_sec) {
-            Ok(TypeKind::Datasec { size, .. }) => *size,
+            Ok(TypeKind::Datasec { size, .. }) => size,
             _ => 0,
         };
         let offset = end.next_multiple_of(8);

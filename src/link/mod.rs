@@ -610,7 +610,7 @@ fn merge_btf(
                     if lost {
                         continue;
                     }
-                    let mut nv = new_var(&merged, i, v)?;
+                    let mut nv = new_var(&merged, i, &v)?;
                     nv.offset = nv.offset.saturating_add(base);
                     vars.push(nv);
                 }
@@ -637,7 +637,7 @@ fn merge_btf(
                         .iter()
                         .find(|v| b.name(v.ty).is_ok_and(|n| n == map.name));
                     let Some(v) = v else { continue };
-                    let mut nv = new_var(&merged, i, v)?;
+                    let mut nv = new_var(&merged, i, &v)?;
                     nv.offset = offset;
                     size = size.max(offset.saturating_add(nv.size));
                     vars.push(nv);
@@ -660,7 +660,7 @@ fn merge_btf(
                         Some(v.ty) == map.btf_var || b.name(v.ty).is_ok_and(|n| n == map.name)
                     });
                     let Some(v) = v else { continue };
-                    let mut nv = new_var(&merged, i, v)?;
+                    let mut nv = new_var(&merged, i, &v)?;
                     nv.offset = size.next_multiple_of(align);
                     // Each map gets its own bytes, at least its definition's: a `VAR` whose
                     // DATASEC size says less (0 in a fuzzed object) would otherwise share
@@ -688,7 +688,7 @@ fn merge_btf(
                         continue;
                     }
                     seen.push(var_name);
-                    let mut nv = new_var(&merged, i, v)?;
+                    let mut nv = new_var(&merged, i, &v)?;
                     nv.offset = size.next_multiple_of(8);
                     size = nv.offset.saturating_add(nv.size);
                     vars.push(nv);
@@ -698,10 +698,10 @@ fn merge_btf(
             // license, version and sections bpfir does not model: the first input's.
             let b = modules[i].btf.as_ref().expect("a DATASEC comes from a BTF");
             if let Ok(TypeKind::Datasec { size: s, .. }) = b.kind_of(ds) {
-                size = *s;
+                size = s;
             }
             for v in b.datasec_vars(ds) {
-                vars.push(new_var(&merged, i, v)?);
+                vars.push(new_var(&merged, i, &v)?);
             }
             // The output writes `license` and `version` itself (the first license and
             // version of the inputs, see `Linker::run`): size them as the written

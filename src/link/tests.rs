@@ -200,7 +200,7 @@ fn datasec_size(m: &Module, name: &str) -> u32 {
     let btf = m.btf.as_ref().unwrap();
     let id = btf.type_by_name_kind(name, Kind::Datasec).unwrap();
     match btf.kind_of(id).unwrap() {
-        TypeKind::Datasec { size, .. } => *size,
+        TypeKind::Datasec { size, .. } => size,
         k => panic!("{name} is a {}", k.kind()),
     }
 }

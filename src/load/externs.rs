@@ -117,7 +117,7 @@ impl Loader<'_> {
                 .iter()
                 .map(|v| btf.name(v.ty).unwrap_or_default().to_string())
                 .collect();
-            let vars = btf.datasec_vars_mut(sec)?;
+            let mut vars = btf.datasec_vars_mut(sec)?;
             for (v, name) in vars.iter_mut().zip(names) {
                 if let Some((_, off)) = offsets
                     .iter()

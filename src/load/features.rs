@@ -130,7 +130,7 @@ pub fn sanitize_btf_features(btf: &mut Btf, features: &BtfFeatures) -> Result<()
     }
     let ids: Vec<_> = btf.own_types().map(|(id, _)| id).collect();
     for id in ids {
-        let t = btf.ty_mut(id)?;
+        let mut t = btf.ty_mut(id)?;
         let new = match t.kind {
             TypeKind::Func {
                 proto,
@@ -158,7 +158,7 @@ pub fn sanitize_btf_features(btf: &mut Btf, features: &BtfFeatures) -> Result<()
                 StrOffset::EMPTY,
                 TypeKind::Union {
                     size,
-                    members: Items::new(0, 0),
+                    members: Items::new(0, 0, 0),
                     bitfield_encoding: false,
                 },
             )),
@@ -166,7 +166,7 @@ pub fn sanitize_btf_features(btf: &mut Btf, features: &BtfFeatures) -> Result<()
                 t.name,
                 TypeKind::Struct {
                     size,
-                    members: Items::new(0, 0),
+                    members: Items::new(0, 0, 0),
                     bitfield_encoding: false,
                 },
             )),

@@ -27,6 +27,7 @@ pub fn sanitize_for_kernel(btf: &mut Btf) -> Result<(), BtfError> {
         if untyped && int.is_none() {
             int = Some(find_or_add_int(btf)?);
         }
+        let mut extern_func = None;
         match &mut btf.ty_mut(id)?.kind {
             TypeKind::Var { ty, linkage } => {
                 if *linkage == Linkage::Extern {
@@ -36,14 +37,14 @@ pub fn sanitize_for_kernel(btf: &mut Btf) -> Result<(), BtfError> {
                     *ty = int.expect("set above");
                 }
             }
-            TypeKind::Func { linkage, .. } if *linkage == Linkage::Extern => {
+            TypeKind::Func { linkage, proto } if *linkage == Linkage::Extern => {
                 *linkage = Linkage::Global;
-                let TypeKind::Func { proto, .. } = btf.ty(id).kind else {
-                    unreachable!("matched a FUNC above")
-                };
-                name_params(btf, proto)?;
+                extern_func = Some(*proto);
             }
             _ => {}
+        }
+        if let Some(proto) = extern_func {
+            name_params(btf, proto)?;
         }
     }
     let mut dummy = None;
@@ -109,9 +110,9 @@ pub(super) fn hidden_funcs_static(
 }
 
 fn name_params(btf: &mut Btf, proto: crate::btf::TypeId) -> Result<(), BtfError> {
-    let n = btf.params(proto).len();
-    for i in 0..n {
-        if btf.params(proto)[i].name.0 == 0 && btf.wire_id(btf.params(proto)[i].ty).0 != 0 {
+    let params = btf.params(proto).to_vec();
+    for (i, p) in params.iter().enumerate() {
+        if p.name.0 == 0 && btf.wire_id(p.ty).0 != 0 {
             let name = btf.add_str(&format!("arg{i}"))?;
             btf.params_mut(proto)?[i].name = name;
         }

@@ -95,7 +95,6 @@ impl Loader<'_> {
                 .members(vt)
                 .iter()
                 .find(|m| kbtf.str(m.name) == Ok("data"))
-                .copied()
                 .ok_or_else(|| err(format!("{value_name} has no data member")))?;
             let data_off = (data_member.bit_offset / 8) as usize;
             let kst = kbtf.resolve(data_member.ty)?;

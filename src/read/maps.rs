@@ -323,7 +323,7 @@ fn read_btf_maps(
     let mut names = std::collections::HashSet::new();
     for var in vars {
         let (var_ty, linkage) = match btf.kind_of(var.ty) {
-            Ok(&TypeKind::Var { ty, linkage }) => (ty, linkage),
+            Ok(TypeKind::Var { ty, linkage }) => (ty, linkage),
             Ok(k) => {
                 return Err(bad_section(
                     sec,
@@ -657,7 +657,7 @@ fn set_size(slot: &mut Option<u32>, size: u32, attr: &str) -> Result<(), String>
 fn pointee(btf: &Btf, ty: TypeId) -> Result<TypeId, String> {
     let t = btf.resolve(ty).map_err(|e| e.to_string())?;
     match btf.kind_of(t).map_err(|e| e.to_string())? {
-        TypeKind::Ptr(target) => Ok(*target),
+        TypeKind::Ptr(target) => Ok(target),
         k => Err(format!("expected PTR, found {}", k.kind())),
     }
 }
@@ -667,7 +667,7 @@ fn field_u32(btf: &Btf, ty: TypeId) -> Result<u32, String> {
     let arr = pointee(btf, ty)?;
     let arr = btf.resolve(arr).map_err(|e| e.to_string())?;
     match btf.kind_of(arr).map_err(|e| e.to_string())? {
-        TypeKind::Array { len, .. } => Ok(*len),
+        TypeKind::Array { len, .. } => Ok(len),
         k => Err(format!("expected PTR to ARRAY, found PTR to {}", k.kind())),
     }
 }
@@ -677,9 +677,9 @@ fn field_u64(btf: &Btf, ty: TypeId) -> Result<u64, String> {
     let t = btf.resolve(ty).map_err(|e| e.to_string())?;
     match btf.kind_of(t).map_err(|e| e.to_string())? {
         TypeKind::Ptr(_) => field_u32(btf, ty).map(u64::from),
-        TypeKind::Enum { .. } | TypeKind::Enum64 { .. } => match btf.enum_values(t) {
+        TypeKind::Enum { .. } | TypeKind::Enum64 { .. } => match btf.enum_values(t).to_vec()[..] {
             [v] => Ok(v.bits),
-            vs => Err(format!(
+            ref vs => Err(format!(
                 "__ulong enum has {} values, expected exactly one",
                 vs.len()
             )),
@@ -692,7 +692,7 @@ fn field_u64(btf: &Btf, ty: TypeId) -> Result<u64, String> {
 fn values_elem(btf: &Btf, ty: TypeId) -> Result<TypeId, String> {
     let t = btf.resolve(ty).map_err(|e| e.to_string())?;
     match btf.kind_of(t).map_err(|e| e.to_string())? {
-        TypeKind::Array { elem, len: 0, .. } => pointee(btf, *elem),
+        TypeKind::Array { elem, len: 0, .. } => pointee(btf, elem),
         TypeKind::Array { len, .. } => Err(format!(
             "expected a zero-length ARRAY, found one of {len} elements"
         )),

@@ -655,7 +655,7 @@ impl<'a> Reader<'a> {
                 .datasec_vars(id)
                 .iter()
                 .map(|v| match btf.kind_of(v.ty) {
-                    Ok(TypeKind::Var { linkage, .. }) => Some(*linkage),
+                    Ok(TypeKind::Var { linkage, .. }) => Some(linkage),
                     _ => None,
                 })
                 .collect();
@@ -694,7 +694,7 @@ impl<'a> Reader<'a> {
                     };
                 }
             }
-            let vars = btf.datasec_vars_mut(id)?;
+            let mut vars = btf.datasec_vars_mut(id)?;
             for ((v, var_name), linkage) in vars.iter_mut().zip(var_names).zip(linkages) {
                 if linkage == Some(crate::btf::Linkage::Extern) {
                     continue;

@@ -126,7 +126,7 @@ fn legacy_datasec_size(w: &Writer<'_>) -> Option<u32> {
         .kind_of(btf.type_by_name_kind("maps", Kind::Datasec)?)
         .ok()?
     {
-        TypeKind::Datasec { size, .. } => Some(*size),
+        TypeKind::Datasec { size, .. } => Some(size),
         _ => None,
     }
 }
@@ -140,7 +140,7 @@ fn legacy_places(w: &Writer<'_>) -> Option<HashMap<String, u32>> {
     let btf = w.module.btf.as_ref()?;
     let datasec = btf.type_by_name_kind("maps", Kind::Datasec)?;
     let size = match btf.kind_of(datasec).ok()? {
-        TypeKind::Datasec { size, .. } => *size,
+        TypeKind::Datasec { size, .. } => size,
         _ => return None,
     };
     let mut places = HashMap::from([(String::new(), size)]);
@@ -190,7 +190,7 @@ pub(super) fn add_btf_maps(w: &mut Writer<'_>) -> Result<(), WriteError> {
         .type_by_name_kind(".maps", Kind::Datasec)
         .ok_or_else(|| no_datasec(first, "the BTF has no DATASEC .maps"))?;
     let mut size = match btf.kind_of(datasec) {
-        Ok(TypeKind::Datasec { size, .. }) => u64::from(*size),
+        Ok(TypeKind::Datasec { size, .. }) => u64::from(size),
         _ => 0,
     };
     let vars = btf.datasec_vars(datasec);
@@ -244,7 +244,7 @@ pub(super) fn add_btf_maps(w: &mut Writer<'_>) -> Result<(), WriteError> {
 /// Byte offset of the `values` member of the definition behind `var`.
 fn values_offset(btf: &crate::btf::Btf, var: crate::btf::TypeId) -> Option<u64> {
     let ty = match btf.kind_of(var).ok()? {
-        TypeKind::Var { ty, .. } => *ty,
+        TypeKind::Var { ty, .. } => ty,
         _ => return None,
     };
     let st = btf.resolve(ty).ok()?;

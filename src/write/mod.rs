@@ -485,7 +485,7 @@ impl<'m> Writer<'m> {
         let btf = self.module.btf.as_ref()?;
         let datasec = btf.type_by_name_kind(name, crate::btf::Kind::Datasec)?;
         match btf.kind_of(datasec).ok()? {
-            crate::btf::TypeKind::Datasec { size, .. } => Some(*size),
+            crate::btf::TypeKind::Datasec { size, .. } => Some(size),
             _ => None,
         }
     }
@@ -754,7 +754,7 @@ impl<'m> Writer<'m> {
                     section: d.name.clone(),
                     reason: "larger than a BTF DATASEC can describe".into(),
                 })?;
-                if matches!(btf.kind_of(ds), Ok(crate::btf::TypeKind::Datasec { size: s, .. }) if *s != size)
+                if matches!(btf.kind_of(ds), Ok(crate::btf::TypeKind::Datasec { size: s, .. }) if s != size)
                 {
                     btf.set_datasec_size(ds, size)?;
                 }

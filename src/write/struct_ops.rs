@@ -54,7 +54,7 @@ fn add_section(w: &mut Writer<'_>, name: &str) -> Result<(), WriteError> {
     // The section is as large as its `DATASEC` says (the reader sets that to the section's
     // size, which may hold more than the variables), or as its variables need.
     let mut size = match btf.kind_of(datasec) {
-        Ok(TypeKind::Datasec { size, .. }) => u64::from(*size),
+        Ok(TypeKind::Datasec { size, .. }) => u64::from(size),
         _ => 0,
     };
     for (id, m) in module.maps() {

@@ -183,7 +183,7 @@ pub fn core_path(btf: &Btf, relo: &CoreRelo) -> Result<String, String> {
     let mut cur = resolved;
     let mut after_member = false;
     for &index in relo.access.accessors() {
-        match *btf.kind_of(cur).map_err(|e| e.to_string())? {
+        match btf.kind_of(cur).map_err(|e| e.to_string())? {
             TypeKind::Struct { .. } | TypeKind::Union { .. } => {
                 let member = usize::try_from(index)
                     .ok()

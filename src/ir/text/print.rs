@@ -521,8 +521,8 @@ impl ModuleText<'_> {
         }
         writeln!(f, " {{")?;
         let btf_vars = match (self.btf(), data.btf_datasec) {
-            (Some(btf), Some(sec)) if btf.get(sec).is_some() => btf.datasec_vars(sec),
-            _ => &[],
+            (Some(btf), Some(sec)) if btf.get(sec).is_some() => btf.datasec_vars(sec).to_vec(),
+            _ => Vec::new(),
         };
         for var in &data.vars {
             write!(
