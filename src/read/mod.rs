@@ -15,6 +15,11 @@
 //!
 //! Cost: linear in the size of the object, plus a binary search per relocation, jump and
 //! `.BTF.ext` record.
+//!
+//! Bounds: everything allocated is sized by bytes of the file, except bss, which has a size
+//! and no bytes: the bss sections of an object may hold [`DataSection::MAX_SIZE`] (256 MiB)
+//! in all, and a data section may ask for an alignment up to [`DataSection::MAX_ALIGN`]
+//! (a page); larger ones are refused.
 
 mod error;
 mod maps;
