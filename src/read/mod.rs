@@ -581,12 +581,11 @@ impl<'a> Reader<'a> {
                     symbols.entry(s.name).or_insert(s);
                 }
             }
-            // The object symbols of the section by offset, once.
+            // The variable symbols of the section by offset, once (object and untyped ones:
+            // the data section keeps both, and the writer writes both as objects).
             let mut objects_at = std::collections::HashMap::new();
             for s in symbols.values() {
-                if matches!(s.kind, SymbolKind::Object) && !s.name.is_empty() {
-                    objects_at.entry(s.value).or_insert(s.name);
-                }
+                objects_at.entry(s.value).or_insert(s.name);
             }
             let others_at = |offset: u32| objects_at.get(&u64::from(offset)).copied();
             // A global and a static variable may share a name (after a link): each `VAR`
