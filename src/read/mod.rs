@@ -19,6 +19,11 @@
 //! record counts. Line records' strings are range-checked here; their UTF-8 is checked
 //! where a `&str` is handed out ([`Btf::str`]). `DATASEC`s are found by a pass over the
 //! types, so reading does not build BTF's name index.
+//!
+//! Bounds: everything allocated is sized by bytes of the file, except bss, which has a size
+//! and no bytes: the bss sections of an object may hold [`DataSection::MAX_SIZE`] (256 MiB)
+//! in all, and a data section may ask for an alignment up to [`DataSection::MAX_ALIGN`]
+//! (a page); larger ones are refused.
 
 mod error;
 mod maps;
@@ -673,12 +678,11 @@ impl<'a> Reader<'a> {
                     symbols.entry(s.name).or_insert(s);
                 }
             }
-            // The object symbols of the section by offset, once.
+            // The variable symbols of the section by offset, once (object and untyped ones:
+            // the data section keeps both, and the writer writes both as objects).
             let mut objects_at = HashMap::new();
             for s in symbols.values() {
-                if matches!(s.kind, SymbolKind::Object) && !s.name.is_empty() {
-                    objects_at.entry(s.value).or_insert(s.name);
-                }
+                objects_at.entry(s.value).or_insert(s.name);
             }
             let others_at = |offset: u32| objects_at.get(&u64::from(offset)).copied();
             // A global and a static variable may share a name (after a link): each `VAR`
