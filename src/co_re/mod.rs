@@ -52,6 +52,7 @@ use crate::btf::{Btf, BtfError, TypeId};
 use crate::btf_ext::CoreReloKind;
 use crate::ir::{CoreId, CoreRelo, FuncId, InsnId, Module};
 
+#[cfg(feature = "kernel")]
 pub(crate) use compat::types_are_compat;
 pub use compat::{MAX_DEPTH, MAX_MATCH_VISITS};
 pub use error::{CoReError, ReloContext};
