@@ -644,6 +644,15 @@ impl<'a> Reader<'a> {
                 }
                 continue;
             };
+            // A section flagged executable is code (as for libbpf, which matches the data
+            // sections by name only among non-executable ones): a `DATASEC` cannot describe
+            // it, and its variables would have no data section to live in.
+            if section.is_executable() && !btf.datasec_vars(id).is_empty() {
+                return Err(ReadError::BadSection {
+                    section: name,
+                    reason: "BTF DATASEC describes a section flagged executable (code)".into(),
+                });
+            }
             let (index, size) = (section.index, section.size);
             let size = u32::try_from(size).map_err(|_| ReadError::BadSection {
                 section: name.clone(),
