@@ -36,7 +36,7 @@ pub(crate) fn raw_id(id: TypeId) -> u32 {
 /// A contiguous run of items (members, parameters, ...) of one type: where its encoded item
 /// records sit in the type section of the [`Btf`](super::Btf) that holds the type, how many
 /// there are, and how they were encoded. Read the items with
-/// [`Btf::members`](super::Btf::members) and friends, or [`Btf::items`](super::Btf::items).
+/// [`Btf::members`](super::Btf::members) and friends (`params`, `enum_values`, `datasec_vars`).
 pub struct Items<T> {
     /// Byte offset of the first item record in the owner's encoded type section.
     start: u32,
