@@ -19,10 +19,15 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 
+# A libbpf-based runner: LIBBPF_RUN, else built from LIBBPF_RUN_SRC (a C file that loads an
+# object with libbpf and runs a program with BPF_PROG_TEST_RUN).
 run=${LIBBPF_RUN:-/tmp/libbpf_run}
 if [ ! -x "$run" ]; then
-	gcc -O2 -o "$tmp/libbpf_run" ../../shared/tools/libbpf_run.c -lbpf -lelf -lz ||
-		gcc -O2 -o "$tmp/libbpf_run" /work/shared/tools/libbpf_run.c -lbpf -lelf -lz || exit 2
+	if [ -z "${LIBBPF_RUN_SRC:-}" ]; then
+		echo "check.sh: set LIBBPF_RUN to a libbpf runner, or LIBBPF_RUN_SRC to its C source" >&2
+		exit 2
+	fi
+	gcc -O2 -o "$tmp/libbpf_run" "$LIBBPF_RUN_SRC" -lbpf -lelf -lz || exit 2
 	run=$tmp/libbpf_run
 fi
 # Pinned maps (maps.bpf.c) need a BPF filesystem.
