@@ -27,92 +27,19 @@
 //! the 40 MiB goal. `BPFIR_BENCH_LOWER_MAX=100000` stops at 100k slots for a quick run;
 //! `BPFIR_BENCH_LOWER_SAVE=DIR` writes each object to `DIR/lower-<target>.o` (to profile).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
+
+#[path = "common/alloc.rs"]
+mod counting;
+use counting::{peak_heap, CountingAlloc};
 
 use bpfir::ir::{FuncId, Function, InsnId, Module, Ref};
 use bpfir::lower::{lower, Bindings, ExternBinding, LoweredProgram};
 
-/// Forwards to the system allocator and, while [`COUNTING`] is set, tracks the heap bytes
-/// allocated since the window opened and their maximum.
-struct CountingAlloc;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static CURRENT: AtomicIsize = AtomicIsize::new(0);
-static PEAK: AtomicIsize = AtomicIsize::new(0);
-
-impl CountingAlloc {
-    #[inline]
-    fn grow(n: usize) {
-        if COUNTING.load(Ordering::Relaxed) {
-            let now = CURRENT.fetch_add(n as isize, Ordering::Relaxed) + n as isize;
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-    }
-
-    #[inline]
-    fn shrink(n: usize) {
-        if COUNTING.load(Ordering::Relaxed) {
-            CURRENT.fetch_sub(n as isize, Ordering::Relaxed);
-        }
-    }
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the
-// counters only observe sizes.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded contract.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            Self::grow(layout.size());
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded contract.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            Self::grow(layout.size());
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded contract.
-        unsafe { System.dealloc(ptr, layout) };
-        Self::shrink(layout.size());
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded contract.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            // Count the new block before releasing the old one: a moving realloc holds both.
-            Self::grow(new_size);
-            Self::shrink(layout.size());
-        }
-        p
-    }
-}
-
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
-
-/// Peak heap bytes allocated while `f` runs (its result is dropped after the window).
-fn peak_heap<T>(f: impl FnOnce() -> T) -> usize {
-    CURRENT.store(0, Ordering::Relaxed);
-    PEAK.store(0, Ordering::Relaxed);
-    COUNTING.store(true, Ordering::SeqCst);
-    let value = black_box(f());
-    COUNTING.store(false, Ordering::SeqCst);
-    drop(value);
-    PEAK.load(Ordering::Relaxed).max(0) as usize
-}
 
 /// The object and function to copy, and how to name them.
 fn source() -> (Vec<u8>, String, String) {

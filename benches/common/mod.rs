@@ -1,6 +1,7 @@
 //! What the benchmarks share: reading criterion's medians back to print ratios.
 #![allow(dead_code)]
 
+pub mod alloc;
 pub mod libbpf_obj;
 
 use std::io::Read;
