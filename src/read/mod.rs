@@ -539,6 +539,24 @@ impl<'a> Reader<'a> {
         let (Some(ext), Some(btf)) = (&self.ext, &self.module.btf) else {
             return Vec::new();
         };
+        // The symbol ranges by start, with the largest end among those starting at or
+        // before each: "inside some range" is then a binary search, not a scan per record
+        // (records and symbols both grow with the file).
+        let mut by_start: Vec<(usize, usize)> =
+            ranges.iter().map(|(_, r)| (r.start, r.end)).collect();
+        by_start.sort_unstable();
+        let mut max_end = 0;
+        let reach: Vec<usize> = by_start
+            .iter()
+            .map(|&(_, end)| {
+                max_end = max_end.max(end);
+                max_end
+            })
+            .collect();
+        let covered = |start: usize| {
+            let n = by_start.partition_point(|&(s, _)| s <= start);
+            n > 0 && (reach[n - 1] > start || by_start[n - 1].0 == start)
+        };
         let mut starts: Vec<(usize, String)> = Vec::new();
         // Records come grouped by section: compare each group's name once.
         let mut last: Option<(StrOffset, bool)> = None;
@@ -552,11 +570,7 @@ impl<'a> Reader<'a> {
                     here
                 }
             };
-            if !here
-                || ranges
-                    .iter()
-                    .any(|(_, r)| r.contains(&start) || r.start == start)
-            {
+            if !here || covered(start) {
                 continue;
             }
             // Named by BTF alone: the writer writes such a body without any symbol.
@@ -569,20 +583,17 @@ impl<'a> Reader<'a> {
         }
         starts.sort_unstable();
         starts.dedup_by_key(|(s, _)| *s);
-        let boundaries: Vec<usize> = ranges
+        let mut boundaries: Vec<usize> = ranges
             .iter()
             .map(|(_, r)| r.start)
             .chain(starts.iter().map(|(s, _)| *s))
             .collect();
+        boundaries.sort_unstable();
         starts
             .into_iter()
             .map(|(start, name)| {
-                let end = boundaries
-                    .iter()
-                    .copied()
-                    .filter(|&b| b > start)
-                    .min()
-                    .unwrap_or(section.data.len());
+                let next = boundaries.partition_point(|&b| b <= start);
+                let end = boundaries.get(next).copied().unwrap_or(section.data.len());
                 (name, start..end)
             })
             .collect()
