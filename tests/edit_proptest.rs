@@ -24,13 +24,13 @@ mod seeded;
 use std::sync::OnceLock;
 
 use bpfir::btf::StrOffset;
+use bpfir::btf::{Idx, RawIdx};
 use bpfir::btf_ext::{CoreAccess, CoreReloKind};
 use bpfir::insn::{AluClass, AluOp, CallKind, Insn, JmpClass, JmpOp, Operand, Reg};
 use bpfir::ir::{
     CoreId, CoreRelo, FuncId, Function, InsnId, IrError, LineId, Meta, MetaChoice, Module, Ref,
     SourceLine,
 };
-use la_arena::{Idx, RawIdx};
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 

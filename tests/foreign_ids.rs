@@ -48,7 +48,7 @@ fn module(tag: &str) -> Module {
         col: 1,
     });
     m.add_core_relo(CoreRelo {
-        ty: bpfir::btf::TypeId::from_raw(la_arena::RawIdx::from_u32(1)),
+        ty: bpfir::btf::TypeId::from_raw(bpfir::btf::RawIdx::from_u32(1)),
         access_str: Default::default(),
         access: bpfir::btf_ext::CoreAccess::parse("0").unwrap(),
         kind: bpfir::btf_ext::CoreReloKind::FieldByteOffset,

@@ -57,6 +57,10 @@ pub use display::TypeDisplay;
 pub use error::{BtfError, Result};
 pub use ids::{StrOffset, WireTypeId};
 pub use items::{Item, ItemsIter, ItemsView};
+/// [`TypeId`] is `la_arena`'s `Idx<Type>`: these are re-exported so that users need not
+/// depend on `la-arena` themselves. A type id from a wire number is best made with
+/// [`Btf::type_id`], which checks it; `TypeId::from_raw(RawIdx::from_u32(n))` does not.
+pub use la_arena::{Idx, RawIdx};
 pub use lookup::{essential_name, MAX_ALIGN_VISITS, MAX_NESTING, MAX_RESOLVE_DEPTH};
 pub use merge::Appended;
 pub use types::{
