@@ -382,6 +382,19 @@ fn read_btf_maps(
             if reloc.offset < sym.value || reloc.offset >= end {
                 continue;
             }
+            if *claimed {
+                // Two definitions overlap (their `VAR`s say so) and the relocation would
+                // initialise a slot of each.
+                return Err(bad_map(
+                    sec,
+                    name,
+                    format!(
+                        "relocation at {:#x} also lies in the definition of another map \
+                         (their VARs overlap)",
+                        reloc.offset
+                    ),
+                ));
+            }
             *claimed = true;
             let rel_off = reloc.offset - sym.value;
             let slot = init_slot(elf, &def, parsed.values_offset, rel_off, reloc, section)
