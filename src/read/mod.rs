@@ -471,6 +471,22 @@ impl<'a> Reader<'a> {
                 })
                 .collect();
             ranges.sort_by_key(|(_, r)| r.start);
+            // Each instruction belongs to one function: function symbols whose bodies
+            // overlap (one inside another) would decode the same bytes twice, and a jump
+            // into the overlap would name the other function's copy.
+            for pair in ranges.windows(2) {
+                let ((a, ra), (b, rb)) = (&pair[0], &pair[1]);
+                if rb.start < ra.end && !ra.is_empty() && !rb.is_empty() {
+                    return Err(ReadError::BadSection {
+                        section: section.name.into(),
+                        reason: format!(
+                            "function {b:?} at [{:#x}, {:#x}) overlaps function {a:?} at \
+                             [{:#x}, {:#x})",
+                            rb.start, rb.end, ra.start, ra.end
+                        ),
+                    });
+                }
+            }
             for (name, range) in ranges {
                 // An empty section without symbols (clang's empty `.text`) holds nothing.
                 if name.is_empty() && range.is_empty() {
