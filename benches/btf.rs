@@ -218,17 +218,7 @@ fn objects_blob() -> Option<(Vec<u8>, usize)> {
                 .join(format!("{}.bpf.o", name.trim())),
         );
     }
-    let mut stack = vec![root.join("cilium")];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).ok()?.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.to_string_lossy().ends_with("el.o") {
-                paths.push(p);
-            }
-        }
-    }
+    paths.extend(common::cilium_little_endian_objects(&root));
     paths.sort();
     let mut all = bpfir::btf::Btf::new(bpfir::Endian::Little);
     let mut n = 0;

@@ -132,20 +132,7 @@ fn object_set(blob: &[u8]) -> ObjectSet {
     if let Ok(rd) = std::fs::read_dir(root.join("selftests/obj")) {
         paths.extend(rd.flatten().map(|e| e.path()));
     }
-    let mut stack = vec![root.join("cilium")];
-    while let Some(dir) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.to_string_lossy().ends_with("el.o") {
-                paths.push(p);
-            }
-        }
-    }
+    paths.extend(common::cilium_little_endian_objects(&root));
     paths.sort();
     paths.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(OBJECT));
     let target = Arc::new(Btf::parse(blob).expect("bpfir parse target"));

@@ -65,3 +65,25 @@ pub fn load_blob() -> (Vec<u8>, String) {
     (bytes, gz.display().to_string())
 }
 pub mod libbpf_btf;
+
+/// Every object named `*el.o` (`bpf_bpfel.o` and the like: little-endian; the `-el.elf` test
+/// objects are not among them) under `<corpus>/cilium`,
+/// walked depth first; directories that cannot be read are skipped.
+pub fn cilium_little_endian_objects(corpus: &Path) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    let mut stack = vec![corpus.join("cilium")];
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with("el.o") {
+                paths.push(p);
+            }
+        }
+    }
+    paths
+}
