@@ -2,19 +2,20 @@
 //!
 //! Two steps:
 //!
-//! 1. **Link** ([`link_order`], from [`analysis::callgraph`](crate::analysis::callgraph)):
-//!    the program is its entry function plus every function reachable through calls and
-//!    callbacks, in libbpf's order, so bpfir and libbpf hand the kernel the same
-//!    instructions (and get the same program tag). A function shared by several programs is
-//!    emitted into each.
-//! 2. **Lower** ([`lower`]): the IR verifier first, then one slot layout (an `ld_imm64`
-//!    takes two slots, see `slots.rs`: dense tables indexed by id, so the cost per
-//!    instruction stays flat up to the kernel's million); from that one table come the
-//!    bytecode with jumps, calls, callbacks, maps, data and
-//!    externs patched, `func_info` (one per function, at its first slot), `line_info` (in
-//!    slot order, one at every function start) and `core_relo` (byte offsets). Everything
-//!    the kernel checks about these is checked here first, and a violation names the
-//!    function and instruction.
+//! 1. **Link** (the order of [`link_order`], from
+//!    [`analysis::callgraph`](crate::analysis::callgraph)): the program is its entry function
+//!    plus every function reachable through calls and callbacks, in libbpf's order, so bpfir
+//!    and libbpf hand the kernel the same instructions (and get the same program tag). A
+//!    function shared by several programs is emitted into each.
+//! 2. **Lower** ([`lower`]): as each function is placed, the IR verifier checks it and the
+//!    slot layout takes it (an `ld_imm64` takes two slots, see `slots.rs`: dense tables
+//!    indexed by id), while its body is in cache; then, from that one table, one more walk
+//!    emits the bytecode with jumps, calls, callbacks, maps, data and externs patched,
+//!    `func_info` (one per function, at its first slot), `line_info` (in slot order, one at
+//!    every function start) and `core_relo` (byte offsets) into vectors sized once (see
+//!    `emit.rs`). So the cost per instruction stays flat up to the kernel's million.
+//!    Everything the kernel checks about these is checked here first, and a violation names
+//!    the function and instruction.
 //!
 //! The result keeps the way back: [`LoweredProgram::insn_ids`] maps every slot to its IR
 //! instruction, so a verifier log can be read in terms of the IR ([`explain_log`]), and
@@ -27,10 +28,11 @@ use std::fmt;
 
 use crate::btf::{StrOffset, WireTypeId};
 use crate::btf_ext::CoreReloKind;
-use crate::insn::{CallKind, Insn, PseudoKind};
-use crate::ir::{DataId, EntityMap, ExternId, FuncId, InsnId, MapId, Module, Ref};
+use crate::insn::Insn;
+use crate::ir::{DataId, EntityMap, ExternId, FuncId, InsnId, MapId, Module};
 use crate::Endian;
 
+mod emit;
 mod provenance;
 mod slots;
 mod tag;
@@ -299,169 +301,6 @@ pub enum LowerError {
     },
 }
 
-struct Lowering<'a> {
-    module: &'a Module,
-    bindings: &'a Bindings,
-    /// Slot of every instruction and first slot of every function of the program.
-    layout: slots::Slots,
-}
-
-impl Lowering<'_> {
-    fn insn_error(&self, func: FuncId, id: InsnId, reason: String) -> LowerError {
-        let (function, index, insn) = self.module.insn_context(func, id);
-        LowerError::BadInsn {
-            function,
-            id,
-            index,
-            insn,
-            reason,
-        }
-    }
-
-    fn callee_start(&self, func: FuncId, id: InsnId, callee: FuncId) -> Result<u32, LowerError> {
-        self.layout.start(callee).ok_or_else(|| {
-            self.insn_error(
-                func,
-                id,
-                format!(
-                    "callee {} has no instructions",
-                    self.module.function(callee).name
-                ),
-            )
-        })
-    }
-
-    /// The instruction `id` (at `slot`) with its reference patched in.
-    fn patch(&self, func: FuncId, id: InsnId, slot: u32) -> Result<Insn, LowerError> {
-        let module = self.module;
-        let mut insn = *module.insn(id);
-        let rel = |target: u32| target as i64 - (slot as i64 + 1);
-        let fd_of = |fd: Option<&i32>, what: String| {
-            fd.copied()
-                .ok_or_else(|| self.insn_error(func, id, format!("{what} has no fd binding")))
-        };
-        // `lower` verified the program first: references exist, fit their instructions,
-        // and jump targets are in the same function (so they have slots).
-        match (module.reference(id), &mut insn) {
-            (None, _) => {}
-            (Some(Ref::Jump(target)), i) => {
-                let t = self.layout.slot(target).ok_or_else(|| {
-                    self.insn_error(func, id, "jump target is not in the program".into())
-                })?;
-                let delta = i32::try_from(rel(t)).ok();
-                if !delta.is_some_and(|d| i.set_jump_offset(d)) {
-                    return Err(self.insn_error(
-                        func,
-                        id,
-                        format!("jump offset {} does not fit the instruction", rel(t)),
-                    ));
-                }
-            }
-            (Some(Ref::Call(callee)), Insn::Call { kind, imm, off }) => {
-                let start = self.callee_start(func, id, callee)?;
-                *kind = CallKind::Local;
-                *off = 0;
-                *imm = i32::try_from(rel(start))
-                    .map_err(|_| self.insn_error(func, id, "call offset overflows".into()))?;
-            }
-            (Some(Ref::FuncAddr(callee)), Insn::LdImm64 { kind, imm, .. }) => {
-                let start = self.callee_start(func, id, callee)?;
-                *kind = PseudoKind::Func;
-                // The offset is the first slot's 32-bit imm; the second slot's stays 0 (as
-                // libbpf writes it: the kernel hashes it into the program tag), also for a
-                // callee laid out before the caller.
-                *imm = i64::from(rel(start) as i32 as u32);
-            }
-            (Some(Ref::Map(map)), Insn::LdImm64 { kind, imm, .. }) => {
-                let fd = fd_of(
-                    self.bindings.maps.get(map),
-                    format!("map {}", module.map(map).name),
-                )?;
-                *kind = PseudoKind::MapFd;
-                *imm = i64::from(fd as u32);
-            }
-            (Some(Ref::Data { data, offset }), Insn::LdImm64 { kind, imm, .. }) => {
-                let fd = fd_of(
-                    self.bindings.data.get(data),
-                    format!("data section {}", module.data(data).name),
-                )?;
-                *kind = PseudoKind::MapValue;
-                *imm = (i64::from(offset) << 32) | i64::from(fd as u32);
-            }
-            (Some(Ref::Extern(ext)), insn) => {
-                let name = &module.extern_(ext).name;
-                let binding = self.bindings.externs.get(ext).copied().ok_or_else(|| {
-                    self.insn_error(func, id, format!("extern {name} is not resolved"))
-                })?;
-                match (binding, insn) {
-                    (
-                        ExternBinding::Kfunc {
-                            btf_id, btf_fd_idx, ..
-                        },
-                        Insn::Call { kind, imm, off },
-                    ) => {
-                        *kind = CallKind::Kfunc;
-                        *imm = btf_id as i32;
-                        *off = btf_fd_idx;
-                    }
-                    (
-                        ExternBinding::Ksym { btf_id, btf_obj_fd }
-                        | ExternBinding::Kfunc {
-                            btf_id, btf_obj_fd, ..
-                        },
-                        Insn::LdImm64 { kind, imm, .. },
-                    ) => {
-                        *kind = PseudoKind::BtfId;
-                        *imm = (i64::from(btf_obj_fd) << 32) | i64::from(btf_id);
-                    }
-                    (ExternBinding::MapValue { fd, offset }, Insn::LdImm64 { kind, imm, .. }) => {
-                        *kind = PseudoKind::MapValue;
-                        *imm = (i64::from(offset) << 32) | i64::from(fd as u32);
-                    }
-                    // An absent weak kfunc: a call to a helper id no kernel has, so the
-                    // verifier refuses it only if the call is reachable (libbpf's poison).
-                    (ExternBinding::Const(0), Insn::Call { kind, imm, off }) => {
-                        *kind = CallKind::Helper;
-                        *off = 0;
-                        *imm = POISON_CALL_KFUNC_BASE.saturating_add(ext.index() as i32);
-                    }
-                    (ExternBinding::Absent { index }, Insn::Call { kind, imm, off }) => {
-                        *kind = CallKind::Helper;
-                        *off = 0;
-                        *imm = POISON_CALL_KFUNC_BASE
-                            .saturating_add(i32::try_from(index).unwrap_or(i32::MAX));
-                    }
-                    (ExternBinding::Absent { .. }, Insn::LdImm64 { kind, imm, .. }) => {
-                        *kind = PseudoKind::None;
-                        *imm = 0;
-                    }
-                    (ExternBinding::Const(v), Insn::LdImm64 { kind, imm, .. }) => {
-                        *kind = PseudoKind::None;
-                        *imm = v as i64;
-                    }
-                    (b, _) => {
-                        return Err(self.insn_error(
-                            func,
-                            id,
-                            format!(
-                                "extern {name} bound to {b:?}, which this instruction cannot use"
-                            ),
-                        ))
-                    }
-                }
-            }
-            (Some(r), _) => {
-                return Err(self.insn_error(
-                    func,
-                    id,
-                    format!("reference {r:?} does not fit this instruction"),
-                ))
-            }
-        }
-        Ok(insn)
-    }
-}
-
 /// Helper id that an unreachable call to an absent weak kfunc gets (plus the extern's
 /// index), the same base libbpf uses, so verifier messages read the same.
 pub const POISON_CALL_KFUNC_BASE: i32 = 2_002_000_000;
@@ -476,156 +315,7 @@ pub fn lower(
     entry: FuncId,
     bindings: &Bindings,
 ) -> Result<LoweredProgram, LowerError> {
-    let functions = link_order(module, entry);
-    // The IR's invariants first, over every function the program links: what remains to
-    // check below is only what is specific to the kernel's input (fds, offsets that fit).
-    crate::verify::verify_linked(module, entry, &functions)?;
-    let program = module.function(entry);
-    if program.first_insn().is_none() {
-        return Err(LowerError::BadEntry {
-            function: program.name.clone(),
-            reason: "the function has no instructions".into(),
-        });
-    }
-
-    // Layout: one walk assigns every slot and counts what the output vectors will hold.
-    let layout =
-        slots::Slots::of(module, &functions, MAX_SLOTS).map_err(|_| LowerError::TooLarge {
-            program: program.name.clone(),
-            reason: format!("more than {MAX_SLOTS} instruction slots"),
-        })?;
-    let btf = module.btf.as_ref();
-    let (n_insns, n_lines, n_core) = (layout.n_insns, layout.n_lines, layout.n_core);
-    let lowering = Lowering {
-        module,
-        bindings,
-        layout,
-    };
-
-    let mut out = LoweredProgram {
-        name: program.name.clone(),
-        section: program.section.clone(),
-        functions,
-        insns: Vec::with_capacity(n_insns),
-        insn_ids: Vec::with_capacity(n_insns),
-        func_info: Vec::new(),
-        line_info: Vec::new(),
-        core_relos: Vec::new(),
-    };
-    if btf.is_some() {
-        // Sized once: a function whose first instruction has no line gets one more.
-        out.func_info.reserve_exact(out.functions.len());
-        out.line_info.reserve_exact(n_lines + out.functions.len());
-        out.core_relos.reserve_exact(n_core);
-    }
-    for &f in &out.functions {
-        let func = module.function(f);
-        let Some(mut slot) = lowering.layout.start(f) else {
-            return Err(LowerError::ExtInfo {
-                function: func.name.clone(),
-                reason: "the function is called but has no instructions".into(),
-            });
-        };
-        if let Some(btf) = btf {
-            let ty = func.btf_func.ok_or_else(|| LowerError::ExtInfo {
-                function: func.name.clone(),
-                reason: "no BTF FUNC type (the kernel needs one per function when the program has BTF); set Function::btf_func".into(),
-            })?;
-            out.func_info.push(FuncInfoRecord {
-                insn_off: slot,
-                type_id: btf.wire_id(ty),
-            });
-        }
-        let mut at_start = true;
-        for id in module.func_insns(f) {
-            let insn = lowering.patch(f, id, slot)?;
-            out.insns.push(insn);
-            out.insn_ids.push(id);
-            if let Some(btf) = btf {
-                let line = module.line_of(id).or_else(|| {
-                    // The kernel wants a line at every function start: an instruction
-                    // inserted before the first one takes the first line the function has.
-                    at_start
-                        .then(|| module.func_insns(f).find_map(|i| module.line_of(i)))
-                        .flatten()
-                });
-                if let Some(line) = line {
-                    let l = module.line(line);
-                    out.line_info.push(LineInfoRecord {
-                        insn_off: slot,
-                        file_name: l.file,
-                        line: l.text,
-                        line_num: l.line,
-                        col: l.col,
-                    });
-                }
-                if let Some(core) = module.core_of(id) {
-                    let c = module.core_relo(core);
-                    out.core_relos.push(CoreReloRecord {
-                        insn_off: slot * 8,
-                        type_id: btf.wire_id(c.ty),
-                        access: c.access_str,
-                        kind: c.kind,
-                    });
-                }
-            }
-            at_start = false;
-            // The layout walked the same bodies: `slot` stays below MAX_SLOTS.
-            slot += insn.n_slots() as u32;
-        }
-    }
-    check_ext_info(module, &out)?;
-    Ok(out)
-}
-
-/// The kernel's rules on func_info and line_info, checked before it sees them.
-fn check_ext_info(module: &Module, p: &LoweredProgram) -> Result<(), LowerError> {
-    let name = |i: usize| module.function(p.functions[i]).name.clone();
-    if let Some(first) = p.func_info.first() {
-        if first.insn_off != 0 {
-            return Err(LowerError::ExtInfo {
-                function: name(0),
-                reason: "the first func_info record is not at instruction 0".into(),
-            });
-        }
-    }
-    for (i, w) in p.func_info.windows(2).enumerate() {
-        if w[1].insn_off <= w[0].insn_off {
-            return Err(LowerError::ExtInfo {
-                function: name(i + 1),
-                reason: format!(
-                    "func_info at {} does not come after the previous one at {}",
-                    w[1].insn_off, w[0].insn_off
-                ),
-            });
-        }
-    }
-    if p.line_info.is_empty() {
-        return Ok(());
-    }
-    for (i, w) in p.line_info.windows(2).enumerate() {
-        if w[1].insn_off <= w[0].insn_off {
-            return Err(LowerError::ExtInfo {
-                function: name(0),
-                reason: format!("line_info record {} is not after the previous one", i + 1),
-            });
-        }
-    }
-    for (i, f) in p.func_info.iter().enumerate() {
-        if p.line_info
-            .binary_search_by_key(&f.insn_off, |l| l.insn_off)
-            .is_err()
-        {
-            return Err(LowerError::ExtInfo {
-                function: name(i),
-                reason: format!(
-                    "no line_info at the function's first instruction {}",
-                    f.insn_off
-                ),
-            });
-        }
-    }
-    Ok(())
+    emit::lower(module, entry, bindings, MAX_SLOTS)
 }
 
 impl fmt::Display for LoweredProgram {
@@ -638,6 +328,7 @@ impl fmt::Display for LoweredProgram {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::insn::PseudoKind;
     use crate::ir::build::{call, exit, ld_func_addr, mov64_imm};
     use crate::ir::Function;
 

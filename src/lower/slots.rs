@@ -8,16 +8,20 @@
 //! walk counts the line and CO-RE records the program will get, so lowering sizes its
 //! output vectors once.
 //!
-//! Invariants: built from one immutable [`Module`] and one function order; every slot is
-//! below [`MAX_SLOTS`](super::MAX_SLOTS) (the walk stops as soon as the program is larger),
-//! so `slot + 1` fits a `u32`.
+//! Functions are laid out one at a time, in the order lowering places them, each right
+//! after it is verified (so its body is walked while it is in cache).
 //!
-//! Costs: one walk over the bodies of the program's functions, O(1) per instruction, and
-//! `4 * (instructions + functions of the module)` bytes.
+//! Invariants: every slot is below the limit given to [`Slots::new`] (at most
+//! [`MAX_SLOTS`](super::MAX_SLOTS): laying out stops as soon as the program is larger), so
+//! `slot + 1` fits a `u32`.
+//!
+//! Costs: O(1) per instruction laid out, and `4 * (instructions + functions of the module)`
+//! bytes.
 
 use crate::ir::{FuncId, InsnId, Module};
 
-/// The program has more slots than the limit given to [`Slots::of`].
+/// The program has more slots than the limit given to [`Slots::new`].
+#[derive(Debug)]
 pub(super) struct TooManySlots;
 
 /// Slots of the instructions and functions of one program.
@@ -26,57 +30,61 @@ pub(super) struct Slots {
     insns: Vec<u32>,
     /// `first slot + 1` of each function by [`FuncId::index`]; 0: not laid out or empty.
     starts: Vec<u32>,
+    /// The next free slot.
+    next: usize,
     /// Number of instructions laid out (`ld_imm64` counts once).
     pub(super) n_insns: usize,
     /// Instructions laid out that have a source line.
     pub(super) n_lines: usize,
     /// Instructions laid out that have a CO-RE relocation.
     pub(super) n_core: usize,
+    /// The most slots the program may take.
+    max_slots: usize,
 }
 
 impl Slots {
-    /// Lays out `funcs` one after the other, in that order, refusing more than `max_slots`.
-    pub(super) fn of(
-        module: &Module,
-        funcs: &[FuncId],
-        max_slots: usize,
-    ) -> Result<Slots, TooManySlots> {
-        let mut slots = Slots {
+    /// An empty layout for a program of `module` of at most `max_slots` slots (at most
+    /// [`MAX_SLOTS`](super::MAX_SLOTS)).
+    pub(super) fn new(module: &Module, max_slots: usize) -> Slots {
+        Slots {
             insns: vec![0; module.n_insns()],
             starts: vec![0; module.functions().len()],
+            next: 0,
             n_insns: 0,
             n_lines: 0,
             n_core: 0,
-        };
-        let mut next = 0usize;
-        for &f in funcs {
-            let mut first = true;
-            for id in module.func_insns(f) {
-                if next >= max_slots {
-                    return Err(TooManySlots);
-                }
-                // `next < max_slots <= u32::MAX - 1`: the `+ 1` cannot overflow.
-                let at = next as u32 + 1;
-                if first {
-                    if let Some(s) = slots.starts.get_mut(f.index()) {
-                        *s = at;
-                    }
-                    first = false;
-                }
-                // Every id a verified body yields is the module's.
-                if let Some(s) = slots.insns.get_mut(id.index()) {
+            max_slots: max_slots.min(super::MAX_SLOTS),
+        }
+    }
+
+    /// Lays out the body of `f` after what is laid out, refusing to pass the limit.
+    pub(super) fn lay_out(&mut self, module: &Module, f: FuncId) -> Result<(), TooManySlots> {
+        let mut first = true;
+        for id in module.func_insns(f) {
+            if self.next >= self.max_slots {
+                return Err(TooManySlots);
+            }
+            // `next < max_slots <= MAX_SLOTS`: the `+ 1` cannot overflow.
+            let at = self.next as u32 + 1;
+            if first {
+                if let Some(s) = self.starts.get_mut(f.index()) {
                     *s = at;
                 }
-                slots.n_insns += 1;
-                slots.n_lines += usize::from(module.line_of(id).is_some());
-                slots.n_core += usize::from(module.core_of(id).is_some());
-                next += module.insn(id).n_slots();
+                first = false;
             }
+            // Every id a verified body yields is the module's.
+            if let Some(s) = self.insns.get_mut(id.index()) {
+                *s = at;
+            }
+            self.n_insns += 1;
+            self.n_lines += usize::from(module.line_of(id).is_some());
+            self.n_core += usize::from(module.core_of(id).is_some());
+            self.next += module.insn(id).n_slots();
         }
-        if next > max_slots {
+        if self.next > self.max_slots {
             return Err(TooManySlots);
         }
-        Ok(slots)
+        Ok(())
     }
 
     /// The slot of instruction `id`, if it was laid out.
@@ -118,10 +126,19 @@ mod tests {
         (m, [f, e, g], ids)
     }
 
+    /// `funcs` laid out in order, or the error.
+    fn of(m: &Module, funcs: &[FuncId], max: usize) -> Result<Slots, TooManySlots> {
+        let mut s = Slots::new(m, max);
+        for &f in funcs {
+            s.lay_out(m, f)?;
+        }
+        Ok(s)
+    }
+
     #[test]
     fn slots_count_two_for_ld_imm64_and_functions_follow_in_order() {
         let (m, [f, e, g], ids) = module();
-        let s = Slots::of(&m, &[f, e, g], 5).ok().unwrap();
+        let s = of(&m, &[f, e, g], 5).unwrap();
         let slots: Vec<_> = ids.iter().map(|&i| s.slot(i)).collect();
         assert_eq!(slots, [Some(0), Some(1), Some(3), Some(4)]);
         assert_eq!(
@@ -130,29 +147,29 @@ mod tests {
         );
         assert_eq!((s.n_insns, s.n_lines, s.n_core), (4, 0, 0));
         // Laid out in another order, g comes first.
-        let s = Slots::of(&m, &[g, f], 5).ok().unwrap();
+        let s = of(&m, &[g, f], 5).unwrap();
         assert_eq!(
             (s.start(g), s.start(f), s.slot(ids[2])),
             (Some(0), Some(1), Some(4))
         );
         // What was not laid out has no slot.
-        let s = Slots::of(&m, &[g], 5).ok().unwrap();
+        let s = of(&m, &[g], 5).unwrap();
         assert_eq!((s.slot(ids[0]), s.start(f)), (None, None));
     }
 
     #[test]
     fn the_limit_is_checked_in_slots_and_an_ld_imm64_cannot_straddle_it() {
         let (m, [f, _, g], _) = module();
-        assert!(Slots::of(&m, &[f, g], 5).is_ok());
-        assert!(Slots::of(&m, &[f, g], 4).is_err());
-        assert!(Slots::of(&m, &[f], 4).is_ok());
+        assert!(of(&m, &[f, g], 5).is_ok());
+        assert!(of(&m, &[f, g], 4).is_err());
+        assert!(of(&m, &[f], 4).is_ok());
         // h ends with an ld_imm64 in slots 1 and 2: a limit of 2 refuses it.
         let mut m = Module::new(Endian::Little);
         let h = m.add_function(Function::new("h", "socket", true));
         for insn in [mov64_imm(Reg::R0, 0), ld_imm64(Reg::R1, 7)] {
             m.append(h, insn, Meta::default()).unwrap();
         }
-        assert!(Slots::of(&m, &[h], 3).is_ok());
-        assert!(Slots::of(&m, &[h], 2).is_err());
+        assert!(of(&m, &[h], 3).is_ok());
+        assert!(of(&m, &[h], 2).is_err());
     }
 }

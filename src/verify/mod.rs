@@ -139,22 +139,11 @@ pub fn verify_program(module: &Module, entry: FuncId) -> Result<(), VerifierErro
         return v.errors.into_result();
     }
     let funcs = crate::analysis::callgraph::link_order(module, entry);
-    verify_linked(module, entry, &funcs)
-}
-
-/// [`verify_program`] for an `entry` the module has, given its functions `funcs` in
-/// [`link_order`](crate::analysis::callgraph::link_order) (so lowering walks the call graph
-/// once).
-pub(crate) fn verify_linked(
-    module: &Module,
-    entry: FuncId,
-    funcs: &[FuncId],
-) -> Result<(), VerifierErrors> {
     let mut v = Verifier::new(module);
-    for &f in funcs {
+    for &f in &funcs {
         v.function(f);
     }
-    v.program_rules(entry, funcs);
+    v.program_rules(entry, &funcs);
     v.errors.into_result()
 }
 
@@ -167,13 +156,17 @@ fn no_such(kind: &str, e: &IrError) -> String {
     }
 }
 
-struct Verifier<'a> {
+/// The checks of this module, run function by function: lowering drives one over the
+/// functions of a program as it places them (see `lower`), so every body is walked once
+/// while it is in cache.
+pub(crate) struct Verifier<'a> {
     module: &'a Module,
-    errors: VerifierErrors,
+    /// What was found so far.
+    pub(crate) errors: VerifierErrors,
 }
 
 impl<'a> Verifier<'a> {
-    fn new(module: &'a Module) -> Self {
+    pub(crate) fn new(module: &'a Module) -> Self {
         Verifier {
             module,
             errors: VerifierErrors::default(),
@@ -216,6 +209,18 @@ impl<'a> Verifier<'a> {
 
     /// The structure and references of one function.
     fn function(&mut self, f: FuncId) {
+        self.function_and_callees(f, None);
+    }
+
+    /// The structure and references of one function; with `callees`, also appends to it the
+    /// function of every call and callback reference of the body, in order (what
+    /// [`link_order`](crate::analysis::callgraph::link_order) scans), with the same walk.
+    /// A body that is a cycle is reported and walked no further.
+    pub(crate) fn function_and_callees(
+        &mut self,
+        f: FuncId,
+        mut callees: Option<&mut Vec<FuncId>>,
+    ) {
         let m = self.module;
         let func = match m.try_function(f) {
             Ok(func) => func,
@@ -237,6 +242,11 @@ impl<'a> Verifier<'a> {
                     Some(f),
                     "the instruction does not say it belongs to this function".into(),
                 );
+            }
+            if let Some(out) = callees.as_deref_mut() {
+                if let Some(Ref::Call(c) | Ref::FuncAddr(c)) = m.reference(id) {
+                    out.push(c);
+                }
             }
             self.insn(f, id);
         }
@@ -363,7 +373,7 @@ impl<'a> Verifier<'a> {
     }
 
     /// The kernel's rules on the functions of program `entry` as a whole.
-    fn program_rules(&mut self, entry: FuncId, funcs: &[FuncId]) {
+    pub(crate) fn program_rules(&mut self, entry: FuncId, funcs: &[FuncId]) {
         let m = self.module;
         let with_body: Vec<FuncId> = funcs
             .iter()
