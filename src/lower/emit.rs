@@ -46,6 +46,9 @@ struct Lowering<'a> {
     /// The call and callback references of the functions on the placing stack, each
     /// function's in body order, one function after the other.
     callees: Vec<FuncId>,
+    /// Where each function's instructions start in `out.insn_ids` (which the layout
+    /// fills, so emitting reads the bodies in order without walking their links).
+    bounds: Vec<usize>,
     /// The program passed the slot limit: nothing more is laid out.
     too_large: bool,
 }
@@ -78,6 +81,7 @@ pub(super) fn lower(
         },
         placed: HashSet::new(),
         callees: Vec::new(),
+        bounds: Vec::new(),
         too_large: false,
     };
     l.place(entry);
@@ -110,7 +114,6 @@ pub(super) fn lower(
     // Sized once: a function whose first instruction has no line gets one more.
     let out = &mut l.out;
     out.insns.reserve_exact(l.layout.n_insns);
-    out.insn_ids.reserve_exact(l.layout.n_insns);
     if module.btf.is_some() {
         out.func_info.reserve_exact(out.functions.len());
         out.line_info
@@ -118,8 +121,11 @@ pub(super) fn lower(
         out.core_relos.reserve_exact(l.layout.n_core);
     }
     let functions = std::mem::take(&mut l.out.functions);
-    for &f in &functions {
-        l.emit(f)?;
+    let mut bounds = std::mem::take(&mut l.bounds);
+    // Verified and laid out: every function has its bounds.
+    bounds.push(l.out.insn_ids.len());
+    for (&f, w) in functions.iter().zip(bounds.windows(2)) {
+        l.emit(f, w[0]..w[1])?;
     }
     l.out.functions = functions;
     Ok(l.out)
@@ -138,7 +144,11 @@ impl<'a> Lowering<'a> {
         self.callees = callees;
         // Nothing is lowered once an error was found, but every function is verified.
         if self.verifier.errors.is_empty() && !self.too_large {
-            self.too_large = self.layout.lay_out(self.module, f).is_err();
+            self.bounds.push(self.out.insn_ids.len());
+            self.too_large = self
+                .layout
+                .lay_out(self.module, f, &mut self.out.insn_ids)
+                .is_err();
         }
         true
     }
@@ -179,8 +189,8 @@ impl<'a> Lowering<'a> {
         }
     }
 
-    /// Emits function `f` into `out`.
-    fn emit(&mut self, f: FuncId) -> Result<(), LowerError> {
+    /// Emits function `f`, whose instructions are `range` of `out.insn_ids`, into `out`.
+    fn emit(&mut self, f: FuncId, range: std::ops::Range<usize>) -> Result<(), LowerError> {
         let module = self.module;
         // Verified: `f` is the module's.
         let func = module.function(f);
@@ -216,10 +226,10 @@ impl<'a> Lowering<'a> {
         let start = slot;
         let mut at_start = true;
         let mut line_at_start = false;
-        for id in module.func_insns(f) {
+        for j in range {
+            let id = self.out.insn_ids[j];
             let insn = self.patch(f, id, slot)?;
             self.out.insns.push(insn);
-            self.out.insn_ids.push(id);
             if let Some(btf) = btf {
                 let line = module.line_of(id).or_else(|| {
                     // The kernel wants a line at every function start: an instruction

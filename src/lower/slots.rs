@@ -57,9 +57,16 @@ impl Slots {
         }
     }
 
-    /// Lays out the body of `f` after what is laid out, refusing to pass the limit.
-    pub(super) fn lay_out(&mut self, module: &Module, f: FuncId) -> Result<(), TooManySlots> {
+    /// Lays out the body of `f` after what is laid out, refusing to pass the limit, and
+    /// appends its instructions to `ids`.
+    pub(super) fn lay_out(
+        &mut self,
+        module: &Module,
+        f: FuncId,
+        ids: &mut Vec<InsnId>,
+    ) -> Result<(), TooManySlots> {
         let mut first = true;
+        ids.reserve(module.function(f).n_insns());
         for id in module.func_insns(f) {
             if self.next >= self.max_slots {
                 return Err(TooManySlots);
@@ -76,6 +83,7 @@ impl Slots {
             if let Some(s) = self.insns.get_mut(id.index()) {
                 *s = at;
             }
+            ids.push(id);
             self.n_insns += 1;
             self.n_lines += usize::from(module.line_of(id).is_some());
             self.n_core += usize::from(module.core_of(id).is_some());
@@ -129,9 +137,11 @@ mod tests {
     /// `funcs` laid out in order, or the error.
     fn of(m: &Module, funcs: &[FuncId], max: usize) -> Result<Slots, TooManySlots> {
         let mut s = Slots::new(m, max);
+        let mut ids = Vec::new();
         for &f in funcs {
-            s.lay_out(m, f)?;
+            s.lay_out(m, f, &mut ids)?;
         }
+        assert_eq!(ids.len(), s.n_insns);
         Ok(s)
     }
 
