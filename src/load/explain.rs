@@ -2,7 +2,7 @@
 //! instruction the verifier stopped at and, for an instruction a pass inserted, that pass.
 
 use crate::ir::Module;
-use crate::lower::{explain_log, ExplainedLog, VerifierError};
+use crate::lower::{explain_log, ExplainedLog, KernelVerifierError};
 
 use super::{LoadError, ProgramResult};
 
@@ -27,6 +27,6 @@ pub fn explain_refused(module: &Module, program: &ProgramResult) -> Option<Expla
 }
 
 /// The final error of a refused program, at its source line and origin.
-pub fn refusal(module: &Module, program: &ProgramResult) -> Option<VerifierError> {
+pub fn refusal(module: &Module, program: &ProgramResult) -> Option<KernelVerifierError> {
     explain_refused(module, program)?.error
 }

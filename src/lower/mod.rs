@@ -38,7 +38,7 @@ mod slots;
 mod tag;
 pub use crate::analysis::callgraph::link_order;
 pub use provenance::{
-    explain_log, source_line_text, statement_line, ExplainedLog, SlotOrigin, VerifierError,
+    explain_log, source_line_text, statement_line, ExplainedLog, KernelVerifierError, SlotOrigin,
 };
 pub use tag::{program_tag, sha1, sha256, tag_hex, tag_input, TagHash};
 

@@ -118,9 +118,10 @@ fn note(module: &Module, o: &SlotOrigin) -> String {
     out
 }
 
-/// The error a verifier log ends with, at the instruction it names.
+/// The error a kernel verifier log ends with, at the instruction it names (not to be
+/// confused with [`crate::verify::VerifierError`], what bpfir's own IR verifier reports).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifierError {
+pub struct KernelVerifierError {
     /// The verifier's message (the lines after its last instruction line).
     pub message: String,
     /// The text of the instruction the verifier stopped at, as it printed it.
@@ -131,7 +132,7 @@ pub struct VerifierError {
     pub context: Vec<String>,
 }
 
-impl fmt::Display for VerifierError {
+impl fmt::Display for KernelVerifierError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "verifier: {}", self.message)?;
         for c in &self.context {
@@ -147,7 +148,7 @@ pub struct ExplainedLog {
     /// The log, every `N: (..) insn` line followed by `  ; <- i12 func+3 file.c:40 [pass p]`.
     pub text: String,
     /// The final error, when the log ends in one after an instruction line.
-    pub error: Option<VerifierError>,
+    pub error: Option<KernelVerifierError>,
 }
 
 /// `N: (xx) text` → `(N, text)`.
@@ -228,7 +229,7 @@ pub fn explain_log(module: &Module, lowered: &LoweredProgram, log: &str) -> Expl
                 context.push(format!("CO-RE relocation: {:?}", relo.kind));
             }
         }
-        VerifierError {
+        KernelVerifierError {
             message: if message.is_empty() {
                 "(no message after the last instruction)".into()
             } else {
