@@ -1,22 +1,28 @@
 //! The walk that lowers one program (see [the module documentation](super)).
 //!
-//! Two walks over the bodies of the program's functions:
+//! The functions are placed in libbpf's order (depth-first by first call or callback
+//! reference, then the exception callback, as
+//! [`link_order`](crate::analysis::callgraph::link_order) lists them), and each one, as it
+//! is placed, is taken through every step while its body is in cache:
 //!
-//! 1. **Place**: the functions are placed in libbpf's order (depth-first by first call or
-//!    callback reference, then the exception callback, as
-//!    [`link_order`](crate::analysis::callgraph::link_order) lists them), and each one, as
-//!    it is placed, is verified (which also lists its callees) and laid out while its body
-//!    is in cache; the layout counts what the output will hold.
-//! 2. **Emit**: once the whole program verified, every function is emitted into output
-//!    vectors sized once, with every jump target and callee slot known.
+//! 1. **verified** by the IR verifier, whose walk also lists the function's callees (which
+//!    the placing goes on with);
+//! 2. **laid out**: each instruction gets its slot (an `ld_imm64` takes two), and the
+//!    function's instructions are appended to [`LoweredProgram::insn_ids`];
+//! 3. **emitted** from that list: the bytecode with jumps, calls, callbacks, maps, data and
+//!    externs patched, its `func_info`, `line_info` and `core_relo` records. A call or
+//!    callback whose callee is placed later is patched once the whole program is laid out.
 //!
-//! So the IR is fetched from memory twice, however large the program (at a million
-//! instructions it no longer fits in any cache, and a walk per step costs twice as much per
-//! instruction as at ten thousand, where everything stays in cache).
+//! So the IR is fetched from memory once, however large the program: at a million
+//! instructions (~56 bytes of IR each) it no longer fits in any cache, and a walk per step
+//! made every step pay for memory again. The output vectors are sized for the entry and
+//! the functions that are not programs (what a program can link), and grow past that only
+//! for a program that calls another program's entry.
 //!
-//! Errors are those of a verify-then-lower pipeline: every function the program links is
-//! verified (all errors are reported) before anything is emitted; then a program past the
-//! slot limit, then the first instruction (in program order) that cannot be lowered.
+//! Errors are those of a verify-then-lower pipeline: once the IR verifier found an error
+//! nothing more is laid out or emitted (and the output is dropped), but every function the
+//! program links is still verified and all errors are reported; then a program past the
+//! slot limit; then the first instruction (in program order) that cannot be lowered.
 //!
 //! Costs: O(instructions + call sites) of the functions the program links, with one dense
 //! slot table (4 bytes per instruction of the module).
@@ -46,11 +52,14 @@ struct Lowering<'a> {
     /// The call and callback references of the functions on the placing stack, each
     /// function's in body order, one function after the other.
     callees: Vec<FuncId>,
-    /// Where each function's instructions start in `out.insn_ids` (which the layout
-    /// fills, so emitting reads the bodies in order without walking their links).
-    bounds: Vec<usize>,
     /// The program passed the slot limit: nothing more is laid out.
     too_large: bool,
+    /// The first instruction (in program order) that could not be lowered: nothing more is
+    /// emitted.
+    failed: Option<LowerError>,
+    /// Calls and callbacks emitted before their callee was laid out: (index in
+    /// `out.insns`, slot, function, instruction, reference).
+    pending: Vec<(usize, u32, FuncId, InsnId, Ref)>,
 }
 
 /// Lowers the program whose entry is `entry`, in at most `max_slots` slots.
@@ -81,9 +90,20 @@ pub(super) fn lower(
         },
         placed: HashSet::new(),
         callees: Vec::new(),
-        bounds: Vec::new(),
         too_large: false,
+        failed: None,
+        pending: Vec::new(),
     };
+    // Most programs are their entry and some of the functions that are not programs.
+    let hint = module.try_function(entry).map_or(0, |f| f.n_insns())
+        + module
+            .functions()
+            .filter(|(f, func)| *f != entry && !func.is_program)
+            .map(|(_, func)| func.n_insns())
+            .sum::<usize>();
+    let hint = hint.min(module.n_insns());
+    l.out.insns.reserve(hint);
+    l.out.insn_ids.reserve(hint);
     l.place(entry);
     l.place_reached();
     if let Some(cb) = exception_callback(module, entry) {
@@ -111,23 +131,10 @@ pub(super) fn lower(
             ),
         });
     }
-    // Sized once: a function whose first instruction has no line gets one more.
-    let out = &mut l.out;
-    out.insns.reserve_exact(l.layout.n_insns);
-    if module.btf.is_some() {
-        out.func_info.reserve_exact(out.functions.len());
-        out.line_info
-            .reserve_exact(l.layout.n_lines + out.functions.len());
-        out.core_relos.reserve_exact(l.layout.n_core);
+    if let Some(e) = l.failed.take() {
+        return Err(e);
     }
-    let functions = std::mem::take(&mut l.out.functions);
-    let mut bounds = std::mem::take(&mut l.bounds);
-    // Verified and laid out: every function has its bounds.
-    bounds.push(l.out.insn_ids.len());
-    for (&f, w) in functions.iter().zip(bounds.windows(2)) {
-        l.emit(f, w[0]..w[1])?;
-    }
-    l.out.functions = functions;
+    l.finish_calls()?;
     Ok(l.out)
 }
 
@@ -144,11 +151,17 @@ impl<'a> Lowering<'a> {
         self.callees = callees;
         // Nothing is lowered once an error was found, but every function is verified.
         if self.verifier.errors.is_empty() && !self.too_large {
-            self.bounds.push(self.out.insn_ids.len());
+            let from = self.out.insn_ids.len();
             self.too_large = self
                 .layout
                 .lay_out(self.module, f, &mut self.out.insn_ids)
                 .is_err();
+            if !self.too_large && self.failed.is_none() {
+                let to = self.out.insn_ids.len();
+                if let Err(e) = self.emit(f, from..to) {
+                    self.failed = Some(e);
+                }
+            }
         }
         true
     }
@@ -228,7 +241,10 @@ impl<'a> Lowering<'a> {
         let mut line_at_start = false;
         for j in range {
             let id = self.out.insn_ids[j];
-            let insn = self.patch(f, id, slot)?;
+            let (insn, pending) = self.patch(f, id, slot)?;
+            if let Some(r) = pending {
+                self.pending.push((self.out.insns.len(), slot, f, id, r));
+            }
             self.out.insns.push(insn);
             if let Some(btf) = btf {
                 let line = module.line_of(id).or_else(|| {
@@ -324,8 +340,37 @@ impl<'a> Lowering<'a> {
         Ok(())
     }
 
-    /// The instruction `id` (at `slot`) with its reference patched in.
-    fn patch(&self, func: FuncId, id: InsnId, slot: u32) -> Result<Insn, LowerError> {
+    /// Patches the calls and callbacks emitted before their callees were laid out.
+    fn finish_calls(&mut self) -> Result<(), LowerError> {
+        for (at, slot, func, id, r) in std::mem::take(&mut self.pending) {
+            let (Ref::Call(callee) | Ref::FuncAddr(callee)) = r else {
+                continue;
+            };
+            let start = self.layout.start(callee).ok_or_else(|| {
+                self.insn_error(
+                    func,
+                    id,
+                    format!(
+                        "callee {} has no instructions",
+                        self.module.function(callee).name
+                    ),
+                )
+            })?;
+            let mut insn = self.out.insns[at];
+            self.set_callee(func, id, r, &mut insn, slot, start)?;
+            self.out.insns[at] = insn;
+        }
+        Ok(())
+    }
+
+    /// The instruction `id` (at `slot`) with its reference patched in, and its reference
+    /// when it is a call or callback whose callee is not laid out yet.
+    fn patch(
+        &self,
+        func: FuncId,
+        id: InsnId,
+        slot: u32,
+    ) -> Result<(Insn, Option<Ref>), LowerError> {
         let module = self.module;
         let mut insn = *module.insn(id);
         let rel = |target: u32| target as i64 - (slot as i64 + 1);
@@ -351,17 +396,10 @@ impl<'a> Lowering<'a> {
                 }
             }
             (Some(r @ (Ref::Call(callee) | Ref::FuncAddr(callee))), i) => {
-                let start = self.layout.start(callee).ok_or_else(|| {
-                    self.insn_error(
-                        func,
-                        id,
-                        format!(
-                            "callee {} has no instructions",
-                            module.function(callee).name
-                        ),
-                    )
-                })?;
-                self.set_callee(func, id, r, i, slot, start)?;
+                match self.layout.start(callee) {
+                    Some(start) => self.set_callee(func, id, r, i, slot, start)?,
+                    None => return Ok((insn, Some(r))),
+                }
             }
             (Some(Ref::Map(map)), Insn::LdImm64 { kind, imm, .. }) => {
                 let fd = fd_of(
@@ -449,6 +487,6 @@ impl<'a> Lowering<'a> {
                 ))
             }
         }
-        Ok(insn)
+        Ok((insn, None))
     }
 }

@@ -7,15 +7,15 @@
 //!    plus every function reachable through calls and callbacks, in libbpf's order, so bpfir
 //!    and libbpf hand the kernel the same instructions (and get the same program tag). A
 //!    function shared by several programs is emitted into each.
-//! 2. **Lower** ([`lower`]): as each function is placed, the IR verifier checks it and the
-//!    slot layout takes it (an `ld_imm64` takes two slots, see `slots.rs`: dense tables
-//!    indexed by id), while its body is in cache; then, from that one table, one more walk
-//!    emits the bytecode with jumps, calls, callbacks, maps, data and externs patched,
-//!    `func_info` (one per function, at its first slot), `line_info` (in slot order, one at
-//!    every function start) and `core_relo` (byte offsets) into vectors sized once (see
-//!    `emit.rs`). So the cost per instruction stays flat up to the kernel's million.
-//!    Everything the kernel checks about these is checked here first, and a violation names
-//!    the function and instruction.
+//! 2. **Lower** ([`lower`]): as each function is placed, while its body is in cache, the IR
+//!    verifier checks it, the slot layout takes it (an `ld_imm64` takes two slots, see
+//!    `slots.rs`: dense tables indexed by id) and it is emitted: the bytecode with jumps,
+//!    calls, callbacks, maps, data and externs patched, `func_info` (one per function, at
+//!    its first slot), `line_info` (in slot order, one at every function start) and
+//!    `core_relo` (byte offsets); see `emit.rs`. So the IR is read from memory once and the
+//!    cost per instruction stays flat up to the kernel's million. Everything the kernel
+//!    checks about these is checked here first, and a violation names the function and
+//!    instruction.
 //!
 //! The result keeps the way back: [`LoweredProgram::insn_ids`] maps every slot to its IR
 //! instruction, so a verifier log can be read in terms of the IR ([`explain_log`]), and

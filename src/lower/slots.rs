@@ -4,12 +4,10 @@
 //! Lowering reads a slot for every jump target and callee; at a million instructions a hash
 //! or a map of `Option<u64>` no longer fits in cache, so the table is one `u32` per
 //! instruction of the module (4 bytes, allocated zeroed: an instruction outside the program
-//! costs an untouched page at most) holding `slot + 1`, 0 meaning "not laid out". The same
-//! walk counts the line and CO-RE records the program will get, so lowering sizes its
-//! output vectors once.
+//! costs an untouched page at most) holding `slot + 1`, 0 meaning "not laid out".
 //!
 //! Functions are laid out one at a time, in the order lowering places them, each right
-//! after it is verified (so its body is walked while it is in cache).
+//! after it is verified and before it is emitted (so its body is walked while in cache).
 //!
 //! Invariants: every slot is below the limit given to [`Slots::new`] (at most
 //! [`MAX_SLOTS`](super::MAX_SLOTS): laying out stops as soon as the program is larger), so
@@ -32,12 +30,6 @@ pub(super) struct Slots {
     starts: Vec<u32>,
     /// The next free slot.
     next: usize,
-    /// Number of instructions laid out (`ld_imm64` counts once).
-    pub(super) n_insns: usize,
-    /// Instructions laid out that have a source line.
-    pub(super) n_lines: usize,
-    /// Instructions laid out that have a CO-RE relocation.
-    pub(super) n_core: usize,
     /// The most slots the program may take.
     max_slots: usize,
 }
@@ -50,9 +42,6 @@ impl Slots {
             insns: vec![0; module.n_insns()],
             starts: vec![0; module.functions().len()],
             next: 0,
-            n_insns: 0,
-            n_lines: 0,
-            n_core: 0,
             max_slots: max_slots.min(super::MAX_SLOTS),
         }
     }
@@ -84,9 +73,6 @@ impl Slots {
                 *s = at;
             }
             ids.push(id);
-            self.n_insns += 1;
-            self.n_lines += usize::from(module.line_of(id).is_some());
-            self.n_core += usize::from(module.core_of(id).is_some());
             self.next += module.insn(id).n_slots();
         }
         if self.next > self.max_slots {
@@ -141,7 +127,9 @@ mod tests {
         for &f in funcs {
             s.lay_out(m, f, &mut ids)?;
         }
-        assert_eq!(ids.len(), s.n_insns);
+        // The layout lists the bodies, in order.
+        let bodies: Vec<InsnId> = funcs.iter().flat_map(|&f| m.func_insns(f)).collect();
+        assert_eq!(ids, bodies);
         Ok(s)
     }
 
@@ -155,7 +143,6 @@ mod tests {
             (s.start(f), s.start(e), s.start(g)),
             (Some(0), None, Some(4))
         );
-        assert_eq!((s.n_insns, s.n_lines, s.n_core), (4, 0, 0));
         // Laid out in another order, g comes first.
         let s = of(&m, &[g, f], 5).unwrap();
         assert_eq!(
