@@ -29,7 +29,7 @@
 
 use std::collections::HashSet;
 
-use super::slots::Slots;
+use super::slots::{Slots, TooManySlots};
 use super::{
     Bindings, CoreReloRecord, ExternBinding, FuncInfoRecord, LineInfoRecord, LowerError,
     LoweredProgram, POISON_CALL_KFUNC_BASE,
@@ -57,6 +57,8 @@ struct Lowering<'a> {
     /// The first instruction (in program order) that could not be lowered: nothing more is
     /// emitted.
     failed: Option<LowerError>,
+    /// How many instructions the program is expected to have (see [`lower`]).
+    expected: usize,
     /// Calls and callbacks emitted before their callee was laid out: (index in
     /// `out.insns`, slot, function, instruction, reference).
     pending: Vec<(usize, u32, FuncId, InsnId, Ref)>,
@@ -92,18 +94,18 @@ pub(super) fn lower(
         callees: Vec::new(),
         too_large: false,
         failed: None,
+        expected: 0,
         pending: Vec::new(),
     };
-    // Most programs are their entry and some of the functions that are not programs.
-    let hint = module.try_function(entry).map_or(0, |f| f.n_insns())
+    // A program is its entry and some of the functions that are not programs: the output
+    // is sized for that at most, as the records seen so far predict (see
+    // `reserve_for_rest`).
+    l.expected = module.try_function(entry).map_or(0, |f| f.n_insns())
         + module
             .functions()
             .filter(|(f, func)| *f != entry && !func.is_program)
             .map(|(_, func)| func.n_insns())
             .sum::<usize>();
-    let hint = hint.min(module.n_insns());
-    l.out.insns.reserve(hint);
-    l.out.insn_ids.reserve(hint);
     l.place(entry);
     l.place_reached();
     if let Some(cb) = exception_callback(module, entry) {
@@ -138,6 +140,24 @@ pub(super) fn lower(
     Ok(l.out)
 }
 
+/// Makes room in `v` for `need` more entries: when it is full, for as many as the program
+/// will hold at the density so far (`v`'s entries for the first `done` of `expected`
+/// instructions, plus a sixteenth for what varies), so that a program whose functions look
+/// alike is sized about once, with little to spare, and no vector doubles past what it holds.
+fn reserve_for_rest<T>(v: &mut Vec<T>, need: usize, done: usize, expected: usize) {
+    let want = v.len() + need;
+    if want <= v.capacity() {
+        return;
+    }
+    let expected = expected.max(done).max(1) as u128;
+    let predicted = want as u128 * expected / done.max(1) as u128;
+    let predicted = usize::try_from(predicted + predicted / 16).unwrap_or(usize::MAX);
+    // At most what the rest of the program could hold: every remaining instruction one
+    // entry (lines: one per instruction, plus one per function, which `need` counts).
+    let bound = want.saturating_add(expected as usize - done.min(expected as usize));
+    v.reserve_exact(predicted.clamp(want, bound.max(want)) - v.len());
+}
+
 impl<'a> Lowering<'a> {
     /// Places `f` after the functions placed so far, unless it is placed already; `true`
     /// when it was placed now (its callees are then on top of [`callees`](Self::callees)).
@@ -152,15 +172,26 @@ impl<'a> Lowering<'a> {
         // Nothing is lowered once an error was found, but every function is verified.
         if self.verifier.errors.is_empty() && !self.too_large {
             let from = self.out.insn_ids.len();
-            self.too_large = self
-                .layout
-                .lay_out(self.module, f, &mut self.out.insn_ids)
-                .is_err();
-            if !self.too_large && self.failed.is_none() {
-                let to = self.out.insn_ids.len();
-                if let Err(e) = self.emit(f, from..to) {
-                    self.failed = Some(e);
+            // Verified: `f` is the module's.
+            let n = self.module.function(f).n_insns();
+            reserve_for_rest(&mut self.out.insn_ids, n, from + n, self.expected);
+            match self.layout.lay_out(self.module, f, &mut self.out.insn_ids) {
+                Err(TooManySlots) => self.too_large = true,
+                Ok((lines, core)) if self.failed.is_none() => {
+                    let done = self.out.insn_ids.len();
+                    let out = &mut self.out;
+                    reserve_for_rest(&mut out.insns, done - from, done, self.expected);
+                    if self.module.btf.is_some() {
+                        // A function whose first instruction has no line gets one more.
+                        reserve_for_rest(&mut out.line_info, lines + 1, done, self.expected);
+                        reserve_for_rest(&mut out.core_relos, core, done, self.expected);
+                        out.func_info.reserve(1);
+                    }
+                    if let Err(e) = self.emit(f, from..done) {
+                        self.failed = Some(e);
+                    }
                 }
+                Ok(_) => {}
             }
         }
         true
@@ -488,5 +519,80 @@ impl<'a> Lowering<'a> {
             }
         }
         Ok((insn, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::insn::build::exit;
+    use crate::insn::Reg;
+    use crate::ir::build::{call, ja, ld_func_addr, mov64_imm};
+    use crate::ir::{Function, Meta};
+    use crate::Endian;
+
+    #[test]
+    fn room_is_made_for_the_rest_at_the_density_so_far_within_bounds() {
+        // Nothing to do while there is room.
+        let mut v: Vec<u8> = Vec::with_capacity(10);
+        reserve_for_rest(&mut v, 10, 5, 100);
+        assert_eq!(v.capacity(), 10);
+        // 10 records for the first 100 of 1000 instructions: room for about 100 (and a
+        // sixteenth), not a doubling per function.
+        let mut v: Vec<u8> = vec![0; 4];
+        reserve_for_rest(&mut v, 6, 100, 1000);
+        assert!((100..=110).contains(&v.capacity()), "{}", v.capacity());
+        // Never more than one per remaining instruction past what is asked.
+        let mut v: Vec<u8> = Vec::new();
+        reserve_for_rest(&mut v, 90, 100, 110);
+        assert!((90..=100).contains(&v.capacity()), "{}", v.capacity());
+        // More instructions than expected (a program calling another's entry): what is
+        // asked for, at least.
+        let mut v: Vec<u8> = Vec::new();
+        reserve_for_rest(&mut v, 50, 200, 100);
+        assert!(v.capacity() >= 50);
+        // Degenerate counts do not divide by zero.
+        let mut v: Vec<u8> = Vec::new();
+        reserve_for_rest(&mut v, 3, 0, 0);
+        assert!(v.capacity() >= 3);
+    }
+
+    #[test]
+    fn calls_and_callbacks_to_functions_placed_later_are_patched() {
+        // prog: call a; r2 = &b; exit. a: exit. b: ja +0; exit. Placed prog, a, b: both
+        // references are emitted before their callee has a slot.
+        let mut m = Module::new(Endian::Little);
+        let prog = m.add_function(Function::new("prog", "socket", true));
+        let a = m.add_function(Function::new("a", ".text", false));
+        let b = m.add_function(Function::new("b", ".text", false));
+        m.append_built(prog, call(a)).unwrap();
+        m.append_built(prog, ld_func_addr(Reg::R2, b)).unwrap();
+        m.append_built(prog, mov64_imm(Reg::R0, 0)).unwrap();
+        m.append(prog, exit(), Meta::default()).unwrap();
+        m.append(a, exit(), Meta::default()).unwrap();
+        let b_exit = m.append(b, exit(), Meta::default()).unwrap();
+        m.insert_built_before(b_exit, ja(b_exit)).unwrap();
+        let l = super::super::lower(&m, prog, &Bindings::default()).unwrap();
+        assert_eq!(l.functions, vec![prog, a, b]);
+        // Slots: prog 0..5 (call, ld_imm64 in two, mov, exit), a 5, b 6..8; entries 0..4,
+        // 4, 5..7.
+        assert_eq!(
+            l.insns[0],
+            Insn::Call {
+                kind: CallKind::Local,
+                off: 0,
+                imm: 4
+            }
+        );
+        assert_eq!(
+            l.insns[1],
+            Insn::LdImm64 {
+                kind: PseudoKind::Func,
+                dst: Reg::R2,
+                imm: 4
+            }
+        );
+        assert_eq!(l.insns[5], Insn::Ja { off: 0 });
+        assert_eq!(l.insn_ids.len(), l.insns.len());
     }
 }

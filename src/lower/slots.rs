@@ -47,15 +47,16 @@ impl Slots {
     }
 
     /// Lays out the body of `f` after what is laid out, refusing to pass the limit, and
-    /// appends its instructions to `ids`.
+    /// appends its instructions to `ids`; returns how many of them have a source line and
+    /// how many a CO-RE relocation (so the caller can make room for their records).
     pub(super) fn lay_out(
         &mut self,
         module: &Module,
         f: FuncId,
         ids: &mut Vec<InsnId>,
-    ) -> Result<(), TooManySlots> {
+    ) -> Result<(usize, usize), TooManySlots> {
         let mut first = true;
-        ids.reserve(module.function(f).n_insns());
+        let (mut lines, mut core) = (0, 0);
         for id in module.func_insns(f) {
             if self.next >= self.max_slots {
                 return Err(TooManySlots);
@@ -73,12 +74,14 @@ impl Slots {
                 *s = at;
             }
             ids.push(id);
+            lines += usize::from(module.line_of(id).is_some());
+            core += usize::from(module.core_of(id).is_some());
             self.next += module.insn(id).n_slots();
         }
         if self.next > self.max_slots {
             return Err(TooManySlots);
         }
-        Ok(())
+        Ok((lines, core))
     }
 
     /// The slot of instruction `id`, if it was laid out.
