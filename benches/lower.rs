@@ -17,14 +17,16 @@
 //! * `lower`: `lower::lower` of the entry program of a module read before;
 //! * `read+lower`: both, as a loader does.
 //!
-//! Times are medians of runs interleaved across the three steps (so a burst of load from
-//! other processes hits all of them alike); peak heap comes from a counting global
-//! allocator, measured once per step before the timing (the object bytes and, for `lower`,
-//! the module read before are not counted). The bench checks that lowering the module read
-//! back gives the same instructions as lowering the module built in memory. Ratios at the
-//! end: ns per slot of `lower` at the largest size over the smallest (goal <= 1.3), and
-//! `read+lower` over `read` at the largest size (goal <= 2.5), and the peak heaps against
-//! the 40 MiB goal. `BPFIR_BENCH_LOWER_MAX=100000` stops at 100k slots for a quick run;
+//! Times are medians of runs interleaved across the three steps and the three sizes (11
+//! rounds, each running every size in turn: 10k nine times, 100k three times, 1M once), so
+//! a burst of load from other processes hits every step and size alike; peak heap comes
+//! from a counting global allocator, measured once per step after the timing (the object
+//! bytes and, for `lower`, the module read before are not counted). The bench checks that
+//! lowering the module read back gives the same instructions as lowering the module built
+//! in memory. Ratios at the end: ns per slot of `lower` at the largest size over the
+//! smallest (goal <= 1.3), `read+lower` over `read` at the largest size (goal <= 2.5), and
+//! the peak heap of lowering against the 40 MiB goal.
+//! `BPFIR_BENCH_LOWER_MAX=100000` stops at 100k slots for a quick run;
 //! `BPFIR_BENCH_LOWER_SAVE=DIR` writes each object to `DIR/lower-<target>.o` (to profile).
 
 use std::hint::black_box;
@@ -182,41 +184,76 @@ struct Point {
     heap_read_lower: usize,
 }
 
-fn measure(bytes: &[u8], runs: usize) -> Point {
-    let module = Module::read(bytes).expect("read");
-    let b = bindings(&module);
-    let entry = entry_of(&module);
-    let slots = lower(&module, entry, &b).expect("lower").n_slots();
-    let heap_read = peak_heap(|| Module::read(bytes).expect("read"));
-    let heap_lower = peak_heap(|| lower(&module, entry, &b).expect("lower"));
-    let heap_read_lower = peak_heap(|| {
-        let m = Module::read(bytes).expect("read");
-        lower(&m, entry, &b).expect("lower")
-    });
-    let (mut r, mut l, mut rl) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..runs {
-        let t = Instant::now();
-        drop(black_box(Module::read(black_box(bytes)).expect("read")));
-        r.push(t.elapsed());
-        let t = Instant::now();
-        drop(black_box(
-            lower(black_box(&module), entry, &b).expect("lower"),
-        ));
-        l.push(t.elapsed());
-        let t = Instant::now();
-        let m = Module::read(black_box(bytes)).expect("read");
-        drop(black_box(lower(&m, entry, &b).expect("lower")));
-        drop(m);
-        rl.push(t.elapsed());
+/// One size of the curve: its object, the module read from it (what `lower` lowers), and
+/// the samples taken so far.
+struct Size {
+    copies: usize,
+    obj: Vec<u8>,
+    module: Module,
+    bindings: Bindings,
+    entry: FuncId,
+    /// Runs of each step per round (small sizes run more often, so every size gets
+    /// enough samples in the same rounds).
+    reps: usize,
+    samples: [Vec<Duration>; 3],
+}
+
+impl Size {
+    fn new(copies: usize, obj: Vec<u8>, reps: usize) -> Size {
+        let module = Module::read(&obj).expect("read");
+        let bindings = bindings(&module);
+        let entry = entry_of(&module);
+        Size {
+            copies,
+            obj,
+            module,
+            bindings,
+            entry,
+            reps,
+            samples: Default::default(),
+        }
     }
-    Point {
-        slots,
-        read: median(&mut r),
-        lower: median(&mut l),
-        read_lower: median(&mut rl),
-        heap_read,
-        heap_lower,
-        heap_read_lower,
+
+    /// One round: `reps` times read, lower and read+lower, each timed.
+    fn round(&mut self) {
+        let (bytes, module, b, entry) = (&self.obj, &self.module, &self.bindings, self.entry);
+        for _ in 0..self.reps {
+            let t = Instant::now();
+            drop(black_box(Module::read(black_box(bytes)).expect("read")));
+            self.samples[0].push(t.elapsed());
+            let t = Instant::now();
+            drop(black_box(
+                lower(black_box(module), entry, b).expect("lower"),
+            ));
+            self.samples[1].push(t.elapsed());
+            let t = Instant::now();
+            let m = Module::read(black_box(bytes)).expect("read");
+            drop(black_box(lower(&m, entry, b).expect("lower")));
+            drop(m);
+            self.samples[2].push(t.elapsed());
+        }
+    }
+
+    /// Medians of the samples, and the peak heap of each step (measured once, here).
+    fn point(&mut self) -> Point {
+        let (bytes, module, b, entry) = (&self.obj, &self.module, &self.bindings, self.entry);
+        let slots = lower(module, entry, b).expect("lower").n_slots();
+        let heap_read = peak_heap(|| Module::read(bytes).expect("read"));
+        let heap_lower = peak_heap(|| lower(module, entry, b).expect("lower"));
+        let heap_read_lower = peak_heap(|| {
+            let m = Module::read(bytes).expect("read");
+            lower(&m, entry, b).expect("lower")
+        });
+        let [r, l, rl] = &mut self.samples;
+        Point {
+            slots,
+            read: median(r),
+            lower: median(l),
+            read_lower: median(rl),
+            heap_read,
+            heap_lower,
+            heap_read_lower,
+        }
     }
 }
 
@@ -245,8 +282,11 @@ fn main() {
         .unwrap_or_else(|| panic!("{path} has no function {func}"));
     let size = n_slots(&module, orig);
     println!("== lowering curve: {func} of {path} ({size} slots) copied as sub-programs");
-    let mut points = Vec::new();
-    for (target, runs) in [(10_000usize, 101), (100_000, 21), (1_000_000, 11)] {
+    // Every size is built and read first; then rounds run each size in turn (10k nine
+    // times, 100k three times, 1M once per round), so a burst of load from another process
+    // hits every size alike and the ratios compare like with like.
+    let mut sizes = Vec::new();
+    for (target, reps) in [(10_000usize, 9), (100_000, 3), (1_000_000, 1)] {
         if target > max {
             break;
         }
@@ -256,13 +296,25 @@ fn main() {
             let path = Path::new(&dir).join(format!("lower-{target}.o"));
             std::fs::write(&path, &obj).unwrap_or_else(|e| panic!("cannot write {path:?}: {e}"));
         }
-        let p = measure(&obj, runs);
+        sizes.push(Size::new(copies, obj, reps));
+    }
+    const ROUNDS: usize = 11;
+    for _ in 0..ROUNDS {
+        for s in &mut sizes {
+            s.round();
+        }
+    }
+    let mut points = Vec::new();
+    for s in &mut sizes {
+        let p = s.point();
         println!(
-            "{:>9} slots ({copies} copies, object {:.1} MiB): read {:>8.3} ms ({:>5.0} ns/slot), \
+            "{:>9} slots ({} copies, object {:.1} MiB, {} runs): read {:>8.3} ms ({:>5.0} ns/slot), \
              lower {:>8.3} ms ({:>5.0} ns/slot), read+lower {:>8.3} ms; peak heap read {:.1} MiB, \
              lower {:.1} MiB, read+lower {:.1} MiB",
             p.slots,
-            mib(obj.len()),
+            s.copies,
+            mib(s.obj.len()),
+            s.samples[0].len(),
             ms(p.read),
             ns_per_slot(p.read, p.slots),
             ms(p.lower),
@@ -295,13 +347,12 @@ fn main() {
     );
     let goal = 40 << 20;
     println!(
-        "peak heap at {} slots: read {:.1} MiB ({}), lower {:.1} MiB ({}), read+lower {:.1} MiB \
-         (goal <= 40 MiB each)",
+        "peak heap at {} slots: lower {:.1} MiB (goal <= 40 MiB: {}); read {:.1} MiB and \
+         read+lower {:.1} MiB (no goal; the issue measured 104 MiB to read)",
         large.slots,
-        mib(large.heap_read),
-        met(large.heap_read <= goal),
         mib(large.heap_lower),
         met(large.heap_lower <= goal),
+        mib(large.heap_read),
         mib(large.heap_read_lower),
     );
 }
