@@ -18,7 +18,8 @@
 //!    its section alignment.
 //! 3. **BTF** (`merge_btf`): step (a) appends every input's types except `DATASEC`s (with
 //!    [`Btf::append`]: strings by one base offset, types by a table) and builds one `DATASEC`
-//!    per output section from the layout; step (b) de-duplicates the result
+//!    per output section from the layout (`.struct_ops` and `.struct_ops.link` are the
+//!    inputs' sections concatenated, every input's variables at their new offsets); step (b) de-duplicates the result
 //!    ([`crate::btf::dedup`], libbpf's `btf__dedup` semantics) and composes its id map with
 //!    step (a)'s.
 //! 4. **Entities.** Data sections, maps, externs, functions (in input order, so that
@@ -503,7 +504,8 @@ const MAX_MAP_DEF_LEN: u32 = 1 << 12;
 /// (a) Every input's types except its `DATASEC`s are appended ([`Btf::append`]: strings by a
 /// base offset, types by a table); then one `DATASEC` per output section is built: data
 /// sections from the layout (variables shifted by their part's base, overridden weak ones
-/// left out), `.maps` and `maps` with the surviving maps laid out anew, `.kconfig` and
+/// left out), `.maps` and `maps` with the surviving maps laid out anew, `.struct_ops` and
+/// `.struct_ops.link` as the inputs' sections one after the other, `.kconfig` and
 /// `.ksyms` with one variable per name, others (`license`, `version`, ...) from the first
 /// input that has them.
 ///
@@ -676,6 +678,36 @@ fn merge_btf(
                     size = nv.offset.saturating_add(nv.size);
                     vars.push(nv);
                 }
+            }
+        } else if name.starts_with(".struct_ops") {
+            // struct_ops variables: the inputs' sections one after the other, each at the
+            // next 8-byte boundary (the alignment of the function pointers that fill them),
+            // as libbpf's linker concatenates them; each variable keeps its offset in its
+            // input's section. The writer places every struct_ops value at its `VAR`'s
+            // offset, so every surviving map needs its `VAR` here.
+            for &(i, ds) in secs {
+                let m = &modules[i];
+                let b = m.btf.as_ref().expect("a DATASEC comes from a BTF");
+                let base = size.next_multiple_of(8);
+                let part = match b.kind_of(ds) {
+                    Ok(TypeKind::Datasec { size: s, .. }) => s,
+                    _ => 0,
+                };
+                let mut end = base.saturating_add(part);
+                for v in b.datasec_vars(ds) {
+                    let lost = m.maps().any(|(id, map)| {
+                        (map.btf_var == Some(v.ty) || b.name(v.ty).is_ok_and(|n| n == map.name))
+                            && overridden(symbols, &map.name, Target::Map(i, id)).is_some()
+                    });
+                    if lost {
+                        continue;
+                    }
+                    let mut nv = new_var(&merged, i, &v)?;
+                    nv.offset = nv.offset.saturating_add(base);
+                    end = end.max(nv.offset.saturating_add(nv.size));
+                    vars.push(nv);
+                }
+                size = end;
             }
         } else if name == ".kconfig" || name == ".ksyms" {
             // Externs: one variable per name, laid out anew (loaders place them again).
