@@ -52,6 +52,8 @@ mod edit;
 pub use edit::MetaChoice;
 mod entities;
 mod error;
+mod function_mut;
+pub use function_mut::FunctionMut;
 mod meta;
 pub use meta::{Meta, Origin, OriginId};
 mod struct_ops;
@@ -419,14 +421,15 @@ impl Module {
         Ok(&self.funcs[id])
     }
 
-    /// The function `id`, to rename or re-type (its body is changed through the layout
-    /// operations).
+    /// The function `id`, to rename or re-type: everything but its body, which only the
+    /// layout operations change (a whole [`Function`] assigned through the guard keeps the
+    /// body where it was; see [`FunctionMut`]).
     ///
     /// # Panics
     ///
     /// If the module has no function `id` (check it with `check_*` first).
-    pub fn function_mut(&mut self, id: FuncId) -> &mut Function {
-        &mut self.funcs[id]
+    pub fn function_mut(&mut self, id: FuncId) -> FunctionMut<'_> {
+        FunctionMut::new(&mut self.funcs[id])
     }
 
     /// All functions, in the order they were added (for a read object: by section, then
