@@ -54,6 +54,8 @@ mod entities;
 mod error;
 mod function_mut;
 pub use function_mut::FunctionMut;
+#[cfg(test)]
+mod cycle_tests;
 mod meta;
 pub use meta::{Meta, Origin, OriginId};
 mod struct_ops;
@@ -394,6 +396,7 @@ impl Module {
         FuncInsns {
             module: self,
             next: self.try_function(func).ok().and_then(|f| f.first),
+            left: self.n_insns(),
         }
     }
 
@@ -758,17 +761,35 @@ entity_arenas! {
 }
 
 /// The instructions of a function, in order. Created by [`Module::func_insns`].
+///
+/// It yields at most as many instructions as the module has: a body cannot hold more, so a
+/// walk of a body whose links run in a circle (which the layout operations never make; the
+/// verifier reports one as "the body is a cycle") ends, where it would never end.
 #[derive(Clone)]
 pub struct FuncInsns<'a> {
     module: &'a Module,
     next: Option<InsnId>,
+    /// How many more instructions it may yield.
+    left: usize,
+}
+
+impl FuncInsns<'_> {
+    /// True when the walk stopped at its bound with the body going on: the body's links run
+    /// in a circle.
+    pub fn cut_short(&self) -> bool {
+        self.left == 0 && self.next.is_some()
+    }
 }
 
 impl Iterator for FuncInsns<'_> {
     type Item = InsnId;
 
     fn next(&mut self) -> Option<InsnId> {
+        if self.left == 0 {
+            return None;
+        }
         let id = self.next?;
+        self.left -= 1;
         self.next = self.module.next_insn(id);
         Some(id)
     }
