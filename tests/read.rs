@@ -375,3 +375,103 @@ fn the_null_section_has_no_name() {
         Module::read(&data).unwrap().license
     );
 }
+
+/// `maps.bpfel.o` with `outer_array` (an array of maps, `.values = { [0] = &inner_a, [2] =
+/// &inner_b }`) re-typed: its `__uint(type, ...)` and `__uint(max_entries, ...)` pointed at
+/// new `int[N]` arrays, and written: the object a C source with those values compiles to.
+fn outer_array_as(map_type: u32, max_entries: u32) -> Vec<u8> {
+    use bpfir::btf::TypeKind;
+    let mut m = read_testdata("maps.bpfel.o");
+    let var = m
+        .maps()
+        .find(|(_, d)| d.name == "outer_array")
+        .and_then(|(_, d)| d.btf_var)
+        .unwrap();
+    let btf = m.btf.as_mut().unwrap();
+    let Ok(TypeKind::Var { ty: def, .. }) = btf.kind_of(var) else {
+        panic!("outer_array: no VAR");
+    };
+    for (attr, n) in [("type", map_type), ("max_entries", max_entries)] {
+        let ptr = btf
+            .members(def)
+            .iter()
+            .find(|mb| btf.str(mb.name).is_ok_and(|s| s == attr))
+            .unwrap()
+            .ty;
+        let Ok(TypeKind::Ptr(arr)) = btf.kind_of(ptr) else {
+            panic!("{attr}: not a pointer");
+        };
+        let Ok(TypeKind::Array { elem, index, .. }) = btf.kind_of(arr) else {
+            panic!("{attr}: not a pointer to an array");
+        };
+        let new = btf.add_array(elem, index, n).unwrap();
+        // Only outer_array has these values (type 12, max_entries 3) in maps.bpf.c.
+        btf.ty_mut(ptr).unwrap().kind = TypeKind::Ptr(new);
+    }
+    bpfir::write::write_object(&m).unwrap()
+}
+
+/// A `.values` initialiser the kernel cannot take is refused when read (libbpf fails at map
+/// creation, E2BIG): in an array of maps (or prog array) a slot at or past `max_entries`;
+/// in a hash of maps more slots than `max_entries` (its keys are the slot numbers, so a key
+/// past `max_entries` is fine, as libbpf finds).
+#[test]
+fn map_in_map_slots_the_kernel_cannot_take_are_refused() {
+    const ARRAY_OF_MAPS: u32 = 12;
+    const HASH_OF_MAPS: u32 = 13;
+    let read = |bytes: &[u8]| {
+        Module::read(bytes).map(|m| {
+            let d = m.maps().find(|(_, d)| d.name == "outer_array").unwrap().1;
+            (d.map_type, d.max_entries, d.init_slots.clone())
+        })
+    };
+    // The rewrite itself keeps a readable object: as compiled, and with room to spare.
+    let slots = vec![(0, "inner_a".to_string()), (2, "inner_b".to_string())];
+    assert_eq!(
+        read(&outer_array_as(ARRAY_OF_MAPS, 3)).unwrap(),
+        (12, 3, slots.clone())
+    );
+    assert_eq!(
+        read(&outer_array_as(HASH_OF_MAPS, 2)).unwrap(),
+        (13, 2, slots)
+    );
+
+    // Slot 2 of an array with 2 entries.
+    let e = read(&outer_array_as(ARRAY_OF_MAPS, 2)).unwrap_err();
+    match &e {
+        ReadError::BadMap {
+            section,
+            map,
+            reason,
+        } => {
+            assert_eq!(
+                (section.as_str(), map.as_str()),
+                (".maps", "outer_array"),
+                "{e}"
+            );
+            assert!(
+                reason.contains("slot 2")
+                    && reason.contains("inner_b")
+                    && reason.contains("max_entries 2"),
+                "{e}"
+            );
+        }
+        other => panic!("expected a map error, got {other}"),
+    }
+    // max_entries 0: every slot is past the end.
+    let e = read(&outer_array_as(ARRAY_OF_MAPS, 0))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("outer_array") && e.contains("slot 0") && e.contains("max_entries 0"),
+        "{e}"
+    );
+    // Two slots in a hash of one entry.
+    let e = read(&outer_array_as(HASH_OF_MAPS, 1))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("outer_array") && e.contains("2 slots") && e.contains("max_entries 1"),
+        "{e}"
+    );
+}
