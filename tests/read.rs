@@ -475,3 +475,49 @@ fn map_in_map_slots_the_kernel_cannot_take_are_refused() {
         "{e}"
     );
 }
+
+/// An object reads from a buffer at any address (an archive member, a slice of a larger
+/// buffer, `include_bytes!`, which is only byte-aligned), to the same module as from an
+/// aligned one. The `object` crate's ELF types are 8-byte aligned unless its `unaligned`
+/// feature is on, and an unaligned buffer was refused as "invalid ELF header size or
+/// alignment".
+#[test]
+fn objects_read_from_any_address() {
+    for name in ["calls.bpfel.o", "maps.bpfeb.o", "core.bpfel.o"] {
+        let data = std::fs::read(common::testdata_dir().join(name)).unwrap();
+        let want = Module::read(&data).unwrap().dump().to_string();
+        for shift in 1..8 {
+            let mut buf = vec![0u8; shift];
+            buf.extend_from_slice(&data);
+            let at = &buf[shift..];
+            let m = Module::read(at)
+                .unwrap_or_else(|e| panic!("{name} at address {:#x}: {e}", at.as_ptr() as usize));
+            assert_eq!(m.dump().to_string(), want, "{name} shifted by {shift}");
+            assert_eq!(
+                ElfObject::parse(at).unwrap().sections().len(),
+                ElfObject::parse(&data).unwrap().sections().len()
+            );
+        }
+    }
+}
+
+/// What is not an ELF file is named for what it is: too short for the header, or without the
+/// ELF magic (a git symlink checked out as text, as cilium's `loader-el.elf` is in the
+/// corpus: 22 bytes naming `loader-clang-22-el.elf`).
+#[test]
+fn non_elf_input_says_why() {
+    let e = Module::read(b"loader-clang-22-el.elf")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("22 bytes") && e.contains("64-byte ELF header"),
+        "{e}"
+    );
+    let mut text = b"loader-clang-22-el.elf\n".repeat(4);
+    text.truncate(80);
+    let e = Module::read(&text).unwrap_err().to_string();
+    assert!(
+        e.contains("no ELF magic") && e.contains("loader-clang-22-"),
+        "{e}"
+    );
+}
