@@ -401,6 +401,14 @@ struct DataLayout {
 impl DataLayout {
     fn new(modules: &[Module], opts: &LinkOptions) -> Result<DataLayout, LinkError> {
         let mut layout = DataLayout::default();
+        // The first input with functions in each code section: one output section cannot
+        // be both data and code (each input's reader made sure of that for itself).
+        let mut code: HashMap<&str, usize> = HashMap::new();
+        for (i, m) in modules.iter().enumerate() {
+            for (_, f) in m.functions() {
+                code.entry(f.section.as_str()).or_insert(i);
+            }
+        }
         // Bytes of the output's bss sections so far.
         let mut bss = 0u64;
         for (i, m) in modules.iter().enumerate() {
@@ -418,6 +426,13 @@ impl DataLayout {
                         layout.sections.len() - 1
                     }
                 };
+                if let Some(&j) = code.get(d.name.as_str()) {
+                    return Err(LinkError::DataCodeClash {
+                        section: d.name.clone(),
+                        data: opts.name(i),
+                        code: opts.name(j),
+                    });
+                }
                 let s = &mut layout.sections[o];
                 if s.kind != d.kind {
                     return Err(LinkError::DataKindMismatch {
