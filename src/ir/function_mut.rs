@@ -20,7 +20,12 @@ use std::ops::{Deref, DerefMut};
 use super::Function;
 
 /// A function of a module, lent for editing everything but its body; the edits land in the
-/// module when the guard is dropped. See the [module documentation](self).
+/// module when the guard is dropped.
+///
+/// Only the layout operations move a body's ends and count: a whole [`Function`] assigned
+/// through the guard (another function's clone, a new one) leaves the module's function
+/// with its own body. Leaking the guard (`mem::forget`) loses the edits and the function's
+/// name and section (left empty), never the body. O(1), no allocation.
 #[derive(Debug)]
 pub struct FunctionMut<'a> {
     /// The function in the module (name and section moved out into `edit` meanwhile).
