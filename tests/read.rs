@@ -5,6 +5,9 @@
 //! section and offset, never a panic.
 
 mod common;
+#[cfg(all(feature = "kernel", target_os = "linux"))]
+#[path = "common/kernel.rs"]
+mod kernel;
 
 use bpfir::btf::Kind;
 use bpfir::btf_ext::BtfExt;
@@ -376,22 +379,23 @@ fn the_null_section_has_no_name() {
     );
 }
 
-/// `maps.bpfel.o` with `outer_array` (an array of maps, `.values = { [0] = &inner_a, [2] =
-/// &inner_b }`) re-typed: its `__uint(type, ...)` and `__uint(max_entries, ...)` pointed at
-/// new `int[N]` arrays, and written: the object a C source with those values compiles to.
-fn outer_array_as(map_type: u32, max_entries: u32) -> Vec<u8> {
+/// testdata object `file` with map `map`'s `__uint(ATTR, ...)` attributes pointed at new
+/// `int[N]` arrays, written: the object a C source with those values compiles to. (Each
+/// attribute must have a value no other attribute of the object has: clang shares one
+/// `int (*)[N]` between them.)
+fn retyped(file: &str, map: &str, attrs: &[(&str, u32)]) -> Vec<u8> {
     use bpfir::btf::TypeKind;
-    let mut m = read_testdata("maps.bpfel.o");
+    let mut m = read_testdata(file);
     let var = m
         .maps()
-        .find(|(_, d)| d.name == "outer_array")
+        .find(|(_, d)| d.name == map)
         .and_then(|(_, d)| d.btf_var)
         .unwrap();
     let btf = m.btf.as_mut().unwrap();
     let Ok(TypeKind::Var { ty: def, .. }) = btf.kind_of(var) else {
-        panic!("outer_array: no VAR");
+        panic!("{map}: no VAR");
     };
-    for (attr, n) in [("type", map_type), ("max_entries", max_entries)] {
+    for &(attr, n) in attrs {
         let ptr = btf
             .members(def)
             .iter()
@@ -405,10 +409,19 @@ fn outer_array_as(map_type: u32, max_entries: u32) -> Vec<u8> {
             panic!("{attr}: not a pointer to an array");
         };
         let new = btf.add_array(elem, index, n).unwrap();
-        // Only outer_array has these values (type 12, max_entries 3) in maps.bpf.c.
         btf.ty_mut(ptr).unwrap().kind = TypeKind::Ptr(new);
     }
     bpfir::write::write_object(&m).unwrap()
+}
+
+/// `maps.bpfel.o`'s `outer_array` (an array of maps, `.values = { [0] = &inner_a, [2] =
+/// &inner_b }`, the only map of type 12 and max_entries 3) as another type and size.
+fn outer_array_as(map_type: u32, max_entries: u32) -> Vec<u8> {
+    retyped(
+        "maps.bpfel.o",
+        "outer_array",
+        &[("type", map_type), ("max_entries", max_entries)],
+    )
 }
 
 /// A `.values` initialiser the kernel cannot take is refused when read (libbpf fails at map
@@ -474,6 +487,19 @@ fn map_in_map_slots_the_kernel_cannot_take_are_refused() {
         e.contains("outer_array") && e.contains("2 slots") && e.contains("max_entries 1"),
         "{e}"
     );
+    // A prog array: `jump_table` of prog_array.bpf.c has slot 1 (tail_target).
+    let jump_table = |n: u32| retyped("prog_array.bpfel.o", "jump_table", &[("max_entries", n)]);
+    let m = Module::read(&jump_table(2)).unwrap();
+    let d = m.maps().find(|(_, d)| d.name == "jump_table").unwrap().1;
+    assert_eq!((d.map_type, d.max_entries), (3, 2));
+    let e = Module::read(&jump_table(1)).unwrap_err().to_string();
+    assert!(
+        e.contains("jump_table")
+            && e.contains("slot 1")
+            && e.contains("tail_target")
+            && e.contains("max_entries 1"),
+        "{e}"
+    );
 }
 
 /// An object reads from a buffer at any address (an archive member, a slice of a larger
@@ -520,4 +546,26 @@ fn non_elf_input_says_why() {
         e.contains("no ELF magic") && e.contains("loader-clang-22-"),
         "{e}"
     );
+}
+
+/// `prog_array.bpf.c` as compiled (slot 1 of 8 set) loads with its slot filled: the tail
+/// call lands, so `check_tail` returns 0, not its line.
+#[cfg(all(feature = "kernel", target_os = "linux"))]
+#[test]
+fn prog_array_slots_are_filled_at_load() {
+    if !kernel::kernel_available("prog_array_slots_are_filled_at_load") {
+        return;
+    }
+    let name = if cfg!(target_endian = "little") {
+        "prog_array.bpfel.o"
+    } else {
+        "prog_array.bpfeb.o"
+    };
+    let runs = kernel::load_and_run_all(&read_testdata(name), "prog_array");
+    let want: std::collections::BTreeMap<String, u32> = [
+        ("check_tail".to_string(), 0),
+        ("tail_target".to_string(), 0),
+    ]
+    .into();
+    assert_eq!(runs, want);
 }
