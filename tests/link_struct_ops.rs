@@ -126,6 +126,47 @@ fn two_struct_ops_objects_link_with_every_variable() {
     }
 }
 
+/// A weak struct_ops map (`struct_ops_weak`'s `dummy`, naming `w_test_2`) reads and writes
+/// back weak, and gives way to a strong one of its name (struct_ops's `dummy`: test_1 and
+/// test_2) in either input order: the output has one `dummy`, the strong one's value, and
+/// one `VAR` for it in the `DATASEC`.
+#[test]
+fn a_weak_struct_ops_map_gives_way_to_the_strong_one() {
+    use bpfir::ir::SymbolLinkage;
+    for target in ["bpfel", "bpfeb"] {
+        let strong = read_path(&object_path(A, target));
+        let weak = read_path(&object_path("struct_ops_weak", target));
+        let linkage = |m: &Module| {
+            let (id, _) = m.maps().find(|(_, d)| d.name == "dummy").unwrap();
+            m.map_linkage(id)
+        };
+        assert_eq!(linkage(&weak), SymbolLinkage::Weak, "{target}");
+        let again = Module::read(&write_object(&weak).unwrap()).unwrap();
+        assert_eq!(
+            linkage(&again),
+            SymbolLinkage::Weak,
+            "{target}: written and read back"
+        );
+        assert_eq!(struct_ops_maps(&again), struct_ops_maps(&weak), "{target}");
+
+        let want = struct_ops_maps(&strong);
+        for (order, inputs) in [
+            ("strong first", [strong.clone(), weak.clone()]),
+            ("weak first", [weak.clone(), strong.clone()]),
+        ] {
+            let out = link(&inputs, &LinkOptions::default())
+                .unwrap_or_else(|e| panic!("{target} {order}: {e}"));
+            assert_eq!(struct_ops_maps(&out), want, "{target} {order}: linked");
+            assert_eq!(linkage(&out), SymbolLinkage::Global, "{target} {order}");
+            let again = Module::read(&write_object(&out).unwrap()).unwrap();
+            assert_eq!(struct_ops_maps(&again), want, "{target} {order}: read back");
+            let (vars, _) = datasec(&again, ".struct_ops");
+            let names: Vec<&str> = vars.iter().map(|v| v.0.as_str()).collect();
+            assert_eq!(names, ["dummy"], "{target} {order}: DATASEC .struct_ops");
+        }
+    }
+}
+
 /// What `bpftool gen object` (libbpf's static linker) makes of the same pair: the same
 /// struct_ops maps and the same `DATASEC`s. Skips with a note without bpftool.
 #[test]

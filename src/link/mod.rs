@@ -949,10 +949,15 @@ impl Linker<'_> {
         Ok(())
     }
 
-    /// struct_ops values follow their maps, their programs remapped to the output's.
+    /// struct_ops values follow their maps, their programs remapped to the output's: the
+    /// winning definition's value (an overridden weak one maps to the winner's map, and
+    /// brings nothing).
     fn add_struct_ops(&mut self) -> Result<(), LinkError> {
         for (i, m) in self.modules.iter().enumerate() {
-            for (id, _) in m.maps() {
+            for (id, map) in m.maps() {
+                if overridden(&self.symbols, &map.name, Target::Map(i, id)).is_some() {
+                    continue;
+                }
                 let (Some(value), Some(&new)) = (m.struct_ops(id), self.maps[i].get(id)) else {
                     continue;
                 };
