@@ -14,9 +14,8 @@
 //!   in-range id of another module, see [`Id`](crate::ir::Id)).
 //! * **Layout.** The body ends (its links do not run in a circle), every instruction of it
 //!   says it belongs to that function, the body has as many instructions as the function
-//!   counts, and it does not fall through
-//!   its last instruction (an `exit`, an unconditional or indirect jump, or a kfunc call,
-//!   which may be `bpf_throw`, ends it).
+//!   counts, and it does not fall through its last instruction (an `exit`, an unconditional
+//!   or indirect jump, or a kfunc call, which may be `bpf_throw`, ends it).
 //! * **References.** A jump has a jump target, attached and in the same function; a
 //!   bpf-to-bpf call has a callee and a kfunc call its extern; a reference fits its
 //!   instruction (a jump target on a jump, a callee on a call, a map, data or callback
