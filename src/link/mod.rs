@@ -19,9 +19,9 @@
 //! 3. **BTF** (`merge_btf`): step (a) appends every input's types except `DATASEC`s (with
 //!    [`Btf::append`]: strings by one base offset, types by a table) and builds one `DATASEC`
 //!    per output section from the layout (`.struct_ops` and `.struct_ops.link` are the
-//!    inputs' sections concatenated, every input's variables at their new offsets); step (b) de-duplicates the result
-//!    ([`crate::btf::dedup`], libbpf's `btf__dedup` semantics) and composes its id map with
-//!    step (a)'s.
+//!    inputs' sections concatenated, every input's variables at their new offsets); step (b)
+//!    de-duplicates the result ([`crate::btf::dedup`], libbpf's `btf__dedup` semantics) and
+//!    composes its id map with step (a)'s.
 //! 4. **Entities.** Data sections, maps, externs, functions (in input order, so that
 //!    same-named sections concatenate in input order), source lines, CO-RE records; then
 //!    every instruction of every surviving function is re-created through
@@ -709,11 +709,19 @@ fn merge_btf(
                     _ => 0,
                 };
                 let mut end = base.saturating_add(part);
+                // The maps of this input that lost to another input's definition, by `VAR`
+                // and by name: their variables are left out.
+                let mut lost_vars = std::collections::HashSet::new();
+                let mut lost_names = std::collections::HashSet::new();
+                for (id, map) in m.maps() {
+                    if overridden(symbols, &map.name, Target::Map(i, id)).is_some() {
+                        lost_vars.extend(map.btf_var);
+                        lost_names.insert(map.name.as_str());
+                    }
+                }
                 for v in b.datasec_vars(ds) {
-                    let lost = m.maps().any(|(id, map)| {
-                        (map.btf_var == Some(v.ty) || b.name(v.ty).is_ok_and(|n| n == map.name))
-                            && overridden(symbols, &map.name, Target::Map(i, id)).is_some()
-                    });
+                    let lost = lost_vars.contains(&v.ty)
+                        || b.name(v.ty).is_ok_and(|n| lost_names.contains(n));
                     if lost {
                         continue;
                     }
