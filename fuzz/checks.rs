@@ -483,11 +483,10 @@ pub fn co_re(data: &[u8]) -> Result<(), Finding> {
         return Ok(());
     };
     let targets = bpfir::co_re::Targets::single("fuzzed", Arc::new(btf));
-    // An owned copy: the ELF reader wants the alignment of an allocation, which the bytes
-    // `include_bytes!` places in the binary need not have.
-    let object = object.to_vec();
+    // The bytes `include_bytes!` places in the binary need not be aligned: the reader takes
+    // them as they are.
     let run = || -> Result<Option<(Module, String)>, Finding> {
-        let mut m = Module::read(&object).map_err(|e| format!("testdata object: {e}"))?;
+        let mut m = Module::read(object).map_err(|e| format!("testdata object: {e}"))?;
         Ok(bpfir::co_re::relocate(&mut m, &targets)
             .ok()
             .map(|r| (m, r.to_string())))
@@ -520,19 +519,19 @@ pub fn join_two(a: &[u8], b: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Link of two fuzzed objects: the linked module lowers by the kernel's rules, writes, and
-/// reads back equal; it has no more functions than its inputs together.
+/// Link of two fuzzed objects: the linked module lowers by the kernel's rules, writes when
+/// both inputs do, and reads back equal; it has no more functions than its inputs together.
 pub fn link(data: &[u8]) -> Result<(), Finding> {
     let Some((a, b)) = split_two(data) else {
         return Ok(());
     };
-    // Owned copies: the ELF reader wants an allocation's alignment, and the halves of the
-    // input start at any offset.
-    let (a, b) = (a.to_vec(), b.to_vec());
-    let (Ok(ma), Ok(mb)) = (Module::read(&a), Module::read(&b)) else {
+    // The halves start at any offset: the reader takes unaligned bytes.
+    let (Ok(ma), Ok(mb)) = (Module::read(a), Module::read(b)) else {
         return Ok(());
     };
     let n_funcs = ma.functions().len() + mb.functions().len();
+    let inputs_write =
+        bpfir::write::write_object(&ma).is_ok() && bpfir::write::write_object(&mb).is_ok();
     let opts = bpfir::link::LinkOptions {
         allow_unresolved: true,
         ..Default::default()
@@ -547,6 +546,11 @@ pub fn link(data: &[u8]) -> Result<(), Finding> {
         ));
     }
     lower_all("linked", &linked)?;
+    if inputs_write {
+        if let Err(e) = bpfir::write::write_object(&linked) {
+            return Err(format!("both inputs write, their link does not: {e}"));
+        }
+    }
     round_trip("linked", data.len(), &linked)
 }
 

@@ -48,4 +48,5 @@ for e in el eb; do
     pair testdata/link_a.bpf$e.o testdata/link_b.bpf$e.o $out/link/link_ab.bpf$e
     pair testdata/calls.bpf$e.o testdata/globals.bpf$e.o $out/link/calls_globals.bpf$e
     pair testdata/maps.bpf$e.o testdata/core.bpf$e.o $out/link/maps_core.bpf$e
+    pair testdata/struct_ops.bpf$e.o testdata/struct_ops_b.bpf$e.o $out/link/struct_ops_ab.bpf$e
 done

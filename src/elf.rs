@@ -172,6 +172,25 @@ pub struct ElfObject<'a> {
 impl<'a> ElfObject<'a> {
     /// Reads the section table of a BPF ELF object.
     pub fn parse(bytes: &'a [u8]) -> Result<ElfObject<'a>, ElfError> {
+        // What is not an ELF file at all is named for what it is (a git symlink checked out
+        // as text is a short line naming another file), not by the parser's generic error.
+        const HEADER_LEN: usize = 64;
+        if bytes.len() < HEADER_LEN {
+            return Err(ElfError::Malformed {
+                reason: format!(
+                    "{} bytes, shorter than the {HEADER_LEN}-byte ELF header",
+                    bytes.len()
+                ),
+            });
+        }
+        if !bytes.starts_with(b"\x7fELF") {
+            return Err(ElfError::Malformed {
+                reason: format!(
+                    "no ELF magic (the bytes start with `{}`)",
+                    bytes[..16].escape_ascii()
+                ),
+            });
+        }
         let file = ElfFile64::<Endianness>::parse(bytes).map_err(|e| ElfError::Malformed {
             reason: e.to_string(),
         })?;

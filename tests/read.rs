@@ -5,6 +5,9 @@
 //! section and offset, never a panic.
 
 mod common;
+#[cfg(all(feature = "kernel", target_os = "linux"))]
+#[path = "common/kernel.rs"]
+mod kernel;
 
 use bpfir::btf::Kind;
 use bpfir::btf_ext::BtfExt;
@@ -374,4 +377,195 @@ fn the_null_section_has_no_name() {
         Module::read(&bad).unwrap().license,
         Module::read(&data).unwrap().license
     );
+}
+
+/// testdata object `file` with map `map`'s `__uint(ATTR, ...)` attributes pointed at new
+/// `int[N]` arrays, written: the object a C source with those values compiles to. (Each
+/// attribute must have a value no other attribute of the object has: clang shares one
+/// `int (*)[N]` between them.)
+fn retyped(file: &str, map: &str, attrs: &[(&str, u32)]) -> Vec<u8> {
+    use bpfir::btf::TypeKind;
+    let mut m = read_testdata(file);
+    let var = m
+        .maps()
+        .find(|(_, d)| d.name == map)
+        .and_then(|(_, d)| d.btf_var)
+        .unwrap();
+    let btf = m.btf.as_mut().unwrap();
+    let Ok(TypeKind::Var { ty: def, .. }) = btf.kind_of(var) else {
+        panic!("{map}: no VAR");
+    };
+    for &(attr, n) in attrs {
+        let ptr = btf
+            .members(def)
+            .iter()
+            .find(|mb| btf.str(mb.name).is_ok_and(|s| s == attr))
+            .unwrap()
+            .ty;
+        let Ok(TypeKind::Ptr(arr)) = btf.kind_of(ptr) else {
+            panic!("{attr}: not a pointer");
+        };
+        let Ok(TypeKind::Array { elem, index, .. }) = btf.kind_of(arr) else {
+            panic!("{attr}: not a pointer to an array");
+        };
+        let new = btf.add_array(elem, index, n).unwrap();
+        btf.ty_mut(ptr).unwrap().kind = TypeKind::Ptr(new);
+    }
+    bpfir::write::write_object(&m).unwrap()
+}
+
+/// `maps.bpfel.o`'s `outer_array` (an array of maps, `.values = { [0] = &inner_a, [2] =
+/// &inner_b }`, the only map of type 12 and max_entries 3) as another type and size.
+fn outer_array_as(map_type: u32, max_entries: u32) -> Vec<u8> {
+    retyped(
+        "maps.bpfel.o",
+        "outer_array",
+        &[("type", map_type), ("max_entries", max_entries)],
+    )
+}
+
+/// A `.values` initialiser the kernel cannot take is refused when read (libbpf fails at map
+/// creation, E2BIG): in an array of maps (or prog array) a slot at or past `max_entries`;
+/// in a hash of maps more slots than `max_entries` (its keys are the slot numbers, so a key
+/// past `max_entries` is fine, as libbpf finds).
+#[test]
+fn map_in_map_slots_the_kernel_cannot_take_are_refused() {
+    const ARRAY_OF_MAPS: u32 = 12;
+    const HASH_OF_MAPS: u32 = 13;
+    let read = |bytes: &[u8]| {
+        Module::read(bytes).map(|m| {
+            let d = m.maps().find(|(_, d)| d.name == "outer_array").unwrap().1;
+            (d.map_type, d.max_entries, d.init_slots.clone())
+        })
+    };
+    // The rewrite itself keeps a readable object: as compiled, and with room to spare.
+    let slots = vec![(0, "inner_a".to_string()), (2, "inner_b".to_string())];
+    assert_eq!(
+        read(&outer_array_as(ARRAY_OF_MAPS, 3)).unwrap(),
+        (12, 3, slots.clone())
+    );
+    assert_eq!(
+        read(&outer_array_as(HASH_OF_MAPS, 2)).unwrap(),
+        (13, 2, slots)
+    );
+
+    // Slot 2 of an array with 2 entries.
+    let e = read(&outer_array_as(ARRAY_OF_MAPS, 2)).unwrap_err();
+    match &e {
+        ReadError::BadMap {
+            section,
+            map,
+            reason,
+        } => {
+            assert_eq!(
+                (section.as_str(), map.as_str()),
+                (".maps", "outer_array"),
+                "{e}"
+            );
+            assert!(
+                reason.contains("slot 2")
+                    && reason.contains("inner_b")
+                    && reason.contains("max_entries 2"),
+                "{e}"
+            );
+        }
+        other => panic!("expected a map error, got {other}"),
+    }
+    // max_entries 0: every slot is past the end.
+    let e = read(&outer_array_as(ARRAY_OF_MAPS, 0))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("outer_array") && e.contains("slot 0") && e.contains("max_entries 0"),
+        "{e}"
+    );
+    // Two slots in a hash of one entry.
+    let e = read(&outer_array_as(HASH_OF_MAPS, 1))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("outer_array") && e.contains("2 slots") && e.contains("max_entries 1"),
+        "{e}"
+    );
+    // A prog array: `jump_table` of prog_array.bpf.c has slot 1 (tail_target).
+    let jump_table = |n: u32| retyped("prog_array.bpfel.o", "jump_table", &[("max_entries", n)]);
+    let m = Module::read(&jump_table(2)).unwrap();
+    let d = m.maps().find(|(_, d)| d.name == "jump_table").unwrap().1;
+    assert_eq!((d.map_type, d.max_entries), (3, 2));
+    let e = Module::read(&jump_table(1)).unwrap_err().to_string();
+    assert!(
+        e.contains("jump_table")
+            && e.contains("slot 1")
+            && e.contains("tail_target")
+            && e.contains("max_entries 1"),
+        "{e}"
+    );
+}
+
+/// An object reads from a buffer at any address (an archive member, a slice of a larger
+/// buffer, `include_bytes!`, which is only byte-aligned), to the same module as from an
+/// aligned one. The `object` crate's ELF types are 8-byte aligned unless its `unaligned`
+/// feature is on, and an unaligned buffer was refused as "invalid ELF header size or
+/// alignment".
+#[test]
+fn objects_read_from_any_address() {
+    for name in ["calls.bpfel.o", "maps.bpfeb.o", "core.bpfel.o"] {
+        let data = std::fs::read(common::testdata_dir().join(name)).unwrap();
+        let want = Module::read(&data).unwrap().dump().to_string();
+        for shift in 1..8 {
+            let mut buf = vec![0u8; shift];
+            buf.extend_from_slice(&data);
+            let at = &buf[shift..];
+            let m = Module::read(at)
+                .unwrap_or_else(|e| panic!("{name} at address {:#x}: {e}", at.as_ptr() as usize));
+            assert_eq!(m.dump().to_string(), want, "{name} shifted by {shift}");
+            assert_eq!(
+                ElfObject::parse(at).unwrap().sections().len(),
+                ElfObject::parse(&data).unwrap().sections().len()
+            );
+        }
+    }
+}
+
+/// What is not an ELF file is named for what it is: too short for the header, or without the
+/// ELF magic (a git symlink checked out as text, as cilium's `loader-el.elf` is in the
+/// corpus: 22 bytes naming `loader-clang-22-el.elf`).
+#[test]
+fn non_elf_input_says_why() {
+    let e = Module::read(b"loader-clang-22-el.elf")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("22 bytes") && e.contains("64-byte ELF header"),
+        "{e}"
+    );
+    let mut text = b"loader-clang-22-el.elf\n".repeat(4);
+    text.truncate(80);
+    let e = Module::read(&text).unwrap_err().to_string();
+    assert!(
+        e.contains("no ELF magic") && e.contains("loader-clang-22-"),
+        "{e}"
+    );
+}
+
+/// `prog_array.bpf.c` as compiled (slot 1 of 8 set) loads with its slot filled: the tail
+/// call lands, so `check_tail` returns 0, not its line.
+#[cfg(all(feature = "kernel", target_os = "linux"))]
+#[test]
+fn prog_array_slots_are_filled_at_load() {
+    if !kernel::kernel_available("prog_array_slots_are_filled_at_load") {
+        return;
+    }
+    let name = if cfg!(target_endian = "little") {
+        "prog_array.bpfel.o"
+    } else {
+        "prog_array.bpfeb.o"
+    };
+    let runs = kernel::load_and_run_all(&read_testdata(name), "prog_array");
+    let want: std::collections::BTreeMap<String, u32> = [
+        ("check_tail".to_string(), 0),
+        ("tail_target".to_string(), 0),
+    ]
+    .into();
+    assert_eq!(runs, want);
 }

@@ -53,21 +53,19 @@ fn place_reached(
     order: &mut Vec<FuncId>,
     placed: &mut HashSet<FuncId>,
 ) {
-    // A function the module does not have has no body to scan (the IR verifier reports it).
-    let body = |f: FuncId| module.try_function(f).ok().and_then(|f| f.first_insn());
-    // An explicit stack of (next instruction to scan) keeps deep call chains from growing
-    // the native stack.
-    let mut stack = vec![body(from)];
+    // An explicit stack of body walks keeps deep call chains from growing the native stack.
+    // A function the module does not have has an empty body (the IR verifier reports it),
+    // and each walk ends, even on a body whose links run in a circle (see `FuncInsns`).
+    let mut stack = vec![module.func_insns(from)];
     while let Some(top) = stack.last_mut() {
-        let Some(id) = *top else {
+        let Some(id) = top.next() else {
             stack.pop();
             continue;
         };
-        *top = module.next_insn(id);
         if let Some(Ref::Call(callee) | Ref::FuncAddr(callee)) = module.reference(id) {
             if placed.insert(callee) {
                 order.push(callee);
-                stack.push(body(callee));
+                stack.push(module.func_insns(callee));
             }
         }
     }

@@ -52,6 +52,10 @@ mod edit;
 pub use edit::MetaChoice;
 mod entities;
 mod error;
+mod function_mut;
+pub use function_mut::FunctionMut;
+#[cfg(test)]
+mod cycle_tests;
 mod meta;
 pub use meta::{Meta, Origin, OriginId};
 mod struct_ops;
@@ -392,6 +396,7 @@ impl Module {
         FuncInsns {
             module: self,
             next: self.try_function(func).ok().and_then(|f| f.first),
+            left: self.n_insns(),
         }
     }
 
@@ -419,14 +424,15 @@ impl Module {
         Ok(&self.funcs[id])
     }
 
-    /// The function `id`, to rename or re-type (its body is changed through the layout
-    /// operations).
+    /// The function `id`, to rename or re-type: everything but its body, which only the
+    /// layout operations change (a whole [`Function`] assigned through the guard keeps the
+    /// body where it was; see [`FunctionMut`]).
     ///
     /// # Panics
     ///
     /// If the module has no function `id` (check it with `check_*` first).
-    pub fn function_mut(&mut self, id: FuncId) -> &mut Function {
-        &mut self.funcs[id]
+    pub fn function_mut(&mut self, id: FuncId) -> FunctionMut<'_> {
+        FunctionMut::new(&mut self.funcs[id])
     }
 
     /// All functions, in the order they were added (for a read object: by section, then
@@ -755,17 +761,35 @@ entity_arenas! {
 }
 
 /// The instructions of a function, in order. Created by [`Module::func_insns`].
+///
+/// It yields at most as many instructions as the module has: a body cannot hold more, so a
+/// walk of a body whose links run in a circle (which the layout operations never make; the
+/// verifier reports one as "the body is a cycle") ends, where it would never end.
 #[derive(Clone)]
 pub struct FuncInsns<'a> {
     module: &'a Module,
     next: Option<InsnId>,
+    /// How many more instructions it may yield.
+    left: usize,
+}
+
+impl FuncInsns<'_> {
+    /// True when the walk stopped at its bound with the body going on: the body's links run
+    /// in a circle.
+    pub fn cut_short(&self) -> bool {
+        self.left == 0 && self.next.is_some()
+    }
 }
 
 impl Iterator for FuncInsns<'_> {
     type Item = InsnId;
 
     fn next(&mut self) -> Option<InsnId> {
+        if self.left == 0 {
+            return None;
+        }
         let id = self.next?;
+        self.left -= 1;
         self.next = self.module.next_insn(id);
         Some(id)
     }

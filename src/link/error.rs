@@ -98,6 +98,17 @@ pub enum LinkError {
         /// Its kind there.
         second_kind: crate::ir::DataKind,
     },
+    /// A section name is a data section in one input and a code section in another: one
+    /// ELF section cannot be both (libbpf's linker refuses sections whose flags differ).
+    #[error("section {section} holds data in {data} but code in {code}")]
+    DataCodeClash {
+        /// Section name.
+        section: String,
+        /// The first input where it holds data.
+        data: String,
+        /// The first input where it holds functions.
+        code: String,
+    },
     /// A data section grows past 4 GiB, or the bss sections past
     /// [`DataSection::MAX_SIZE`](crate::ir::DataSection::MAX_SIZE) together.
     #[error("data section {section} grows too large when {input} is appended (4 GiB a section, 256 MiB of bss in all)")]

@@ -18,9 +18,10 @@
 //!    its section alignment.
 //! 3. **BTF** (`merge_btf`): step (a) appends every input's types except `DATASEC`s (with
 //!    [`Btf::append`]: strings by one base offset, types by a table) and builds one `DATASEC`
-//!    per output section from the layout; step (b) de-duplicates the result
-//!    ([`crate::btf::dedup`], libbpf's `btf__dedup` semantics) and composes its id map with
-//!    step (a)'s.
+//!    per output section from the layout (`.struct_ops` and `.struct_ops.link` are the
+//!    inputs' sections concatenated, every input's variables at their new offsets); step (b)
+//!    de-duplicates the result ([`crate::btf::dedup`], libbpf's `btf__dedup` semantics) and
+//!    composes its id map with step (a)'s.
 //! 4. **Entities.** Data sections, maps, externs, functions (in input order, so that
 //!    same-named sections concatenate in input order), source lines, CO-RE records; then
 //!    every instruction of every surviving function is re-created through
@@ -400,6 +401,14 @@ struct DataLayout {
 impl DataLayout {
     fn new(modules: &[Module], opts: &LinkOptions) -> Result<DataLayout, LinkError> {
         let mut layout = DataLayout::default();
+        // The first input with functions in each code section: one output section cannot
+        // be both data and code (each input's reader made sure of that for itself).
+        let mut code: HashMap<&str, usize> = HashMap::new();
+        for (i, m) in modules.iter().enumerate() {
+            for (_, f) in m.functions() {
+                code.entry(f.section.as_str()).or_insert(i);
+            }
+        }
         // Bytes of the output's bss sections so far.
         let mut bss = 0u64;
         for (i, m) in modules.iter().enumerate() {
@@ -417,6 +426,13 @@ impl DataLayout {
                         layout.sections.len() - 1
                     }
                 };
+                if let Some(&j) = code.get(d.name.as_str()) {
+                    return Err(LinkError::DataCodeClash {
+                        section: d.name.clone(),
+                        data: opts.name(i),
+                        code: opts.name(j),
+                    });
+                }
                 let s = &mut layout.sections[o];
                 if s.kind != d.kind {
                     return Err(LinkError::DataKindMismatch {
@@ -503,7 +519,8 @@ const MAX_MAP_DEF_LEN: u32 = 1 << 12;
 /// (a) Every input's types except its `DATASEC`s are appended ([`Btf::append`]: strings by a
 /// base offset, types by a table); then one `DATASEC` per output section is built: data
 /// sections from the layout (variables shifted by their part's base, overridden weak ones
-/// left out), `.maps` and `maps` with the surviving maps laid out anew, `.kconfig` and
+/// left out), `.maps` and `maps` with the surviving maps laid out anew, `.struct_ops` and
+/// `.struct_ops.link` as the inputs' sections one after the other, `.kconfig` and
 /// `.ksyms` with one variable per name, others (`license`, `version`, ...) from the first
 /// input that has them.
 ///
@@ -676,6 +693,44 @@ fn merge_btf(
                     size = nv.offset.saturating_add(nv.size);
                     vars.push(nv);
                 }
+            }
+        } else if name.starts_with(".struct_ops") {
+            // struct_ops variables: the inputs' sections one after the other, each at the
+            // next 8-byte boundary (the alignment of the function pointers that fill them),
+            // as libbpf's linker concatenates them; each variable keeps its offset in its
+            // input's section. The writer places every struct_ops value at its `VAR`'s
+            // offset, so every surviving map needs its `VAR` here.
+            for &(i, ds) in secs {
+                let m = &modules[i];
+                let b = m.btf.as_ref().expect("a DATASEC comes from a BTF");
+                let base = size.next_multiple_of(8);
+                let part = match b.kind_of(ds) {
+                    Ok(TypeKind::Datasec { size: s, .. }) => s,
+                    _ => 0,
+                };
+                let mut end = base.saturating_add(part);
+                // The maps of this input that lost to another input's definition, by `VAR`
+                // and by name: their variables are left out.
+                let mut lost_vars = std::collections::HashSet::new();
+                let mut lost_names = std::collections::HashSet::new();
+                for (id, map) in m.maps() {
+                    if overridden(symbols, &map.name, Target::Map(i, id)).is_some() {
+                        lost_vars.extend(map.btf_var);
+                        lost_names.insert(map.name.as_str());
+                    }
+                }
+                for v in b.datasec_vars(ds) {
+                    let lost = lost_vars.contains(&v.ty)
+                        || b.name(v.ty).is_ok_and(|n| lost_names.contains(n));
+                    if lost {
+                        continue;
+                    }
+                    let mut nv = new_var(&merged, i, &v)?;
+                    nv.offset = nv.offset.saturating_add(base);
+                    end = end.max(nv.offset.saturating_add(nv.size));
+                    vars.push(nv);
+                }
+                size = end;
             }
         } else if name == ".kconfig" || name == ".ksyms" {
             // Externs: one variable per name, laid out anew (loaders place them again).
@@ -902,10 +957,15 @@ impl Linker<'_> {
         Ok(())
     }
 
-    /// struct_ops values follow their maps, their programs remapped to the output's.
+    /// struct_ops values follow their maps, their programs remapped to the output's: the
+    /// winning definition's value (an overridden weak one maps to the winner's map, and
+    /// brings nothing).
     fn add_struct_ops(&mut self) -> Result<(), LinkError> {
         for (i, m) in self.modules.iter().enumerate() {
-            for (id, _) in m.maps() {
+            for (id, map) in m.maps() {
+                if overridden(&self.symbols, &map.name, Target::Map(i, id)).is_some() {
+                    continue;
+                }
                 let (Some(value), Some(&new)) = (m.struct_ops(id), self.maps[i].get(id)) else {
                     continue;
                 };

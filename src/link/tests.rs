@@ -296,3 +296,37 @@ fn externs_of_one_name_must_be_of_one_kind() {
         "{e}"
     );
 }
+
+#[test]
+fn a_section_of_data_in_one_input_and_code_in_another_is_an_error() {
+    let mut a = Module::new(Endian::Little);
+    a.add_data(data(&[1, 2, 3, 4], &[("x", 0, 4, SymbolLinkage::Global)]));
+    let mut b = Module::new(Endian::Little);
+    let f = b.add_function(Function::new("prog", ".data", true));
+    b.append(f, Insn::Exit, Meta::default()).unwrap();
+    // Each writes alone; linked, one section would hold both, in either order.
+    crate::write::write_object(&a).unwrap();
+    crate::write::write_object(&b).unwrap();
+    let (na, nb) = (String::from("a.o"), String::from("b.o"));
+    let orders = [
+        ([a.clone(), b.clone()], vec![na.clone(), nb.clone()]),
+        ([b, a], vec![nb, na]),
+    ];
+    for (inputs, input_names) in orders {
+        let opts = LinkOptions {
+            input_names,
+            ..LinkOptions::default()
+        };
+        match link(&inputs, &opts) {
+            Err(LinkError::DataCodeClash {
+                section,
+                data,
+                code,
+            }) => {
+                assert_eq!(section, ".data");
+                assert_eq!((data.as_str(), code.as_str()), ("a.o", "b.o"));
+            }
+            other => panic!("expected a data/code clash, got {other:?}"),
+        }
+    }
+}

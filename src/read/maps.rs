@@ -21,7 +21,9 @@
 //!   `DATASEC` offsets at 0 for the loader to fix up), its size from the `VAR` (as libbpf,
 //!   whatever the symbol's size says). The bytes of a definition must be
 //!   zero except for the pointers of `.values = { [i] = &x }`, which are read from the
-//!   section's `R_BPF_64_ABS64` relocations into [`MapDef::init_slots`].
+//!   section's `R_BPF_64_ABS64` relocations into [`MapDef::init_slots`]; they must fit the
+//!   map as the kernel will create it (an array's slots below `max_entries`, a hash of maps
+//!   no more slots than `max_entries`), where libbpf fails at map creation.
 //!
 //! Maps are returned ordered by (section index, byte offset). Nothing here panics on input
 //! bytes: every offset is checked against the section, and every error names the section and
@@ -410,6 +412,7 @@ fn read_btf_maps(
             covered.push(rel_off);
         }
         def.init_slots.sort_by_key(|(s, _)| *s);
+        slots_fit(&def).map_err(|reason| bad_map(sec, name, reason))?;
 
         // Everything else must be zero: the definition lives in BTF, not in data.
         for (i, &b) in bytes.iter().enumerate() {
@@ -524,6 +527,29 @@ fn init_slot(
         ));
     }
     Ok((slot, sym.name.to_string()))
+}
+
+/// Whether the kernel can take map `def`'s `.values` initialiser (libbpf fails at map
+/// creation, E2BIG, where it cannot): an array (of maps, or of programs) has slots 0 to
+/// `max_entries - 1`; a hash of maps takes the slot numbers as keys, any of them, but no more
+/// of them than `max_entries`.
+fn slots_fit(def: &MapDef) -> Result<(), String> {
+    let max = def.max_entries;
+    match def.map_type {
+        MAP_TYPE_ARRAY_OF_MAPS | MAP_TYPE_PROG_ARRAY => {
+            match def.init_slots.iter().find(|(slot, _)| *slot >= max) {
+                Some((slot, sym)) => Err(format!(
+                    "slot {slot} of .values ({sym}) is at or past max_entries {max}"
+                )),
+                None => Ok(()),
+            }
+        }
+        MAP_TYPE_HASH_OF_MAPS if def.init_slots.len() > max as usize => Err(format!(
+            "{} slots of .values are initialised, more than max_entries {max}",
+            def.init_slots.len()
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A parsed BTF map definition and the byte offset of its `values` member, if any.

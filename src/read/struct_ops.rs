@@ -7,8 +7,8 @@
 //! search in the code tables.
 
 use crate::btf::{Kind, TypeKind};
-use crate::elf::{SymbolKind, R_BPF_64_ABS64};
-use crate::ir::{MapDef, MapOrigin, StructOps};
+use crate::elf::{Binding, SymbolKind, R_BPF_64_ABS64};
+use crate::ir::{MapDef, MapOrigin, StructOps, SymbolLinkage};
 
 use super::{ReadError, Reader};
 
@@ -63,10 +63,11 @@ impl Reader<'_> {
                     .iter()
                     .find(|s| s.section == Some(section.index) && s.name == name)
                     .ok_or_else(|| bad(format!("variable {name} has no symbol")))?;
-                vars.push((name, v.ty, st, sym.value, size));
+                let weak = sym.binding == Binding::Weak;
+                vars.push((name, v.ty, st, sym.value, size, weak));
             }
             let relocs = self.elf.relocations(section.index)?;
-            for (name, var, st, offset, size) in vars {
+            for (name, var, st, offset, size, weak) in vars {
                 let data = usize::try_from(offset)
                     .ok()
                     .and_then(|o| section.data.get(o..o.checked_add(size as usize)?))
@@ -137,6 +138,10 @@ impl Reader<'_> {
                 };
                 let id = self.module.add_map(def);
                 self.module.set_struct_ops(id, value)?;
+                // A weak variable (`__weak SEC(".struct_ops")`): a static linker may override it.
+                if weak {
+                    self.module.set_map_linkage(id, SymbolLinkage::Weak)?;
+                }
             }
         }
         Ok(())

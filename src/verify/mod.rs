@@ -12,10 +12,10 @@
 //!   names an entity of this module: not past the end of its kind, and, in debug builds, not
 //!   made by another module ("f3 belongs to another module"; release builds cannot tell an
 //!   in-range id of another module, see [`Id`](crate::ir::Id)).
-//! * **Layout.** Every instruction of a function's body says it belongs to that function,
-//!   the body has as many instructions as the function counts, and it does not fall through
-//!   its last instruction (an `exit`, an unconditional or indirect jump, or a kfunc call,
-//!   which may be `bpf_throw`, ends it).
+//! * **Layout.** The body ends (its links do not run in a circle), every instruction of it
+//!   says it belongs to that function, the body has as many instructions as the function
+//!   counts, and it does not fall through its last instruction (an `exit`, an unconditional
+//!   or indirect jump, or a kfunc call, which may be `bpf_throw`, ends it).
 //! * **References.** A jump has a jump target, attached and in the same function; a
 //!   bpf-to-bpf call has a callee and a kfunc call its extern; a reference fits its
 //!   instruction (a jump target on a jump, a callee on a call, a map, data or callback
@@ -230,12 +230,9 @@ impl<'a> Verifier<'a> {
             }
         };
         let mut n = 0usize;
-        for id in m.func_insns(f) {
+        let mut body = m.func_insns(f);
+        for id in body.by_ref() {
             n += 1;
-            if n > m.n_insns() {
-                self.error(AnyEntity::Func(f), None, "the body is a cycle".into());
-                return;
-            }
             if m.func_of(id) != Some(f) {
                 self.error(
                     AnyEntity::Insn(id),
@@ -249,6 +246,10 @@ impl<'a> Verifier<'a> {
                 }
             }
             self.insn(f, id);
+        }
+        if body.cut_short() {
+            self.error(AnyEntity::Func(f), None, "the body is a cycle".into());
+            return;
         }
         if n != func.n_insns() {
             self.error(

@@ -81,7 +81,8 @@ fn add_section(w: &mut Writer<'_>, name: &str) -> Result<(), WriteError> {
                 linkage: Linkage::Static,
                 ..
             }) => SymbolLinkage::Static,
-            _ => SymbolLinkage::Global,
+            // Global, or weak (`__weak`, which the BTF does not say).
+            _ => module.map_linkage(id),
         };
         size = size.max(u64::from(place.offset) + u64::from(place.size));
         placed.push((id, u64::from(place.offset), linkage));
