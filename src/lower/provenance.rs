@@ -69,7 +69,10 @@ impl LoweredProgram {
 /// (the line lowering gives a function's start).
 pub fn statement_line(module: &Module, id: InsnId) -> Option<LineId> {
     let mut at = Some(id);
-    while let Some(i) = at {
+    // A body has at most the module's instructions: a walk longer than that is in a circle
+    // (which no public edit makes), and stops.
+    for _ in 0..=module.n_insns() {
+        let Some(i) = at else { break };
         if let Some(l) = module.line_of(i) {
             return Some(l);
         }
