@@ -16,9 +16,11 @@
 
 use std::hash::BuildHasher;
 
+use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 use super::error::{BtfError, Result};
+use super::record::{record_off, NAMED_TYPE};
 use super::types::{raw_id, type_id};
 use super::{Btf, Kind, StrOffset, TypeId, TypeKind};
 
@@ -148,10 +150,28 @@ pub(super) const DECLS: usize = 1;
 
 /// The index holding types of wire kind `kind`.
 #[inline(always)]
-fn class_of(kind: u32) -> usize {
+pub(super) const fn class_of(kind: u32) -> usize {
     match kind {
         12 | 14 | 15 | 17 => DECLS,
         _ => TYPES,
+    }
+}
+
+/// How many of a BTF's own types carry the parser's [`NAMED_TYPE`] note in their entry
+/// of `Btf::offsets`: the parser reads every record's name and kind anyway, and notes there
+/// which types are named types of the [`TYPES`] index, so that building that index visits
+/// those types only instead of decoding every record again. It covers the parsed types;
+/// types added later lie past it (the build walks those), and rewriting a record in place
+/// drops it (the record's name or kind may have changed).
+#[derive(Clone, Copy, Default)]
+pub(super) struct NamedHint {
+    len: usize,
+}
+
+impl NamedHint {
+    /// The note covers the first `len` local indexes.
+    pub(super) fn new(len: usize) -> NamedHint {
+        NamedHint { len }
     }
 }
 
@@ -159,42 +179,53 @@ impl NameIndex {
     /// The index of `btf`'s own types of class `class` ([`TYPES`] or [`DECLS`]).
     fn build(btf: &Btf, class: usize) -> NameIndex {
         let hasher = DefaultHashBuilder::default();
-        let skip = usize::from(btf.base.is_none());
-        // The named types of the class, in id order (local index, name offset), found with
-        // two loads per type; everything else is sized by their number.
-        let mut named: Vec<(u32, u32)> = Vec::new();
         let e = btf.endian;
-        for (local, &off) in btf.offsets.iter().enumerate().skip(skip) {
-            let off = off as usize;
-            let Some(&[a, b, c, d, i0, i1, i2, i3]) = btf.raw.get(off..off + 8) else {
+        let word_at = |entry: u32, i: usize| e.read_u32(&btf.raw, record_off(entry) + 4 * i);
+        // The named types of the class, in id order (local index, name offset); everything
+        // else is sized by their number. The parser's note gives those of the type index
+        // among the parsed types; other types are found with two loads each.
+        let noted = if class == TYPES {
+            &btf.offsets[..btf.type_names.len.min(btf.offsets.len())]
+        } else {
+            &[]
+        };
+        // The named types of the class, in id order: (local index, entry in `offsets`).
+        // The noted ones are gathered without a branch (every entry is written to the next
+        // slot, which is kept when the entry is noted), the others found with two loads
+        // each; everything else is sized by their number.
+        let count = noted.iter().map(|&o| o & NAMED_TYPE).sum::<u32>() as usize;
+        let mut named = vec![(0u32, 0u32); count + 1];
+        let mut k = 0usize;
+        for (local, &entry) in noted.iter().enumerate() {
+            if let Some(slot) = named.get_mut(k) {
+                *slot = (local as u32, entry);
+            }
+            k += (entry & NAMED_TYPE) as usize;
+        }
+        named.truncate(k);
+        // Void (local 0 of a base BTF) has no record.
+        let walk_from = noted.len().max(usize::from(btf.base.is_none()));
+        for (local, &entry) in btf.offsets.iter().enumerate().skip(walk_from) {
+            let (Some(name), Some(info)) = (word_at(entry, 0), word_at(entry, 1)) else {
                 continue;
             };
-            let (name, info) = match e {
-                crate::Endian::Little => (
-                    u32::from_le_bytes([a, b, c, d]),
-                    u32::from_le_bytes([i0, i1, i2, i3]),
-                ),
-                crate::Endian::Big => (
-                    u32::from_be_bytes([a, b, c, d]),
-                    u32::from_be_bytes([i0, i1, i2, i3]),
-                ),
-            };
             if name != 0 && class_of((info >> 24) & 0x1f) == class {
-                named.push((local as u32, name));
+                named.push((local as u32, entry));
             }
         }
         let mut table: HashTable<u32> = HashTable::with_capacity(named.len());
-        // The essential name of each group's first type, and the group of each named type
+        // The essential name and the size of each group, and the group of each named type
         // (u32::MAX: a name past the strings, which a checked BTF does not have).
         let mut keys: Vec<&[u8]> = Vec::with_capacity(named.len());
+        let mut sizes: Vec<u32> = Vec::with_capacity(named.len());
         let mut group_of = Vec::with_capacity(named.len());
         let (own, base_len) = (btf.strings.bytes(), btf.strings.base_len());
-        for &(_, name) in &named {
-            let key = match name.checked_sub(base_len) {
+        for &(_, entry) in &named {
+            let key = word_at(entry, 0).and_then(|name| match name.checked_sub(base_len) {
                 Some(at) => essential_at(own, at as usize),
                 // A name in the base's strings (split BTF).
                 None => btf.str_bytes(StrOffset(name)).map(essential_bytes),
-            };
+            });
             // A non-zero offset may point at an empty string (the NUL ending another one):
             // such a type is still found by its (empty) name, as every named type is.
             let Some(key) = key else {
@@ -202,30 +233,42 @@ impl NameIndex {
                 continue;
             };
             let hash = hasher.hash_one(key);
-            group_of.push(match table.find(hash, |&g| keys[g as usize] == key) {
-                Some(&g) => g,
-                None => {
+            let found = table.entry(
+                hash,
+                |&g| keys[g as usize] == key,
+                |&g| hasher.hash_one(keys[g as usize]),
+            );
+            group_of.push(match found {
+                Entry::Occupied(g) => {
+                    let g = *g.get();
+                    sizes[g as usize] += 1;
+                    g
+                }
+                Entry::Vacant(slot) => {
                     let g = keys.len() as u32;
+                    slot.insert(g);
                     keys.push(key);
-                    table.insert_unique(hash, g, |&g| hasher.hash_one(keys[g as usize]));
+                    sizes.push(1);
                     g
                 }
             });
         }
         // Counting sort of the ids by group; a stable pass keeps id order within a group.
-        let mut starts = vec![0u32; keys.len() + 1];
-        for &g in group_of.iter().filter(|&&g| g != u32::MAX) {
-            starts[g as usize + 1] += 1;
+        let mut starts = Vec::with_capacity(sizes.len() + 1);
+        let mut at = 0u32;
+        starts.push(0);
+        for &n in &sizes {
+            at += n;
+            starts.push(at);
         }
-        for i in 1..starts.len() {
-            starts[i] += starts[i - 1];
-        }
-        let mut next = starts.clone();
-        let mut ids = vec![0u32; *starts.last().unwrap_or(&0) as usize];
+        // `sizes` becomes each group's next free slot.
+        let groups = sizes.len();
+        sizes.copy_from_slice(&starts[..groups]);
+        let mut ids = vec![0u32; at as usize];
         for (&(local, _), &g) in named.iter().zip(&group_of) {
-            if g != u32::MAX {
-                ids[next[g as usize] as usize] = btf.start_id + local;
-                next[g as usize] += 1;
+            if let Some(next) = sizes.get_mut(g as usize) {
+                ids[*next as usize] = btf.start_id + local;
+                *next += 1;
             }
         }
         NameIndex {
@@ -648,6 +691,55 @@ mod tests {
         assert_eq!(fresh.type_by_name_kind("f", Kind::Typedef), Some(t));
         assert!(fresh.names[TYPES].get().is_some());
         assert!(fresh.names[DECLS].get().is_none());
+    }
+
+    /// The parser notes which parsed types the type index holds; the index of a parsed BTF
+    /// also holds the types added after the parse and sees records rewritten in place
+    /// (renamed, or made anonymous) as they are now, exactly as a walk over every type.
+    #[test]
+    fn the_index_of_a_parsed_btf_follows_later_changes() {
+        use crate::btf::{IntEncoding, Linkage, NewMember, StrOffset};
+        use crate::Endian;
+        let mut b = Btf::new(Endian::Little);
+        let int = b.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+        let s = b
+            .add_struct("s", 4, &[NewMember::new("a", int, 0)])
+            .unwrap();
+        let s2 = b.add_struct("s___v2", 4, &[]).unwrap();
+        let proto = b.add_func_proto(int, &[("x", int)]).unwrap();
+        let f = b.add_func("f", proto, Linkage::Global).unwrap();
+        let t = b.add_typedef("t", int).unwrap();
+        let ptr = b.add_ptr(s).unwrap();
+        for endian in [Endian::Little, Endian::Big] {
+            let blob = if endian == Endian::Little {
+                b.to_bytes()
+            } else {
+                let mut big = Btf::new(Endian::Big);
+                big.append(&b, |_, _| true).unwrap();
+                big.to_bytes()
+            };
+            let mut p = Btf::parse(&blob).unwrap();
+            let by = |p: &Btf, n: &str| p.types_by_essential_name(n).collect::<Vec<_>>();
+            assert_eq!(by(&p, "s"), vec![s, s2]);
+            assert_eq!(by(&p, "f"), vec![f]);
+            assert_eq!(by(&p, "t"), vec![t]);
+            assert_eq!(by(&p, ""), Vec::<TypeId>::new());
+            // Added after the parse.
+            let u = p.add_struct("s", 8, &[]).unwrap();
+            assert_eq!(by(&p, "s"), vec![s, s2, u]);
+            // Renamed in place (same record length), made anonymous, and given a name.
+            let name = p.add_str("t").unwrap();
+            p.ty_mut(s2).unwrap().name = name;
+            p.ty_mut(t).unwrap().name = StrOffset::EMPTY;
+            p.ty_mut(ptr).unwrap().name = name;
+            assert_eq!(by(&p, "s"), vec![s, u]);
+            assert_eq!(by(&p, "t"), vec![s2, ptr]);
+            // The same lookups on a BTF that was never parsed.
+            let mut fresh = Btf::new(endian);
+            fresh.append(&p, |_, _| true).unwrap();
+            assert_eq!(by(&fresh, "s"), vec![s, u]);
+            assert_eq!(by(&fresh, "t"), vec![s2, ptr]);
+        }
     }
 
     /// Fuzz finding: a name offset that points at the NUL ending another string names a type

@@ -7,14 +7,18 @@
 //! are checked against the type count, known only at the end, through the largest id
 //! referenced anywhere; only when that one is out of range does a second, slow pass find the
 //! first culprit to name it in the error. The pass is monomorphized per byte order so the
-//! hot loop has no byte-order branch. Then the type and string sections are copied once
-//! each; the offsets vector is allocated before them (sized for the most records the section
-//! could hold, then shrunk), so the peak heap is the sections plus 4 bytes per type.
+//! hot loop has no byte-order branch. The pass also notes, in bit 0 of each record's entry
+//! in the offsets table, whether the type is a named type of the type name index, so that
+//! building that index later visits those types only. Then the type and string sections are
+//! copied once each; the offsets vector is allocated before them (sized for the most records
+//! the section could hold, then shrunk), so the peak heap is the sections plus 4 bytes per
+//! type.
 
 use std::sync::Arc;
 
 use super::error::{BtfError, Result};
-use super::record::KIND_SHAPE;
+use super::lookup::{self, NamedHint};
+use super::record::{KIND_SHAPE, NAMED_TYPE};
 use super::strings::StringTable;
 use super::types::raw_id;
 use super::{Btf, Kind, Layout, TypeKind, HEADER_LEN, MAGIC};
@@ -294,6 +298,9 @@ struct FastRule {
     per_item: u8,
     special: u8,
     known: bool,
+    /// [`NAMED_TYPE`] for the kinds of the type name index
+    /// ([`lookup::TYPES`]), else 0.
+    type_class: u32,
 }
 
 /// All ones when `set`.
@@ -315,6 +322,7 @@ const FAST: [FastRule; 32] = {
         per_item: 0,
         special: S_NONE,
         known: false,
+        type_class: 0,
     };
     let mut t = [unknown; 32];
     let mut k = 0;
@@ -339,6 +347,11 @@ const FAST: [FastRule; 32] = {
                     SPECIAL[k]
                 },
                 known: true,
+                type_class: if lookup::class_of(k as u32) == lookup::TYPES {
+                    NAMED_TYPE
+                } else {
+                    0
+                },
             };
         }
         k += 1;
@@ -534,7 +547,9 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
                 return Err(record_error::<O>(sec, off, id_at(&offsets), str_end));
             }
             max_ty = max_ty.max(sot & r.sot_ref);
-            offsets.push(off as u32);
+            // The type section is at most u32::MAX bytes long (its length is a u32); a record's
+            // offset is a multiple of 4, and bit 0 takes the `NAMED_TYPE` note.
+            offsets.push(off as u32 | (u32::from(name != 0) & r.type_class));
             off += 12;
             continue;
         }
@@ -577,12 +592,24 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
                 }
             }
             S_FUNC => bad |= u32::from(vlen > 2),
-            S_PROTO => {
-                for p in items.as_chunks::<8>().0 {
-                    max_name = max_name.max(at::<O, 8>(p, 0));
-                    max_ty = max_ty.max(at::<O, 8>(p, 1));
+            S_PROTO => match tail.first_chunk::<32>() {
+                // Most prototypes have at most four parameters: those are read from a
+                // window of four, masked past the record's own, so that no loop ends after
+                // a number of parameters that no predictor could learn.
+                Some(w) if vlen <= 4 => {
+                    for i in 0..4 {
+                        let param = all(i < vlen);
+                        max_name = max_name.max(at::<O, 32>(w, 2 * i as usize) & param);
+                        max_ty = max_ty.max(at::<O, 32>(w, 2 * i as usize + 1) & param);
+                    }
                 }
-            }
+                _ => {
+                    for p in items.as_chunks::<8>().0 {
+                        max_name = max_name.max(at::<O, 8>(p, 0));
+                        max_ty = max_ty.max(at::<O, 8>(p, 1));
+                    }
+                }
+            },
             S_VAR => bad |= u32::from(fixed_word() > 2),
             S_DATASEC => {
                 for v in items.as_chunks::<12>().0 {
@@ -594,8 +621,9 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
         if (bad | u32::from(max_name >= str_end)) != 0 {
             return Err(record_error::<O>(sec, off, id_at(&offsets), str_end));
         }
-        // The type section is at most u32::MAX bytes long (its length is a u32).
-        offsets.push(off as u32);
+        // The type section is at most u32::MAX bytes long (its length is a u32); a record's
+        // offset is a multiple of 4, and bit 0 takes the `NAMED_TYPE` note.
+        offsets.push(off as u32 | (u32::from(name != 0) & r.type_class));
         off += 12 + extra;
     }
     let n_types = u32::try_from(first_id as u64 + (offsets.len() - void) as u64)
@@ -608,7 +636,8 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
 
     let start_id = if base.is_some() { first_id } else { 0 };
     let strings = StringTable::from_checked(str_sec, base_str_len);
-    let btf = Btf::assemble(
+    let n_local = offsets.len();
+    let mut btf = Btf::assemble(
         O::ENDIAN,
         h.layout,
         base,
@@ -616,6 +645,7 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
         (sec.to_vec(), offsets),
         strings,
     );
+    btf.type_names = NamedHint::new(n_local);
     if max_ty >= n_types {
         return Err(first_bad_ref(&btf));
     }
@@ -752,7 +782,7 @@ mod tests {
                 Ok(btf) => {
                     let sec = &b[types.clone()];
                     for l in 1..btf.offsets.len() {
-                        let off = btf.offsets[l] as usize;
+                        let off = crate::btf::record::record_off(btf.offsets[l]);
                         check_record::<Le>(sec, off, l as u32, str_end).unwrap_or_else(|e| {
                             panic!("accepted a record the exact check refuses: {e}")
                         });
