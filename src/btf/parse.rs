@@ -575,32 +575,51 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
                     max_ty = max_ty.max(at::<O, 12>(a, 0)).max(at::<O, 12>(a, 1));
                 }
             }
-            S_MEMBERS => {
-                for m in items.as_chunks::<12>().0 {
-                    max_name = max_name.max(at::<O, 12>(m, 0));
-                    max_ty = max_ty.max(at::<O, 12>(m, 1));
+            // As for prototypes below: most structs and unions have at most six members
+            // (vmlinux: 80 %) and most enums at most four enumerators, read from a masked
+            // window of six or four.
+            S_MEMBERS => match tail.first_chunk::<72>() {
+                Some(w) if vlen <= 6 => {
+                    for i in 0..6 {
+                        let member = all(i < vlen);
+                        max_name = max_name.max(at::<O, 72>(w, 3 * i as usize) & member);
+                        max_ty = max_ty.max(at::<O, 72>(w, 3 * i as usize + 1) & member);
+                    }
                 }
-            }
-            S_ENUM => {
-                for e in items.as_chunks::<8>().0 {
-                    max_name = max_name.max(at::<O, 8>(e, 0));
+                _ => {
+                    for m in items.as_chunks::<12>().0 {
+                        max_name = max_name.max(at::<O, 12>(m, 0));
+                        max_ty = max_ty.max(at::<O, 12>(m, 1));
+                    }
                 }
-            }
+            },
+            S_ENUM => match tail.first_chunk::<32>() {
+                Some(w) if vlen <= 4 => {
+                    for i in 0..4 {
+                        max_name = max_name.max(at::<O, 32>(w, 2 * i as usize) & all(i < vlen));
+                    }
+                }
+                _ => {
+                    for e in items.as_chunks::<8>().0 {
+                        max_name = max_name.max(at::<O, 8>(e, 0));
+                    }
+                }
+            },
             S_ENUM64 => {
                 for e in items.as_chunks::<12>().0 {
                     max_name = max_name.max(at::<O, 12>(e, 0));
                 }
             }
             S_FUNC => bad |= u32::from(vlen > 2),
-            S_PROTO => match tail.first_chunk::<32>() {
-                // Most prototypes have at most four parameters: those are read from a
-                // window of four, masked past the record's own, so that no loop ends after
+            S_PROTO => match tail.first_chunk::<48>() {
+                // Most prototypes have at most six parameters: those are read from a
+                // window of six, masked past the record's own, so that no loop ends after
                 // a number of parameters that no predictor could learn.
-                Some(w) if vlen <= 4 => {
-                    for i in 0..4 {
+                Some(w) if vlen <= 6 => {
+                    for i in 0..6 {
                         let param = all(i < vlen);
-                        max_name = max_name.max(at::<O, 32>(w, 2 * i as usize) & param);
-                        max_ty = max_ty.max(at::<O, 32>(w, 2 * i as usize + 1) & param);
+                        max_name = max_name.max(at::<O, 48>(w, 2 * i as usize) & param);
+                        max_ty = max_ty.max(at::<O, 48>(w, 2 * i as usize + 1) & param);
                     }
                 }
                 _ => {
@@ -711,6 +730,35 @@ mod tests {
         b.add_type("", TypeKind::Const(int)).unwrap();
         b.add_type("", TypeKind::Restrict(ptr)).unwrap();
         let proto = b.add_func_proto(int, &[("x", int)]).unwrap();
+        // Items past the windows the fast check reads (six members or parameters, four
+        // enumerators), then records with windows that run into the next record.
+        let many: Vec<NewMember> = ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| NewMember::new(n, int, 32 * i as u32))
+            .collect();
+        b.add_struct("wide", 32, &many).unwrap();
+        b.add_func_proto(
+            int,
+            &[
+                ("a", int),
+                ("b", ptr),
+                ("c", int),
+                ("d", int),
+                ("e", int),
+                ("f", int),
+                ("g", ptr),
+            ],
+        )
+        .unwrap();
+        b.add_enum(
+            "e5",
+            4,
+            true,
+            &[("P", 1), ("Q", 2), ("R", 3), ("S", 4), ("T", 5)],
+        )
+        .unwrap();
+        b.add_func_proto(ptr, &[("y", int), ("z", ptr)]).unwrap();
         b.add_func("fn", proto, Linkage::Global).unwrap();
         let v = b.add_var("v", int, Linkage::Static).unwrap();
         b.add_datasec(
