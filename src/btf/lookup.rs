@@ -296,25 +296,13 @@ impl NameIndex {
         for slot in &mut named {
             slot.1 = word_at(slot.1, 0).unwrap_or(u32::MAX);
         }
-        // The first byte of the name a few types ahead is read early: the names lie all
-        // over a string section of megabytes, and that load, which nothing waits for,
-        // brings the name in while the types before it are hashed.
-        const AHEAD: usize = 16;
-        let mut touched = 0u8;
         let mut table: HashTable<u32> = HashTable::with_capacity(named.len());
         // The essential name and the size of each group, and the group of each named type
         // (u32::MAX: a name past the strings, which a checked BTF does not have).
         let mut keys: Vec<&[u8]> = Vec::with_capacity(named.len());
         let mut sizes: Vec<u32> = Vec::with_capacity(named.len());
         let mut group_of = Vec::with_capacity(named.len());
-        for (i, &(_, name)) in named.iter().enumerate() {
-            if let Some(&(_, ahead)) = named.get(i + AHEAD) {
-                touched ^= ahead
-                    .checked_sub(base_len)
-                    .and_then(|at| own.get(at as usize))
-                    .copied()
-                    .unwrap_or(0);
-            }
+        for &(_, name) in &named {
             let key = match name.checked_sub(base_len) {
                 Some(at) => essential_hash_at(own, at as usize, &hasher),
                 // A name in the base's strings (split BTF).
@@ -349,7 +337,6 @@ impl NameIndex {
                 }
             });
         }
-        std::hint::black_box(touched);
         // Counting sort of the ids by group; a stable pass keeps id order within a group.
         let mut starts = Vec::with_capacity(sizes.len() + 1);
         let mut at = 0u32;
