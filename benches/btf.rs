@@ -18,7 +18,7 @@ use common::{criterion_dir, load_blob, median_ns};
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::atomic::{AtomicIsize, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 
@@ -301,6 +301,87 @@ fn bench_dedup(c: &mut Criterion, blob: &[u8]) {
     }
 }
 
+/// Medians of the interleaved rounds (see [`interleaved`]), in nanoseconds.
+struct Interleaved {
+    rounds: usize,
+    parse: f64,
+    libbpf: Option<f64>,
+    parse_index: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// bpfir's parse, libbpf's parse and bpfir's parse + type name index, timed in turn, round
+/// after round, so that a burst of load from another process hits each of them alike
+/// (criterion measures one benchmark after the other, and on a shared machine the load
+/// moves between them). Each step includes dropping what it made. `$BPFIR_BENCH_BTF_ROUNDS`
+/// rounds (default 300, about a second; 0 skips this).
+fn interleaved(blob: &[u8]) -> Option<Interleaved> {
+    let rounds = std::env::var("BPFIR_BENCH_BTF_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(300usize);
+    if rounds == 0 {
+        return None;
+    }
+    let (mut parse, mut parse_index) = (Vec::new(), Vec::new());
+    #[cfg_attr(not(feature = "bench-libbpf"), allow(unused_mut))]
+    let mut theirs: Vec<f64> = Vec::new();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        drop(black_box(
+            bpfir::btf::Btf::parse(black_box(blob)).expect("bpfir parse"),
+        ));
+        parse.push(t.elapsed().as_nanos() as f64);
+        #[cfg(feature = "bench-libbpf")]
+        {
+            let t = Instant::now();
+            drop(black_box(
+                libbpf::LibbpfBtf::parse(black_box(blob)).expect("libbpf btf__new"),
+            ));
+            theirs.push(t.elapsed().as_nanos() as f64);
+        }
+        let t = Instant::now();
+        let btf = bpfir::btf::Btf::parse(black_box(blob)).expect("bpfir parse");
+        btf.build_type_name_index();
+        drop(black_box(btf));
+        parse_index.push(t.elapsed().as_nanos() as f64);
+    }
+    Some(Interleaved {
+        rounds,
+        parse: median(parse),
+        libbpf: (!theirs.is_empty()).then(|| median(theirs)),
+        parse_index: median(parse_index),
+    })
+}
+
+fn report_interleaved(r: &Interleaved) {
+    println!(
+        "== interleaved, {} rounds, medians: bpfir parse {:.3} ms, parse + type name index {:.3} ms",
+        r.rounds,
+        r.parse / 1e6,
+        r.parse_index / 1e6
+    );
+    match r.libbpf {
+        Some(l) => {
+            let verdict = |x: f64, max: f64| if x <= max { "met" } else { "MISSED" };
+            println!(
+                "   libbpf parse {:.3} ms; parse / libbpf = {:.2} (goal <= 1.0: {}), \
+                 parse + index / libbpf = {:.2} (goal <= 1.5: {})",
+                l / 1e6,
+                r.parse / l,
+                verdict(r.parse / l, 1.0),
+                r.parse_index / l,
+                verdict(r.parse_index / l, 1.5)
+            );
+        }
+        None => println!("   (libbpf not measured: run with --features bench-libbpf)"),
+    }
+}
+
 /// One row of the table at the end: a goal on `bpfir / reference` (`max`), or on
 /// `reference / bpfir` when `faster_by` is set.
 fn row(dir: &Path, since: SystemTime, what: &str, group: &str, reference: &str, max: f64) {
@@ -323,7 +404,7 @@ fn row(dir: &Path, since: SystemTime, what: &str, group: &str, reference: &str, 
     );
 }
 
-fn report_ratios(dir: &Path, since: SystemTime) {
+fn report_ratios(dir: &Path, since: SystemTime, rounds: Option<&Interleaved>) {
     println!();
     println!("== medians of this run; ratio = bpfir / libbpf (below 1: bpfir is faster)");
     println!("| work | libbpf | aya-obj | bpfir | bpfir / libbpf | goal | |");
@@ -387,6 +468,10 @@ fn report_ratios(dir: &Path, since: SystemTime) {
     if cfg!(not(feature = "bench-libbpf")) {
         println!("(libbpf not measured: run with --features bench-libbpf)");
     }
+    if let Some(r) = rounds {
+        println!();
+        report_interleaved(r);
+    }
 }
 
 fn main() {
@@ -400,9 +485,14 @@ fn main() {
         .output_directory(&dir)
         .configure_from_args();
     report_memory(&blob, &source);
+    let rounds = interleaved(&blob);
+    if let Some(r) = &rounds {
+        report_interleaved(r);
+        println!();
+    }
     bench_parse(&mut c, &blob);
     bench_marshal(&mut c, &blob);
     bench_dedup(&mut c, &blob);
     c.final_summary();
-    report_ratios(&dir, started);
+    report_ratios(&dir, started, rounds.as_ref());
 }

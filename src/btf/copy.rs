@@ -62,10 +62,13 @@ impl Btf {
                 | TypeKind::Int { .. }
                 | TypeKind::Fwd { .. }
                 | TypeKind::Float { .. } => {
-                    // Nothing to map: the record is the same but for the name.
+                    // Nothing to map: the record is the same but for the name (its words
+                    // written in this BTF's byte order, which may not be `other`'s).
                     let rec = other.encode(&t, super::record::NewItems::FromKind);
                     w.put(name.0);
-                    w.out.extend_from_slice(rec.get(4..).unwrap_or_default());
+                    for word in rec.get(4..).unwrap_or_default().chunks_exact(4) {
+                        w.put(other.endian.read_u32(word, 0).unwrap_or(0));
+                    }
                 }
                 TypeKind::Ptr(r)
                 | TypeKind::Typedef(r)

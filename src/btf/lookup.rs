@@ -16,9 +16,11 @@
 
 use std::hash::BuildHasher;
 
+use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 use super::error::{BtfError, Result};
+use super::record::{record_off, NAMED_TYPE};
 use super::types::{raw_id, type_id};
 use super::{Btf, Kind, StrOffset, TypeId, TypeKind};
 
@@ -73,17 +75,79 @@ fn zero_bytes(x: u64) -> u64 {
     !(((x & LO7) + LO7) | x | LO7)
 }
 
-/// The essential name of the NUL-terminated string at `start` of `bytes`, found in one pass
-/// a word at a time: the NUL, and whether two underscores follow each other anywhere (only
-/// then can the name have a flavour, and [`essential_bytes`] looks closer). `None` when
-/// `start` is out of range or no NUL follows it.
+/// A keyed hash of names: a folded multiply of each 8-byte word of the name (the last one
+/// zero-padded) into a state that starts from, and is multiplied by, secret numbers drawn
+/// for each index (from the standard library's random hasher keys), then the length. Crafted
+/// names cannot aim at equal hashes without the keys, so the table does not degrade; it is
+/// computed word by word so that [`essential_hash_at`] gets it while looking for the end of
+/// the name, without reading the name again.
+#[derive(Clone, Copy)]
+pub(super) struct NameHasher {
+    start: u64,
+    mul: u64,
+    fin: u64,
+}
+
+impl Default for NameHasher {
+    fn default() -> NameHasher {
+        let keys = DefaultHashBuilder::default();
+        NameHasher {
+            start: keys.hash_one(0x6e61_6d65u64),
+            // Odd, so that the multiplication loses no bit of the state.
+            mul: keys.hash_one(0x6861_7368u64) | 1,
+            fin: keys.hash_one(0x0065_6e64u64) | 1,
+        }
+    }
+}
+
+impl NameHasher {
+    /// Mixes one word into the state.
+    #[inline(always)]
+    fn step(&self, h: u64, w: u64) -> u64 {
+        let p = u128::from(h ^ w) * u128::from(self.mul);
+        (p as u64) ^ ((p >> 64) as u64)
+    }
+
+    /// The hash of a name of `len` bytes from the state after its words.
+    #[inline(always)]
+    fn finish(&self, h: u64, len: usize) -> u64 {
+        let p = u128::from(h ^ len as u64) * u128::from(self.fin);
+        (p as u64) ^ ((p >> 64) as u64)
+    }
+
+    /// The hash of `key`.
+    pub(super) fn hash(&self, key: &[u8]) -> u64 {
+        let (words, rest) = key.as_chunks::<8>();
+        let mut h = self.start;
+        for w in words {
+            h = self.step(h, u64::from_le_bytes(*w));
+        }
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            h = self.step(h, u64::from_le_bytes(last));
+        }
+        self.finish(h, key.len())
+    }
+}
+
+/// The essential name of the NUL-terminated string at `start` of `bytes` and its hash by
+/// `hasher`, found in one pass a word at a time: the NUL, the hash of the words before it,
+/// and whether two underscores follow each other anywhere (only then can the name have a
+/// flavour, and [`essential_bytes`] looks closer; the hash of the cut name is then computed
+/// again). `None` when `start` is out of range or no NUL follows it.
 #[inline]
-pub(crate) fn essential_at(bytes: &[u8], start: usize) -> Option<&[u8]> {
+pub(crate) fn essential_hash_at<'a>(
+    bytes: &'a [u8],
+    start: usize,
+    hasher: &NameHasher,
+) -> Option<(&'a [u8], u64)> {
     const UNDERSCORES: u64 = 0x5f5f_5f5f_5f5f_5f5f;
     let tail = bytes.get(start..)?;
     let mut p = 0usize;
     let mut pair = false;
     let mut last_us = 0u64;
+    let mut h = hasher.start;
     loop {
         let w = match tail.get(p..p + 8) {
             Some(c) => u64::from_le_bytes(c.try_into().ok()?),
@@ -105,17 +169,33 @@ pub(crate) fn essential_at(bytes: &[u8], start: usize) -> Option<&[u8]> {
         let mut u = zero_bytes(w ^ UNDERSCORES);
         if z != 0 {
             let k = z.trailing_zeros() / 8;
-            u &= (1u64 << (8 * k)).wrapping_sub(1);
+            // The bytes before the NUL.
+            let before = (1u64 << (8 * k)).wrapping_sub(1);
+            u &= before;
+            pair |= u & (u >> 8) != 0 || (last_us & u & 0x80) != 0;
+            let len = p + k as usize;
+            let name = &tail[..len];
+            if pair {
+                let key = essential_bytes(name);
+                return Some((key, hasher.hash(key)));
+            }
+            if k != 0 {
+                h = hasher.step(h, w & before);
+            }
+            return Some((name, hasher.finish(h, len)));
         }
         pair |= u & (u >> 8) != 0 || (last_us & u & 0x80) != 0;
         last_us = u >> 56;
-        if z != 0 {
-            let len = p + (z.trailing_zeros() / 8) as usize;
-            let name = &tail[..len];
-            return Some(if pair { essential_bytes(name) } else { name });
-        }
+        h = hasher.step(h, w);
         p += 8;
     }
+}
+
+/// The essential name of the NUL-terminated string at `start` of `bytes` (see
+/// [`essential_hash_at`]).
+#[cfg(test)]
+pub(crate) fn essential_at(bytes: &[u8], start: usize) -> Option<&[u8]> {
+    essential_hash_at(bytes, start, &NameHasher::default()).map(|(key, _)| key)
 }
 
 /// Essential name → type ids of one [`Btf`]'s own types.
@@ -124,14 +204,14 @@ pub(crate) fn essential_at(bytes: &[u8], start: usize) -> Option<&[u8]> {
 /// holding many equal keys probes past all of them on every insert, which made 320k
 /// typedefs of one name take seconds to index). Each entry is the number of a group; the
 /// ids of a group are a range of `ids`, in id order (a counting sort by group). Names are
-/// hashed as bytes with hashbrown's keyed default hasher (so crafted names cannot make the
+/// hashed as bytes with a keyed hash ([`NameHasher`], so crafted names cannot make the
 /// table degrade), never checked for UTF-8: a lookup by `&str` only ever matches valid
 /// UTF-8.
 #[derive(Clone, Default)]
 pub(super) struct NameIndex {
     /// Group numbers, hashed by the group's essential name.
     table: HashTable<u32>,
-    hasher: DefaultHashBuilder,
+    hasher: NameHasher,
     /// Per group: the start of its ids in `ids` (one more entry at the end).
     starts: Vec<u32>,
     /// Raw ids of every named type, grouped by essential name, in id order in each group.
@@ -148,84 +228,131 @@ pub(super) const DECLS: usize = 1;
 
 /// The index holding types of wire kind `kind`.
 #[inline(always)]
-fn class_of(kind: u32) -> usize {
+pub(super) const fn class_of(kind: u32) -> usize {
     match kind {
         12 | 14 | 15 | 17 => DECLS,
         _ => TYPES,
     }
 }
 
+/// How many of a BTF's own types carry the parser's [`NAMED_TYPE`] note in their entry
+/// of `Btf::offsets`: the parser reads every record's name and kind anyway, and notes there
+/// which types are named types of the [`TYPES`] index, so that building that index visits
+/// those types only instead of decoding every record again. It covers the parsed types;
+/// types added later lie past it (the build walks those), and rewriting a record in place
+/// drops it (the record's name or kind may have changed).
+#[derive(Clone, Copy, Default)]
+pub(super) struct NamedHint {
+    len: usize,
+}
+
+impl NamedHint {
+    /// The note covers the first `len` local indexes.
+    pub(super) fn new(len: usize) -> NamedHint {
+        NamedHint { len }
+    }
+}
+
 impl NameIndex {
     /// The index of `btf`'s own types of class `class` ([`TYPES`] or [`DECLS`]).
     fn build(btf: &Btf, class: usize) -> NameIndex {
-        let hasher = DefaultHashBuilder::default();
-        let skip = usize::from(btf.base.is_none());
-        // The named types of the class, in id order (local index, name offset), found with
-        // two loads per type; everything else is sized by their number.
-        let mut named: Vec<(u32, u32)> = Vec::new();
+        let hasher = NameHasher::default();
         let e = btf.endian;
-        for (local, &off) in btf.offsets.iter().enumerate().skip(skip) {
-            let off = off as usize;
-            let Some(&[a, b, c, d, i0, i1, i2, i3]) = btf.raw.get(off..off + 8) else {
+        let word_at = |entry: u32, i: usize| e.read_u32(&btf.raw, record_off(entry) + 4 * i);
+        // The named types of the class, in id order (local index, name offset); everything
+        // else is sized by their number. The parser's note gives those of the type index
+        // among the parsed types; other types are found with two loads each.
+        let noted = if class == TYPES {
+            &btf.offsets[..btf.type_names.len.min(btf.offsets.len())]
+        } else {
+            &[]
+        };
+        // The named types of the class, in id order: (local index, entry in `offsets`).
+        // The noted ones are gathered without a branch (every entry is written to the next
+        // slot, which is kept when the entry is noted), the others found with two loads
+        // each; everything else is sized by their number.
+        let count = noted.iter().map(|&o| o & NAMED_TYPE).sum::<u32>() as usize;
+        let mut named = vec![(0u32, 0u32); count + 1];
+        let mut k = 0usize;
+        for (local, &entry) in noted.iter().enumerate() {
+            if let Some(slot) = named.get_mut(k) {
+                *slot = (local as u32, entry);
+            }
+            k += (entry & NAMED_TYPE) as usize;
+        }
+        named.truncate(k);
+        // Void (local 0 of a base BTF) has no record.
+        let walk_from = noted.len().max(usize::from(btf.base.is_none()));
+        for (local, &entry) in btf.offsets.iter().enumerate().skip(walk_from) {
+            let (Some(name), Some(info)) = (word_at(entry, 0), word_at(entry, 1)) else {
                 continue;
             };
-            let (name, info) = match e {
-                crate::Endian::Little => (
-                    u32::from_le_bytes([a, b, c, d]),
-                    u32::from_le_bytes([i0, i1, i2, i3]),
-                ),
-                crate::Endian::Big => (
-                    u32::from_be_bytes([a, b, c, d]),
-                    u32::from_be_bytes([i0, i1, i2, i3]),
-                ),
-            };
             if name != 0 && class_of((info >> 24) & 0x1f) == class {
-                named.push((local as u32, name));
+                named.push((local as u32, entry));
             }
         }
+        // Their name offsets, read in one pass (loads that do not depend on each other).
+        let (own, base_len) = (btf.strings.bytes(), btf.strings.base_len());
+        for slot in &mut named {
+            slot.1 = word_at(slot.1, 0).unwrap_or(u32::MAX);
+        }
         let mut table: HashTable<u32> = HashTable::with_capacity(named.len());
-        // The essential name of each group's first type, and the group of each named type
+        // The essential name and the size of each group, and the group of each named type
         // (u32::MAX: a name past the strings, which a checked BTF does not have).
         let mut keys: Vec<&[u8]> = Vec::with_capacity(named.len());
+        let mut sizes: Vec<u32> = Vec::with_capacity(named.len());
         let mut group_of = Vec::with_capacity(named.len());
-        let (own, base_len) = (btf.strings.bytes(), btf.strings.base_len());
         for &(_, name) in &named {
             let key = match name.checked_sub(base_len) {
-                Some(at) => essential_at(own, at as usize),
+                Some(at) => essential_hash_at(own, at as usize, &hasher),
                 // A name in the base's strings (split BTF).
-                None => btf.str_bytes(StrOffset(name)).map(essential_bytes),
+                None => btf
+                    .str_bytes(StrOffset(name))
+                    .map(essential_bytes)
+                    .map(|key| (key, hasher.hash(key))),
             };
             // A non-zero offset may point at an empty string (the NUL ending another one):
             // such a type is still found by its (empty) name, as every named type is.
-            let Some(key) = key else {
+            let Some((key, hash)) = key else {
                 group_of.push(u32::MAX);
                 continue;
             };
-            let hash = hasher.hash_one(key);
-            group_of.push(match table.find(hash, |&g| keys[g as usize] == key) {
-                Some(&g) => g,
-                None => {
+            let found = table.entry(
+                hash,
+                |&g| keys[g as usize] == key,
+                |&g| hasher.hash(keys[g as usize]),
+            );
+            group_of.push(match found {
+                Entry::Occupied(g) => {
+                    let g = *g.get();
+                    sizes[g as usize] += 1;
+                    g
+                }
+                Entry::Vacant(slot) => {
                     let g = keys.len() as u32;
+                    slot.insert(g);
                     keys.push(key);
-                    table.insert_unique(hash, g, |&g| hasher.hash_one(keys[g as usize]));
+                    sizes.push(1);
                     g
                 }
             });
         }
         // Counting sort of the ids by group; a stable pass keeps id order within a group.
-        let mut starts = vec![0u32; keys.len() + 1];
-        for &g in group_of.iter().filter(|&&g| g != u32::MAX) {
-            starts[g as usize + 1] += 1;
+        let mut starts = Vec::with_capacity(sizes.len() + 1);
+        let mut at = 0u32;
+        starts.push(0);
+        for &n in &sizes {
+            at += n;
+            starts.push(at);
         }
-        for i in 1..starts.len() {
-            starts[i] += starts[i - 1];
-        }
-        let mut next = starts.clone();
-        let mut ids = vec![0u32; *starts.last().unwrap_or(&0) as usize];
+        // `sizes` becomes each group's next free slot.
+        let groups = sizes.len();
+        sizes.copy_from_slice(&starts[..groups]);
+        let mut ids = vec![0u32; at as usize];
         for (&(local, _), &g) in named.iter().zip(&group_of) {
-            if g != u32::MAX {
-                ids[next[g as usize] as usize] = btf.start_id + local;
-                next[g as usize] += 1;
+            if let Some(next) = sizes.get_mut(g as usize) {
+                ids[*next as usize] = btf.start_id + local;
+                *next += 1;
             }
         }
         NameIndex {
@@ -261,7 +388,7 @@ impl Btf {
     fn own_by_essential(&self, essential: &str, class: usize) -> &[u32] {
         let index = self.name_index(class);
         let key = essential.as_bytes();
-        let hash = index.hasher.hash_one(key);
+        let hash = index.hasher.hash(key);
         let found = index.table.find(hash, |&g| {
             let first = index.ids[index.starts[g as usize] as usize];
             self.get(type_id(first))
@@ -549,19 +676,27 @@ mod tests {
             "aaaaaaa___",
             "aaaaaa___b",
         ];
-        for n in names {
+        let hasher = NameHasher::default();
+        let long = "a".repeat(40);
+        let long_flavoured = format!("{long}___v2");
+        for n in names.into_iter().chain([&long[..], &long_flavoured[..]]) {
             let want = essential_name(n).as_bytes();
             assert_eq!(essential_bytes(n.as_bytes()), want, "{n}");
-            // In a table, at every alignment, with and without bytes after the NUL.
+            // In a table, at every alignment, with and without bytes after the NUL; the
+            // hash found on the way is the hash of the essential name.
             for pad in 0..9 {
                 let mut table = vec![b'x'; pad];
                 table.extend_from_slice(n.as_bytes());
                 table.push(0);
-                assert_eq!(essential_at(&table, pad), Some(want), "{n}");
+                let found = Some((want, hasher.hash(want)));
+                assert_eq!(essential_hash_at(&table, pad, &hasher), found, "{n}");
                 table.extend_from_slice(b"a___b_c\0");
-                assert_eq!(essential_at(&table, pad), Some(want), "{n}");
+                assert_eq!(essential_hash_at(&table, pad, &hasher), found, "{n}");
             }
         }
+        // Names that differ only in their length or last bytes hash apart.
+        assert_ne!(hasher.hash(b"ab"), hasher.hash(b"ab\0"));
+        assert_ne!(hasher.hash(b"abcdefgh"), hasher.hash(b"abcdefgi"));
         assert_eq!(essential_at(b"abc", 0), None);
         assert_eq!(essential_at(b"abc\0", 4), None);
         assert_eq!(essential_at(b"abcdefghijk", 2), None);
@@ -648,6 +783,55 @@ mod tests {
         assert_eq!(fresh.type_by_name_kind("f", Kind::Typedef), Some(t));
         assert!(fresh.names[TYPES].get().is_some());
         assert!(fresh.names[DECLS].get().is_none());
+    }
+
+    /// The parser notes which parsed types the type index holds; the index of a parsed BTF
+    /// also holds the types added after the parse and sees records rewritten in place
+    /// (renamed, or made anonymous) as they are now, exactly as a walk over every type.
+    #[test]
+    fn the_index_of_a_parsed_btf_follows_later_changes() {
+        use crate::btf::{IntEncoding, Linkage, NewMember, StrOffset};
+        use crate::Endian;
+        let mut b = Btf::new(Endian::Little);
+        let int = b.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+        let s = b
+            .add_struct("s", 4, &[NewMember::new("a", int, 0)])
+            .unwrap();
+        let s2 = b.add_struct("s___v2", 4, &[]).unwrap();
+        let proto = b.add_func_proto(int, &[("x", int)]).unwrap();
+        let f = b.add_func("f", proto, Linkage::Global).unwrap();
+        let t = b.add_typedef("t", int).unwrap();
+        let ptr = b.add_ptr(s).unwrap();
+        for endian in [Endian::Little, Endian::Big] {
+            let blob = if endian == Endian::Little {
+                b.to_bytes()
+            } else {
+                let mut big = Btf::new(Endian::Big);
+                big.append(&b, |_, _| true).unwrap();
+                big.to_bytes()
+            };
+            let mut p = Btf::parse(&blob).unwrap();
+            let by = |p: &Btf, n: &str| p.types_by_essential_name(n).collect::<Vec<_>>();
+            assert_eq!(by(&p, "s"), vec![s, s2]);
+            assert_eq!(by(&p, "f"), vec![f]);
+            assert_eq!(by(&p, "t"), vec![t]);
+            assert_eq!(by(&p, ""), Vec::<TypeId>::new());
+            // Added after the parse.
+            let u = p.add_struct("s", 8, &[]).unwrap();
+            assert_eq!(by(&p, "s"), vec![s, s2, u]);
+            // Renamed in place (same record length), made anonymous, and given a name.
+            let name = p.add_str("t").unwrap();
+            p.ty_mut(s2).unwrap().name = name;
+            p.ty_mut(t).unwrap().name = StrOffset::EMPTY;
+            p.ty_mut(ptr).unwrap().name = name;
+            assert_eq!(by(&p, "s"), vec![s, u]);
+            assert_eq!(by(&p, "t"), vec![s2, ptr]);
+            // The same lookups on a BTF that was never parsed.
+            let mut fresh = Btf::new(endian);
+            fresh.append(&p, |_, _| true).unwrap();
+            assert_eq!(by(&fresh, "s"), vec![s, u]);
+            assert_eq!(by(&fresh, "t"), vec![s2, ptr]);
+        }
     }
 
     /// Fuzz finding: a name offset that points at the NUL ending another string names a type

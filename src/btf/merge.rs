@@ -123,6 +123,33 @@ mod tests {
     use crate::btf::{IntEncoding, Kind, Linkage, NewMember, VarSecinfo};
     use crate::Endian;
 
+    /// A BTF appended to one of the other byte order is written in that one's: every kind,
+    /// including those copied as they are but for the name (INT, FWD, FLOAT), which were
+    /// copied in the source's byte order and made the result unreadable.
+    #[test]
+    fn appending_across_byte_orders_writes_the_destination_order() {
+        for (from, to) in [(Endian::Little, Endian::Big), (Endian::Big, Endian::Little)] {
+            let mut b = Btf::new(from);
+            let int = b.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();
+            b.add_type("f", TypeKind::Fwd { union: true }).unwrap();
+            b.add_type("double", TypeKind::Float { size: 8 }).unwrap();
+            b.add_struct("s", 4, &[NewMember::new("a", int, 0)])
+                .unwrap();
+            let mut out = Btf::new(to);
+            out.append(&b, |_, _| true).unwrap();
+            let again = Btf::parse(&out.to_bytes()).unwrap();
+            assert_eq!(again.endian(), to);
+            let kinds: Vec<TypeKind> = again.own_types().map(|(_, t)| t.kind).collect();
+            let want: Vec<TypeKind> = b.own_types().map(|(_, t)| t.kind).collect();
+            assert_eq!(kinds.len(), want.len());
+            for ((id, t), w) in again.own_types().zip(&want).skip(1) {
+                assert_eq!(t.kind.kind(), w.kind(), "type {id:?}");
+                assert_eq!(again.size_of(id).ok(), b.size_of(id).ok(), "type {id:?}");
+            }
+            assert_eq!(again.types_by_name("double").count(), 1);
+        }
+    }
+
     fn sample() -> (Btf, TypeId, TypeId, TypeId) {
         let mut b = Btf::new(Endian::Little);
         let int = b.add_int("int", 4, IntEncoding::SIGNED, 32).unwrap();

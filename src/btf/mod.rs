@@ -68,7 +68,7 @@ pub use types::{
 };
 
 use crate::Endian;
-use lookup::NameIndex;
+use lookup::{NameIndex, NamedHint};
 use strings::StringTable;
 use types::{raw_id, type_id};
 
@@ -126,7 +126,8 @@ pub struct Btf {
     start_id: u32,
     /// The own types' encoded records, in `endian` byte order (see `record`).
     raw: Vec<u8>,
-    /// Byte offset in `raw` of each own type's record (0 for void).
+    /// Byte offset in `raw` of each own type's record (0 for void), with the parser's
+    /// [`record::NAMED_TYPE`] note in bit 0 (read offsets with [`record::record_off`]).
     offsets: Vec<u32>,
     /// True while `raw` holds exactly the records of `offsets`, back to back in id order.
     contiguous: bool,
@@ -134,6 +135,9 @@ pub struct Btf {
     /// The name indexes, each built on first use: of types ([`lookup::TYPES`]) and of
     /// declarations (FUNC, VAR, DATASEC, DECL_TAG: [`lookup::DECLS`]).
     names: [OnceLock<NameIndex>; 2],
+    /// How many entries of `offsets` carry the parser's note of which types the type name
+    /// index holds (see [`NamedHint`]).
+    type_names: NamedHint,
     ptr_size: OnceLock<u32>,
 }
 
@@ -212,6 +216,7 @@ impl Btf {
             contiguous: true,
             strings,
             names: Default::default(),
+            type_names: NamedHint::default(),
             ptr_size: OnceLock::new(),
         }
     }

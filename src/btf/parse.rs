@@ -7,14 +7,18 @@
 //! are checked against the type count, known only at the end, through the largest id
 //! referenced anywhere; only when that one is out of range does a second, slow pass find the
 //! first culprit to name it in the error. The pass is monomorphized per byte order so the
-//! hot loop has no byte-order branch. Then the type and string sections are copied once
-//! each; the offsets vector is allocated before them (sized for the most records the section
-//! could hold, then shrunk), so the peak heap is the sections plus 4 bytes per type.
+//! hot loop has no byte-order branch. The pass also notes, in bit 0 of each record's entry
+//! in the offsets table, whether the type is a named type of the type name index, so that
+//! building that index later visits those types only. Then the type and string sections are
+//! copied once each; the offsets vector is allocated before them (sized for the most records
+//! the section could hold, then shrunk), so the peak heap is the sections plus 4 bytes per
+//! type.
 
 use std::sync::Arc;
 
 use super::error::{BtfError, Result};
-use super::record::KIND_SHAPE;
+use super::lookup::{self, NamedHint};
+use super::record::{KIND_SHAPE, NAMED_TYPE};
 use super::strings::StringTable;
 use super::types::raw_id;
 use super::{Btf, Kind, Layout, TypeKind, HEADER_LEN, MAGIC};
@@ -294,6 +298,9 @@ struct FastRule {
     per_item: u8,
     special: u8,
     known: bool,
+    /// [`NAMED_TYPE`] for the kinds of the type name index
+    /// ([`lookup::TYPES`]), else 0.
+    type_class: u32,
 }
 
 /// All ones when `set`.
@@ -315,6 +322,7 @@ const FAST: [FastRule; 32] = {
         per_item: 0,
         special: S_NONE,
         known: false,
+        type_class: 0,
     };
     let mut t = [unknown; 32];
     let mut k = 0;
@@ -339,6 +347,11 @@ const FAST: [FastRule; 32] = {
                     SPECIAL[k]
                 },
                 known: true,
+                type_class: if lookup::class_of(k as u32) == lookup::TYPES {
+                    NAMED_TYPE
+                } else {
+                    0
+                },
             };
         }
         k += 1;
@@ -534,7 +547,9 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
                 return Err(record_error::<O>(sec, off, id_at(&offsets), str_end));
             }
             max_ty = max_ty.max(sot & r.sot_ref);
-            offsets.push(off as u32);
+            // The type section is at most u32::MAX bytes long (its length is a u32); a record's
+            // offset is a multiple of 4, and bit 0 takes the `NAMED_TYPE` note.
+            offsets.push(off as u32 | (u32::from(name != 0) & r.type_class));
             off += 12;
             continue;
         }
@@ -560,29 +575,60 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
                     max_ty = max_ty.max(at::<O, 12>(a, 0)).max(at::<O, 12>(a, 1));
                 }
             }
-            S_MEMBERS => {
-                for m in items.as_chunks::<12>().0 {
-                    max_name = max_name.max(at::<O, 12>(m, 0));
-                    max_ty = max_ty.max(at::<O, 12>(m, 1));
+            // As for prototypes below: most structs and unions have at most six members
+            // (vmlinux: 80 %) and most enums at most four enumerators, read from a masked
+            // window of six or four.
+            S_MEMBERS => match tail.first_chunk::<72>() {
+                Some(w) if vlen <= 6 => {
+                    for i in 0..6 {
+                        let member = all(i < vlen);
+                        max_name = max_name.max(at::<O, 72>(w, 3 * i as usize) & member);
+                        max_ty = max_ty.max(at::<O, 72>(w, 3 * i as usize + 1) & member);
+                    }
                 }
-            }
-            S_ENUM => {
-                for e in items.as_chunks::<8>().0 {
-                    max_name = max_name.max(at::<O, 8>(e, 0));
+                _ => {
+                    for m in items.as_chunks::<12>().0 {
+                        max_name = max_name.max(at::<O, 12>(m, 0));
+                        max_ty = max_ty.max(at::<O, 12>(m, 1));
+                    }
                 }
-            }
+            },
+            S_ENUM => match tail.first_chunk::<32>() {
+                Some(w) if vlen <= 4 => {
+                    for i in 0..4 {
+                        max_name = max_name.max(at::<O, 32>(w, 2 * i as usize) & all(i < vlen));
+                    }
+                }
+                _ => {
+                    for e in items.as_chunks::<8>().0 {
+                        max_name = max_name.max(at::<O, 8>(e, 0));
+                    }
+                }
+            },
             S_ENUM64 => {
                 for e in items.as_chunks::<12>().0 {
                     max_name = max_name.max(at::<O, 12>(e, 0));
                 }
             }
             S_FUNC => bad |= u32::from(vlen > 2),
-            S_PROTO => {
-                for p in items.as_chunks::<8>().0 {
-                    max_name = max_name.max(at::<O, 8>(p, 0));
-                    max_ty = max_ty.max(at::<O, 8>(p, 1));
+            S_PROTO => match tail.first_chunk::<48>() {
+                // Most prototypes have at most six parameters: those are read from a
+                // window of six, masked past the record's own, so that no loop ends after
+                // a number of parameters that no predictor could learn.
+                Some(w) if vlen <= 6 => {
+                    for i in 0..6 {
+                        let param = all(i < vlen);
+                        max_name = max_name.max(at::<O, 48>(w, 2 * i as usize) & param);
+                        max_ty = max_ty.max(at::<O, 48>(w, 2 * i as usize + 1) & param);
+                    }
                 }
-            }
+                _ => {
+                    for p in items.as_chunks::<8>().0 {
+                        max_name = max_name.max(at::<O, 8>(p, 0));
+                        max_ty = max_ty.max(at::<O, 8>(p, 1));
+                    }
+                }
+            },
             S_VAR => bad |= u32::from(fixed_word() > 2),
             S_DATASEC => {
                 for v in items.as_chunks::<12>().0 {
@@ -594,8 +640,9 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
         if (bad | u32::from(max_name >= str_end)) != 0 {
             return Err(record_error::<O>(sec, off, id_at(&offsets), str_end));
         }
-        // The type section is at most u32::MAX bytes long (its length is a u32).
-        offsets.push(off as u32);
+        // The type section is at most u32::MAX bytes long (its length is a u32); a record's
+        // offset is a multiple of 4, and bit 0 takes the `NAMED_TYPE` note.
+        offsets.push(off as u32 | (u32::from(name != 0) & r.type_class));
         off += 12 + extra;
     }
     let n_types = u32::try_from(first_id as u64 + (offsets.len() - void) as u64)
@@ -608,7 +655,8 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
 
     let start_id = if base.is_some() { first_id } else { 0 };
     let strings = StringTable::from_checked(str_sec, base_str_len);
-    let btf = Btf::assemble(
+    let n_local = offsets.len();
+    let mut btf = Btf::assemble(
         O::ENDIAN,
         h.layout,
         base,
@@ -616,6 +664,7 @@ fn parse_as<O: Order>(bytes: &[u8], h: Header, base: Option<Arc<Btf>>) -> Result
         (sec.to_vec(), offsets),
         strings,
     );
+    btf.type_names = NamedHint::new(n_local);
     if max_ty >= n_types {
         return Err(first_bad_ref(&btf));
     }
@@ -681,6 +730,35 @@ mod tests {
         b.add_type("", TypeKind::Const(int)).unwrap();
         b.add_type("", TypeKind::Restrict(ptr)).unwrap();
         let proto = b.add_func_proto(int, &[("x", int)]).unwrap();
+        // Items past the windows the fast check reads (six members or parameters, four
+        // enumerators), then records with windows that run into the next record.
+        let many: Vec<NewMember> = ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| NewMember::new(n, int, 32 * i as u32))
+            .collect();
+        b.add_struct("wide", 32, &many).unwrap();
+        b.add_func_proto(
+            int,
+            &[
+                ("a", int),
+                ("b", ptr),
+                ("c", int),
+                ("d", int),
+                ("e", int),
+                ("f", int),
+                ("g", ptr),
+            ],
+        )
+        .unwrap();
+        b.add_enum(
+            "e5",
+            4,
+            true,
+            &[("P", 1), ("Q", 2), ("R", 3), ("S", 4), ("T", 5)],
+        )
+        .unwrap();
+        b.add_func_proto(ptr, &[("y", int), ("z", ptr)]).unwrap();
         b.add_func("fn", proto, Linkage::Global).unwrap();
         let v = b.add_var("v", int, Linkage::Static).unwrap();
         b.add_datasec(
@@ -752,7 +830,7 @@ mod tests {
                 Ok(btf) => {
                     let sec = &b[types.clone()];
                     for l in 1..btf.offsets.len() {
-                        let off = btf.offsets[l] as usize;
+                        let off = crate::btf::record::record_off(btf.offsets[l]);
                         check_record::<Le>(sec, off, l as u32, str_end).unwrap_or_else(|e| {
                             panic!("accepted a record the exact check refuses: {e}")
                         });

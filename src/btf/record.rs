@@ -41,6 +41,19 @@ pub(super) const KIND_SHAPE: [(u8, u8); 32] = {
     t
 };
 
+/// Bit 0 of an entry of `Btf::offsets` (records are 4-byte aligned, so the low two bits of
+/// an offset are free): set by the parser when the type is a named type of the type name
+/// index, so that building that index need not walk every record again (see
+/// `lookup::NamedHint`, which says how many entries carry it). Readers take the offset with
+/// [`record_off`].
+pub(super) const NAMED_TYPE: u32 = 1;
+
+/// The byte offset of a record from its entry in `Btf::offsets`.
+#[inline(always)]
+pub(super) fn record_off(entry: u32) -> usize {
+    (entry & !3) as usize
+}
+
 /// Length of the record whose info word is `info`, items included.
 #[inline(always)]
 pub(super) fn record_len(info: u32) -> usize {
@@ -227,7 +240,7 @@ impl Btf {
                 kind: TypeKind::Void,
             };
         }
-        let off = self.offsets.get(local).copied().unwrap_or(0) as usize;
+        let off = record_off(self.offsets.get(local).copied().unwrap_or(0));
         decode(self.endian, &self.raw, off)
     }
 
@@ -236,7 +249,7 @@ impl Btf {
         if local == 0 && self.base.is_none() {
             return &[];
         }
-        let off = self.offsets.get(local).copied().unwrap_or(0) as usize;
+        let off = record_off(self.offsets.get(local).copied().unwrap_or(0));
         let len = record_len(word(
             self.endian,
             self.raw.get(off..).unwrap_or_default(),
@@ -408,7 +421,7 @@ impl Btf {
     /// the same length, else appended (the records are then no longer contiguous).
     pub(super) fn replace_record(&mut self, local: usize, rec: &[u8]) {
         let old = self.record_bytes(local).len();
-        let off = self.offsets[local] as usize;
+        let off = record_off(self.offsets[local]);
         if old == rec.len() {
             self.raw[off..off + old].copy_from_slice(rec);
         } else if self.raw.len() as u64 + rec.len() as u64 <= u32::MAX as u64 {
@@ -417,6 +430,8 @@ impl Btf {
             self.contiguous = false;
         }
         self.names = Default::default();
+        // The record's name or kind may have changed.
+        self.type_names = Default::default();
         self.ptr_size.take();
     }
 }
