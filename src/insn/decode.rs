@@ -27,22 +27,92 @@ use super::opcode::{
 use super::{Insn, SLOT_BYTES};
 use crate::Endian;
 
-/// Reads one slot at `offset`, or reports how much is missing.
-fn read_slot(
-    bytes: &[u8],
-    offset: usize,
-    endian: Endian,
-    needed: usize,
-) -> Result<RawSlot, InsnError> {
-    slot_at(bytes, offset, endian).ok_or_else(|| truncated(bytes, offset, needed))
-}
-
 /// The error for an instruction at `offset` that needs `needed` bytes and is cut short.
 fn truncated(bytes: &[u8], offset: usize, needed: usize) -> InsnError {
     InsnError::Truncated {
         offset,
         needed,
         available: bytes.len().saturating_sub(offset),
+    }
+}
+
+/// How the decoder reports a slot it refuses. The decoding functions are generic over it,
+/// so that one body of checks serves two callers: [`InsnError`] builds the detailed error
+/// (offset, opcode, field, value), and [`Refused`] is a bare "no" for the object reader's
+/// hot path, where a refused slot becomes [`Insn::Opaque`] and the details are never
+/// looked at. With `Refused`, a decoded instruction comes back in two registers instead of
+/// through a 56-byte `Result`.
+trait Report: Sized {
+    /// The opcode names no instruction.
+    fn unknown(c: &Checker) -> Self;
+    /// A reserved field holds `value`, not `expected`.
+    fn reserved(c: &Checker, field: &'static str, value: i64, expected: &'static str) -> Self;
+    /// A register nibble is above 10.
+    fn register(c: &Checker, field: &'static str, reg: u8) -> Self;
+    /// The bytes end inside the instruction at `offset`, which needs `needed` bytes.
+    fn truncated(bytes: &[u8], offset: usize, needed: usize) -> Self;
+}
+
+impl Report for InsnError {
+    #[cold]
+    fn unknown(c: &Checker) -> Self {
+        InsnError::UnknownOpcode {
+            offset: c.offset,
+            code: c.raw.code,
+        }
+    }
+
+    #[cold]
+    fn reserved(c: &Checker, field: &'static str, value: i64, expected: &'static str) -> Self {
+        InsnError::ReservedField {
+            offset: c.offset,
+            code: c.raw.code,
+            field,
+            value,
+            expected,
+        }
+    }
+
+    #[cold]
+    fn register(c: &Checker, field: &'static str, reg: u8) -> Self {
+        InsnError::InvalidRegister {
+            offset: c.offset,
+            code: c.raw.code,
+            field,
+            reg,
+        }
+    }
+
+    #[cold]
+    fn truncated(bytes: &[u8], offset: usize, needed: usize) -> Self {
+        truncated(bytes, offset, needed)
+    }
+}
+
+/// A slot the decoder refuses, without the details (see [`Report`]); [`decode_at`] at the
+/// same offset gives the detailed [`InsnError`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Refused;
+
+impl Report for Refused {
+    #[inline(always)]
+    fn unknown(_: &Checker) -> Self {
+        Refused
+    }
+
+    #[inline(always)]
+    fn reserved(_: &Checker, _: &'static str, _: i64, _: &'static str) -> Self {
+        Refused
+    }
+
+    #[inline(always)]
+    fn register(_: &Checker, _: &'static str, _: u8) -> Self {
+        Refused
+    }
+
+    #[inline(always)]
+    fn truncated(_: &[u8], _: usize, _: usize) -> Self {
+        Refused
     }
 }
 
@@ -82,62 +152,60 @@ struct Checker {
 }
 
 impl Checker {
-    fn unknown(&self) -> InsnError {
-        InsnError::UnknownOpcode {
-            offset: self.offset,
-            code: self.raw.code,
+    #[inline(always)]
+    fn unknown<E: Report>(&self) -> E {
+        E::unknown(self)
+    }
+
+    #[inline(always)]
+    fn reserved<E: Report>(&self, field: &'static str, value: i64, expected: &'static str) -> E {
+        E::reserved(self, field, value, expected)
+    }
+
+    #[inline(always)]
+    fn reg<E: Report>(&self, field: &'static str, n: u8) -> Result<Reg, E> {
+        match Reg::from_u8(n) {
+            Some(r) => Ok(r),
+            None => Err(E::register(self, field, n)),
         }
     }
 
-    fn reserved(&self, field: &'static str, value: i64, expected: &'static str) -> InsnError {
-        InsnError::ReservedField {
-            offset: self.offset,
-            code: self.raw.code,
-            field,
-            value,
-            expected,
-        }
-    }
-
-    fn reg(&self, field: &'static str, n: u8) -> Result<Reg, InsnError> {
-        Reg::from_u8(n).ok_or(InsnError::InvalidRegister {
-            offset: self.offset,
-            code: self.raw.code,
-            field,
-            reg: n,
-        })
-    }
-
-    fn dst(&self) -> Result<Reg, InsnError> {
+    #[inline(always)]
+    fn dst<E: Report>(&self) -> Result<Reg, E> {
         self.reg("dst", self.raw.dst)
     }
 
-    fn src(&self) -> Result<Reg, InsnError> {
+    #[inline(always)]
+    fn src<E: Report>(&self) -> Result<Reg, E> {
         self.reg("src", self.raw.src)
     }
 
-    fn zero_dst(&self) -> Result<(), InsnError> {
+    #[inline(always)]
+    fn zero_dst<E: Report>(&self) -> Result<(), E> {
         match self.raw.dst {
             0 => Ok(()),
             v => Err(self.reserved("dst_reg", i64::from(v), "0")),
         }
     }
 
-    fn zero_src(&self) -> Result<(), InsnError> {
+    #[inline(always)]
+    fn zero_src<E: Report>(&self) -> Result<(), E> {
         match self.raw.src {
             0 => Ok(()),
             v => Err(self.reserved("src_reg", i64::from(v), "0")),
         }
     }
 
-    fn zero_off(&self) -> Result<(), InsnError> {
+    #[inline(always)]
+    fn zero_off<E: Report>(&self) -> Result<(), E> {
         match self.raw.off {
             0 => Ok(()),
             v => Err(self.reserved("off", i64::from(v), "0")),
         }
     }
 
-    fn zero_imm(&self) -> Result<(), InsnError> {
+    #[inline(always)]
+    fn zero_imm<E: Report>(&self) -> Result<(), E> {
         match self.raw.imm {
             0 => Ok(()),
             v => Err(self.reserved("imm", i64::from(v), "0")),
@@ -169,30 +237,41 @@ impl Insn {
 /// whole slot the decoder refuses becomes [`Insn::Opaque`] (which encodes back to the same
 /// bytes) instead of an error: for programs written to be refused by the verifier, whose
 /// reader still wants them. Only a slot cut short by the end of `bytes` is an error.
+///
+/// The hot path decodes with [`Refused`]; the detailed error is built only for the
+/// truncated slot it reports.
+#[inline]
 pub(crate) fn decode_or_opaque(
     bytes: &[u8],
     offset: usize,
     endian: Endian,
 ) -> Result<Insn, InsnError> {
-    match decode_at(bytes, offset, endian) {
+    match decode_with::<Refused>(bytes, offset, endian) {
         Ok(insn) => Ok(insn),
-        Err(e) => match read_slot(bytes, offset, endian, SLOT_BYTES) {
-            Ok(raw) => Ok(Insn::Opaque {
+        Err(Refused) => match slot_at(bytes, offset, endian) {
+            Some(raw) => Ok(Insn::Opaque {
                 code: raw.code,
                 dst: raw.dst,
                 src: raw.src,
                 off: raw.off,
                 imm: raw.imm,
             }),
-            Err(_) => Err(e),
+            None => Err(truncated(bytes, offset, SLOT_BYTES)),
         },
     }
 }
 
 /// Decodes the instruction at byte `offset` of `bytes`; errors name `offset`.
 pub(crate) fn decode_at(bytes: &[u8], offset: usize, endian: Endian) -> Result<Insn, InsnError> {
+    decode_with(bytes, offset, endian)
+}
+
+/// Decodes the instruction at byte `offset` of `bytes`, reporting a refused slot as `E`
+/// (see [`Report`]): the same checks, in the same order, whatever `E` is.
+#[inline(always)]
+fn decode_with<E: Report>(bytes: &[u8], offset: usize, endian: Endian) -> Result<Insn, E> {
     let Some(raw) = slot_at(bytes, offset, endian) else {
-        return Err(truncated(bytes, offset, SLOT_BYTES));
+        return Err(E::truncated(bytes, offset, SLOT_BYTES));
     };
     let c = Checker { offset, raw };
     match Class::of(raw.code) {
@@ -207,7 +286,8 @@ pub(crate) fn decode_at(bytes: &[u8], offset: usize, endian: Endian) -> Result<I
     }
 }
 
-fn decode_ld(c: &Checker, bytes: &[u8], endian: Endian) -> Result<Insn, InsnError> {
+#[inline(always)]
+fn decode_ld<E: Report>(c: &Checker, bytes: &[u8], endian: Endian) -> Result<Insn, E> {
     let raw = c.raw;
     let size = Size::of(raw.code);
     match (Mode::of(raw.code), size) {
@@ -216,15 +296,9 @@ fn decode_ld(c: &Checker, bytes: &[u8], endian: Endian) -> Result<Insn, InsnErro
                 .offset
                 .checked_add(SLOT_BYTES)
                 .ok_or_else(|| c.unknown())?;
-            let second =
-                read_slot(bytes, second_at, endian, 2 * SLOT_BYTES).map_err(|e| match e {
-                    InsnError::Truncated { available, .. } => InsnError::Truncated {
-                        offset: c.offset,
-                        needed: 2 * SLOT_BYTES,
-                        available: available.saturating_add(SLOT_BYTES),
-                    },
-                    other => other,
-                })?;
+            // Cut short: the error names the first slot and counts the bytes from there.
+            let second = slot_at(bytes, second_at, endian)
+                .ok_or_else(|| E::truncated(bytes, c.offset, 2 * SLOT_BYTES))?;
             c.zero_off()?;
             let dst = c.dst()?;
             let kind = PseudoKind::from_src_reg(raw.src).ok_or_else(|| {
@@ -264,7 +338,8 @@ fn decode_ld(c: &Checker, bytes: &[u8], endian: Endian) -> Result<Insn, InsnErro
     }
 }
 
-fn decode_ldx(c: &Checker) -> Result<Insn, InsnError> {
+#[inline(always)]
+fn decode_ldx<E: Report>(c: &Checker) -> Result<Insn, E> {
     let raw = c.raw;
     let size = Size::of(raw.code);
     let mode = Mode::of(raw.code);
@@ -291,7 +366,8 @@ fn decode_ldx(c: &Checker) -> Result<Insn, InsnError> {
     }
 }
 
-fn decode_st(c: &Checker) -> Result<Insn, InsnError> {
+#[inline(always)]
+fn decode_st<E: Report>(c: &Checker) -> Result<Insn, E> {
     let raw = c.raw;
     match Mode::of(raw.code) {
         Some(Mode::Mem) => {
@@ -307,7 +383,8 @@ fn decode_st(c: &Checker) -> Result<Insn, InsnError> {
     }
 }
 
-fn decode_stx(c: &Checker) -> Result<Insn, InsnError> {
+#[inline(always)]
+fn decode_stx<E: Report>(c: &Checker) -> Result<Insn, E> {
     let raw = c.raw;
     let size = Size::of(raw.code);
     match Mode::of(raw.code) {
@@ -361,7 +438,8 @@ fn decode_stx(c: &Checker) -> Result<Insn, InsnError> {
     }
 }
 
-fn decode_alu(c: &Checker, class: AluClass) -> Result<Insn, InsnError> {
+#[inline(always)]
+fn decode_alu<E: Report>(c: &Checker, class: AluClass) -> Result<Insn, E> {
     let raw = c.raw;
     let op = raw.code & 0xf0;
     let is_x = raw.code & BPF_X != 0;
@@ -456,7 +534,8 @@ fn decode_alu(c: &Checker, class: AluClass) -> Result<Insn, InsnError> {
     }
 }
 
-fn decode_jmp(c: &Checker, class: JmpClass) -> Result<Insn, InsnError> {
+#[inline(always)]
+fn decode_jmp<E: Report>(c: &Checker, class: JmpClass) -> Result<Insn, E> {
     let raw = c.raw;
     let op = raw.code & 0xf0;
     let is_x = raw.code & BPF_X != 0;
@@ -651,5 +730,71 @@ impl Iterator for Decoder<'_> {
                 Some(Err(e))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decode_at, decode_or_opaque, decode_with, Refused};
+    use crate::insn::Insn;
+    use crate::Endian;
+
+    /// The reader's fast path (`Refused`) accepts exactly what the detailed decoder accepts,
+    /// with the same instruction, over every opcode and a spread of field values, in both
+    /// byte orders; what it refuses becomes the slot's `Opaque`.
+    #[test]
+    fn the_fast_path_agrees_with_the_detailed_decoder() {
+        let regs = [0x00u8, 0x01, 0x0a, 0x0b, 0xa0, 0xb1, 0x21];
+        let offs = [0i16, 1, 8, 16, 32, -1];
+        let imms = [0i32, 1, 16, 32, 64, -1, 0xe1, 0x110, 0x1_0000];
+        let seconds: [[u8; 8]; 3] = [
+            [0; 8],
+            [0, 0, 0, 0, 1, 2, 3, 4],
+            [0x18, 0, 0, 0, 0, 0, 0, 0],
+        ];
+        let mut accepted = 0;
+        for endian in [Endian::Little, Endian::Big] {
+            for code in 0..=255u8 {
+                for &r in &regs {
+                    for &off in &offs {
+                        for &imm in &imms {
+                            for second in &seconds {
+                                let (o, i) = match endian {
+                                    Endian::Little => (off.to_le_bytes(), imm.to_le_bytes()),
+                                    Endian::Big => (off.to_be_bytes(), imm.to_be_bytes()),
+                                };
+                                let mut b = vec![code, r, o[0], o[1], i[0], i[1], i[2], i[3]];
+                                b.extend_from_slice(second);
+                                for len in [8, 16] {
+                                    let bytes = &b[..len];
+                                    let slow = decode_at(bytes, 0, endian);
+                                    let fast = decode_with::<Refused>(bytes, 0, endian);
+                                    assert_eq!(slow.clone().ok(), fast.ok(), "{bytes:02x?}");
+                                    let kept = decode_or_opaque(bytes, 0, endian).unwrap();
+                                    match slow {
+                                        Ok(insn) => {
+                                            accepted += 1;
+                                            assert_eq!(kept, insn);
+                                        }
+                                        Err(_) => assert!(
+                                            matches!(kept, Insn::Opaque { code: c, .. } if c == code),
+                                            "{bytes:02x?}"
+                                        ),
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(accepted > 10_000, "{accepted}");
+        // Only a slot cut short is an error, and it is the detailed one.
+        let short = [0x95u8, 0, 0, 0];
+        assert_eq!(
+            decode_or_opaque(&short, 0, Endian::Little),
+            decode_at(&short, 0, Endian::Little)
+        );
+        assert!(decode_or_opaque(&short, 0, Endian::Little).is_err());
     }
 }

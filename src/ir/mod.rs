@@ -190,6 +190,42 @@ impl Module {
         id
     }
 
+    /// Appends `insns` to the end of `func`, in order, without metadata: the bulk form of
+    /// [`append`](Self::append) for a reader that decoded a whole function. One copy into
+    /// the arena and one pass over the layout, instead of an arena push, a layout node and
+    /// a relinking per instruction. Returns the id of the first new instruction; the ids
+    /// of the others follow it by index (`first.index() + k` for `insns[k]`). `None` when
+    /// `insns` is empty.
+    ///
+    /// # Panics
+    ///
+    /// If the module has no function `func` (the reader passes the ids it just made).
+    pub(crate) fn append_insns(&mut self, func: FuncId, insns: &[Insn]) -> Option<InsnId> {
+        let first = self.insns.alloc_slice(insns)?;
+        let f = &mut self.funcs[func];
+        let prev = f.last;
+        // The arena gave the run consecutive indices (at most u32::MAX ids exist).
+        let n = u32::try_from(insns.len()).unwrap_or(u32::MAX);
+        f.last = Some(first.nth_after(n - 1));
+        if prev.is_none() {
+            f.first = Some(first);
+        }
+        f.n_insns = f.n_insns.saturating_add(n);
+        if let Some(p) = prev.and_then(|p| self.nodes.get_mut(p)) {
+            p.next = Some(first);
+        }
+        let nodes = (0..n).map(|k| Node {
+            prev: match k {
+                0 => prev,
+                _ => Some(first.nth_after(k - 1)),
+            },
+            next: (k + 1 < n).then(|| first.nth_after(k + 1)),
+            func: Some(func),
+        });
+        self.nodes.insert_run(first, nodes, Id::nth_after);
+        Some(first)
+    }
+
     /// Makes room for `n` more instructions in the instruction arena and in the tables
     /// most instructions fill (layout, references, lines), so a reader that knows how many
     /// it will create grows them once instead of doubling and copying.

@@ -55,13 +55,18 @@ pub(crate) fn extern_kind(btf: &Btf, name: &str) -> Option<(ExternKind, Option<T
 /// The `DATASEC`s an extern may be declared in, in the order [`extern_kind_in`] searches
 /// them: `.kconfig`, `.ksyms`, `.maps` (`None` where the BTF has no such section).
 pub(crate) fn extern_sections(btf: &Btf) -> Vec<(ExternKind, Option<TypeId>)> {
+    extern_sections_in(btf, &datasecs(btf))
+}
+
+/// [`extern_sections`] among `datasecs` (the `DATASEC`s of `btf`, see [`datasecs`]).
+fn extern_sections_in(btf: &Btf, datasecs: &[TypeId]) -> Vec<(ExternKind, Option<TypeId>)> {
     [
         (".kconfig", ExternKind::Kconfig),
         (".ksyms", ExternKind::Ksym),
         (".maps", ExternKind::Map),
     ]
     .into_iter()
-    .map(|(name, kind)| (kind, datasec_by_name(btf, name)))
+    .map(|(name, kind)| (kind, datasec_in(btf, datasecs, name)))
     .collect()
 }
 
@@ -127,6 +132,10 @@ struct Code<'a> {
     insns: Vec<Option<InsnId>>,
     /// `(start byte offset, function)`, sorted by offset.
     funcs: Vec<(u64, FuncId)>,
+    /// The jumps and local calls, `(byte offset, instruction, function)` in section order:
+    /// what [`Reader::resolve_local_targets`] turns into references, without walking every
+    /// instruction again.
+    branches: Vec<(u64, InsnId, FuncId)>,
 }
 
 impl Code<'_> {
@@ -136,14 +145,6 @@ impl Code<'_> {
         }
         let slot = usize::try_from(offset / 8).ok()?;
         self.insns.get(slot).copied().flatten()
-    }
-
-    /// Every instruction with its byte offset, in section order.
-    fn insns(&self) -> impl Iterator<Item = (u64, InsnId)> + '_ {
-        self.insns
-            .iter()
-            .enumerate()
-            .filter_map(|(slot, id)| id.map(|id| (slot as u64 * 8, id)))
     }
 
     fn func_at(&self, offset: u64) -> Option<FuncId> {
@@ -177,6 +178,10 @@ struct Reader<'a> {
     /// Maps by ELF section index, with the byte range of their symbols.
     maps_by_place: HashMap<usize, Vec<(std::ops::Range<u64>, MapId)>>,
     externs_by_name: HashMap<&'a str, ExternId>,
+    /// The `DATASEC`s of the module's BTF, in id order, found by one pass over its types
+    /// when the reader starts: data sections, externs, `.maps`, struct_ops and the BTF
+    /// fix-up each look theirs up here instead of walking every type again.
+    datasecs: Vec<TypeId>,
 }
 
 fn linkage(b: Binding) -> SymbolLinkage {
@@ -192,9 +197,22 @@ fn linkage(b: Binding) -> SymbolLinkage {
 /// name, kept for the module's lifetime) for them would cost more than the rest of reading
 /// a small object, and nobody asked for the index.
 pub(super) fn datasec_by_name(btf: &Btf, name: &str) -> Option<TypeId> {
+    datasec_in(btf, &datasecs(btf), name)
+}
+
+/// The `DATASEC`s of `btf`'s own types, in id order (one pass over the types).
+fn datasecs(btf: &Btf) -> Vec<TypeId> {
     btf.own_types()
         .filter(|(_, t)| t.kind.kind() == Kind::Datasec)
         .map(|(id, _)| id)
+        .collect()
+}
+
+/// The first of `datasecs` (see [`datasecs`]) named `name`.
+pub(super) fn datasec_in(btf: &Btf, datasecs: &[TypeId], name: &str) -> Option<TypeId> {
+    datasecs
+        .iter()
+        .copied()
         .find(|&id| btf.name(id).is_ok_and(|n| n == name))
 }
 
@@ -236,6 +254,7 @@ impl<'a> Reader<'a> {
                 reason: "there is no .BTF section for its strings and types".into(),
             });
         }
+        let datasecs = module.btf.as_ref().map(datasecs).unwrap_or_default();
         Ok(Reader {
             elf,
             input_len: bytes.len(),
@@ -245,6 +264,7 @@ impl<'a> Reader<'a> {
             data_by_section: HashMap::new(),
             maps_by_place: HashMap::new(),
             externs_by_name: HashMap::new(),
+            datasecs,
         })
     }
 
@@ -356,7 +376,7 @@ impl<'a> Reader<'a> {
                 .module
                 .btf
                 .as_ref()
-                .and_then(|b| datasec_by_name(b, s.name));
+                .and_then(|b| datasec_in(b, &self.datasecs, s.name));
             let id = self.module.add_data(DataSection {
                 name: s.name.to_string(),
                 kind,
@@ -406,7 +426,7 @@ impl<'a> Reader<'a> {
         self.module
             .btf
             .as_ref()
-            .map(extern_sections)
+            .map(|b| extern_sections_in(b, &self.datasecs))
             .unwrap_or_default()
     }
 
@@ -445,12 +465,15 @@ impl<'a> Reader<'a> {
         // the bytes can hold once (more instructions, if any, grow the arena as usual).
         let n_slots: usize = sections.iter().map(|s| s.data.len() / 8).sum();
         self.module.reserve_insns(n_slots.min(self.input_len / 8));
+        // One function's instructions as decoded, reused from function to function.
+        let mut decoded: Vec<Insn> = Vec::new();
         for section in &sections {
             let mut code = Code {
                 index: section.index,
                 name: section.name,
                 insns: vec![None; section.data.len() / 8],
                 funcs: Vec::new(),
+                branches: Vec::new(),
             };
             // By name and start: two functions may share a name (a static one next to a
             // global one, after a link), each with its own linkage.
@@ -520,7 +543,9 @@ impl<'a> Reader<'a> {
                 code.funcs.push((range.start as u64, func));
                 // Slots the decoder refuses stay as opaque instructions: the kernel judges.
                 // (What `Decoder::keeping_opaque` yields, without its per-item wrapping.)
+                // The function is decoded whole, then appended to the IR in one go.
                 let endian = self.elf.endian();
+                decoded.clear();
                 let mut off = 0;
                 while off < bytes.len() {
                     let insn =
@@ -529,12 +554,31 @@ impl<'a> Reader<'a> {
                             function: fname.into(),
                             source,
                         })?;
-                    let id = self.module.append_plain(func, insn);
-                    // `range` lies in the section and is 8-byte aligned (checked above).
-                    if let Some(slot) = code.insns.get_mut((range.start + off) / 8) {
-                        *slot = Some(id);
-                    }
+                    decoded.push(insn);
                     off += insn.n_bytes();
+                }
+                let Some(first) = self.module.append_insns(func, &decoded) else {
+                    continue;
+                };
+                // `range` lies in the section and is 8-byte aligned (checked above).
+                let mut slot = range.start / 8;
+                for (k, insn) in (0u32..).zip(&decoded) {
+                    let id = first.nth_after(k);
+                    if let Some(s) = code.insns.get_mut(slot) {
+                        *s = Some(id);
+                    }
+                    if insn.jump_offset().is_some()
+                        || matches!(
+                            insn,
+                            Insn::Call {
+                                kind: CallKind::Local,
+                                ..
+                            }
+                        )
+                    {
+                        code.branches.push((slot as u64 * 8, id, func));
+                    }
+                    slot += insn.n_bytes() / 8;
                 }
             }
             code.funcs.sort_by_key(|&(o, _)| o);
@@ -623,12 +667,8 @@ impl<'a> Reader<'a> {
         let Some(btf) = self.module.btf.as_mut() else {
             return Ok(());
         };
-        let datasecs: Vec<_> = btf
-            .own_types()
-            .filter(|(_, t)| t.kind.kind() == Kind::Datasec)
-            .map(|(id, _)| id)
-            .collect();
-        for id in datasecs {
+        // Reading adds no types: the `DATASEC`s are those found when the reader started.
+        for &id in &self.datasecs {
             let name = btf.name(id)?.to_string();
             // A `DATASEC` lists variables (`.ksyms` also the kfuncs' `FUNC`s), as the kernel
             // and libbpf require, whether or not the object has its section.
@@ -1067,9 +1107,9 @@ impl<'a> Reader<'a> {
         let code = &self.code[i];
         let mut refs = Vec::new();
         let mut opaque = Vec::new();
-        for (offset, id) in code.insns() {
+        for &(offset, id, func) in &code.branches {
             let insn = *self.module.insn(id);
-            let func = self.module.func_of(id);
+            let func = Some(func);
             let bad = |reason: String| ReadError::BadTarget {
                 section: code.name.into(),
                 function: func
