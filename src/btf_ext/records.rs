@@ -12,6 +12,7 @@ use crate::btf::{StrOffset, WireTypeId};
 use crate::Endian;
 
 /// Reads the `n`-th `u32` of a record of type `R`, or reports the record as truncated.
+#[inline(always)]
 fn word<R: ExtRecord>(
     endian: Endian,
     bytes: &[u8],
@@ -32,6 +33,7 @@ impl ExtRecord for FuncInfo {
     const SUBSECTION: Subsection = Subsection::FuncInfo;
     const WIRE_SIZE: u32 = 8;
 
+    #[inline(always)]
     fn decode(
         endian: Endian,
         bytes: &[u8],
@@ -55,6 +57,7 @@ impl ExtRecord for LineInfo {
     const SUBSECTION: Subsection = Subsection::LineInfo;
     const WIRE_SIZE: u32 = 16;
 
+    #[inline(always)]
     fn decode(
         endian: Endian,
         bytes: &[u8],
@@ -84,6 +87,7 @@ impl ExtRecord for CoreRelo {
     const SUBSECTION: Subsection = Subsection::CoreRelo;
     const WIRE_SIZE: u32 = 16;
 
+    #[inline(always)]
     fn decode(
         endian: Endian,
         bytes: &[u8],

@@ -47,16 +47,6 @@ impl<T> Entities<T> {
         Id::from_arena(self.arena.alloc(value), self.tag)
     }
 
-    /// Adds `values` in order (one reservation, one copy), returning the id of the first;
-    /// the others follow it by index. `None` when `values` is empty.
-    pub(crate) fn alloc_slice(&mut self, values: &[T]) -> Option<Id<T>>
-    where
-        T: Copy,
-    {
-        let range = self.arena.alloc_many(values.iter().copied());
-        (!range.is_empty()).then(|| Id::from_arena(range.start(), self.tag))
-    }
-
     /// How many entities were ever added.
     #[inline]
     pub(crate) fn len(&self) -> usize {

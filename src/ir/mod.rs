@@ -190,22 +190,33 @@ impl Module {
         id
     }
 
-    /// Appends `insns` to the end of `func`, in order, without metadata: the bulk form of
-    /// [`append`](Self::append) for a reader that decoded a whole function. One copy into
-    /// the arena and one pass over the layout, instead of an arena push, a layout node and
-    /// a relinking per instruction. Returns the id of the first new instruction; the ids
-    /// of the others follow it by index (`first.index() + k` for `insns[k]`). `None` when
-    /// `insns` is empty.
+    /// Appends to the end of `func` the instructions `fill` pushes into the sink it is
+    /// given, in order, without metadata: the bulk form of [`append`](Self::append) for a
+    /// reader decoding a whole function. Each push is one arena push; the layout is then
+    /// made in one pass over the run, instead of a layout node and a relinking per
+    /// instruction. The ids of a run follow each other by index ([`InsnSink::push`] gives
+    /// each). Returns what `fill` returns, with the id of the first instruction pushed
+    /// (`None`: none). Whatever was pushed is appended, also when `fill` fails.
     ///
     /// # Panics
     ///
     /// If the module has no function `func` (the reader passes the ids it just made).
-    pub(crate) fn append_insns(&mut self, func: FuncId, insns: &[Insn]) -> Option<InsnId> {
-        let first = self.insns.alloc_slice(insns)?;
+    pub(crate) fn append_with<E>(
+        &mut self,
+        func: FuncId,
+        fill: impl FnOnce(&mut InsnSink<'_>) -> Result<(), E>,
+    ) -> Result<Option<InsnId>, E> {
+        let start = self.insns.len();
+        let result = fill(&mut InsnSink {
+            insns: &mut self.insns,
+        });
+        let Some(first) = self.insns.id_at(start) else {
+            return result.map(|()| None);
+        };
         let f = &mut self.funcs[func];
         let prev = f.last;
         // The arena gave the run consecutive indices (at most u32::MAX ids exist).
-        let n = u32::try_from(insns.len()).unwrap_or(u32::MAX);
+        let n = u32::try_from(self.insns.len() - start).unwrap_or(u32::MAX);
         f.last = Some(first.nth_after(n - 1));
         if prev.is_none() {
             f.first = Some(first);
@@ -223,7 +234,21 @@ impl Module {
             func: Some(func),
         });
         self.nodes.insert_run(first, nodes, Id::nth_after);
-        Some(first)
+        result.map(|()| Some(first))
+    }
+
+    /// Adds source line `line` and sets it as the line of `insn`: [`add_line`](Self::add_line)
+    /// then [`set_line`](Self::set_line) without re-checking `insn`, for a reader attaching
+    /// the line records of a whole object to instructions it just created (a later line of
+    /// the same instruction replaces an earlier one, as with `set_line`).
+    ///
+    /// # Panics
+    ///
+    /// In debug builds, if `insn` is another module's.
+    #[inline]
+    pub(crate) fn add_line_of(&mut self, insn: InsnId, line: SourceLine) {
+        let id = self.lines.alloc(line);
+        self.insn_lines.insert(insn, id);
     }
 
     /// Makes room for `n` more instructions in the instruction arena and in the tables
@@ -788,6 +813,20 @@ entity_arenas! {
     SourceLine => lines, "l";
     CoreRelo => core_relos, "c";
     Origin => origins, "o";
+}
+
+/// Where [`Module::append_with`] takes the instructions of a run: each
+/// [`push`](Self::push) adds one to the module's arena.
+pub(crate) struct InsnSink<'a> {
+    insns: &'a mut Entities<Insn>,
+}
+
+impl InsnSink<'_> {
+    /// Adds `insn` to the run, returning its id.
+    #[inline]
+    pub(crate) fn push(&mut self, insn: Insn) -> InsnId {
+        self.insns.alloc(insn)
+    }
 }
 
 /// The instructions of a function, in order. Created by [`Module::func_insns`].

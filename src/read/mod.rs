@@ -465,8 +465,6 @@ impl<'a> Reader<'a> {
         // the bytes can hold once (more instructions, if any, grow the arena as usual).
         let n_slots: usize = sections.iter().map(|s| s.data.len() / 8).sum();
         self.module.reserve_insns(n_slots.min(self.input_len / 8));
-        // One function's instructions as decoded, reused from function to function.
-        let mut decoded: Vec<Insn> = Vec::new();
         for section in &sections {
             let mut code = Code {
                 index: section.index,
@@ -543,43 +541,39 @@ impl<'a> Reader<'a> {
                 code.funcs.push((range.start as u64, func));
                 // Slots the decoder refuses stay as opaque instructions: the kernel judges.
                 // (What `Decoder::keeping_opaque` yields, without its per-item wrapping.)
-                // The function is decoded whole, then appended to the IR in one go.
+                // Each is pushed as decoded; the function's layout is made once at the end.
                 let endian = self.elf.endian();
-                decoded.clear();
-                let mut off = 0;
-                while off < bytes.len() {
-                    let insn =
-                        decode_or_opaque(bytes, off, endian).map_err(|source| ReadError::Insn {
-                            section: section.name.into(),
-                            function: fname.into(),
-                            source,
-                        })?;
-                    decoded.push(insn);
-                    off += insn.n_bytes();
-                }
-                let Some(first) = self.module.append_insns(func, &decoded) else {
-                    continue;
-                };
-                // `range` lies in the section and is 8-byte aligned (checked above).
-                let mut slot = range.start / 8;
-                for (k, insn) in (0u32..).zip(&decoded) {
-                    let id = first.nth_after(k);
-                    if let Some(s) = code.insns.get_mut(slot) {
-                        *s = Some(id);
-                    }
-                    if insn.jump_offset().is_some()
-                        || matches!(
-                            insn,
-                            Insn::Call {
-                                kind: CallKind::Local,
-                                ..
+                self.module.append_with(func, |sink| {
+                    let mut off = 0;
+                    while off < bytes.len() {
+                        let insn = decode_or_opaque(bytes, off, endian).map_err(|source| {
+                            ReadError::Insn {
+                                section: section.name.into(),
+                                function: fname.into(),
+                                source,
                             }
-                        )
-                    {
-                        code.branches.push((slot as u64 * 8, id, func));
+                        })?;
+                        let id = sink.push(insn);
+                        // `range` lies in the section and is 8-byte aligned (checked above).
+                        let at = range.start + off;
+                        if let Some(s) = code.insns.get_mut(at / 8) {
+                            *s = Some(id);
+                        }
+                        if insn.jump_offset().is_some()
+                            || matches!(
+                                insn,
+                                Insn::Call {
+                                    kind: CallKind::Local,
+                                    ..
+                                }
+                            )
+                        {
+                            code.branches.push((at as u64, id, func));
+                        }
+                        off += insn.n_bytes();
                     }
-                    slot += insn.n_bytes() / 8;
-                }
+                    Ok::<(), ReadError>(())
+                })?;
             }
             code.funcs.sort_by_key(|&(o, _)| o);
             self.code.push(code);
@@ -871,7 +865,18 @@ impl<'a> Reader<'a> {
     }
 
     fn attach_ext(&mut self) -> Result<(), ReadError> {
-        let (Some(ext), Some(btf)) = (self.ext.take(), self.module.btf.as_ref()) else {
+        // The BTF is set aside while the records are attached (the module's line arena
+        // and tables are written as they are checked); it goes back in either way.
+        let Some(btf) = self.module.btf.take() else {
+            return Ok(());
+        };
+        let result = self.attach_ext_with(&btf);
+        self.module.btf = Some(btf);
+        result
+    }
+
+    fn attach_ext_with(&mut self, btf: &Btf) -> Result<(), ReadError> {
+        let Some(ext) = self.ext.take() else {
             return Ok(());
         };
         let bad =
@@ -882,7 +887,6 @@ impl<'a> Reader<'a> {
                 reason,
             };
         let mut func_types = Vec::with_capacity(ext.func_infos().size_hint().0);
-        let mut lines = Vec::with_capacity(ext.line_infos().size_hint().0);
         let mut relos = Vec::with_capacity(ext.core_relos().size_hint().0);
         let mut cache = None;
         for (sec, rec) in ext.func_infos() {
@@ -910,6 +914,10 @@ impl<'a> Reader<'a> {
         // handed out (`Btf::str`), as for any `SourceLine` a pass adds.
         let n_str = btf.str_len();
         let in_range = |s: StrOffset| s.0 < n_str;
+        self.module.reserve_lines_and_relos(
+            ext.line_infos().size_hint().0,
+            ext.core_relos().size_hint().0,
+        );
         for (sec, rec) in ext.line_infos() {
             let ExtCode { code, name, .. } = self.ext_code(btf, sec, &mut cache)?;
             let off = rec.insn_off.0;
@@ -929,7 +937,9 @@ impl<'a> Reader<'a> {
                     ));
                 }
             }
-            lines.push((
+            // An instruction just created: attached without another check. (On an error
+            // further on, the module is dropped.)
+            self.module.add_line_of(
                 insn,
                 SourceLine {
                     file: rec.file_name,
@@ -937,7 +947,7 @@ impl<'a> Reader<'a> {
                     line: rec.line_num,
                     col: rec.col,
                 },
-            ));
+            );
         }
         for (sec, rec) in ext.core_relos() {
             let ExtCode { code, name, .. } = self.ext_code(btf, sec, &mut cache)?;
@@ -961,12 +971,6 @@ impl<'a> Reader<'a> {
         }
         for (func, ty) in func_types {
             self.module.function_mut(func).btf_func = Some(ty);
-        }
-        self.module
-            .reserve_lines_and_relos(lines.len(), relos.len());
-        for (insn, line) in lines {
-            let id = self.module.add_line(line);
-            self.module.set_line(insn, Some(id))?;
         }
         for (insn, relo) in relos {
             let id = self.module.add_core_relo(relo);
