@@ -114,6 +114,16 @@ impl<T, V> EntityMap<Id<T>, V> {
         self.slots[i].replace(value)
     }
 
+    /// Makes the table hold a slot (`None` unless set) for every index below `len`, so that
+    /// inserting a key below it is a plain store: for a table about to be filled sparsely
+    /// over a known range of ids (the reader's line and reference tables). Nothing a map
+    /// answers changes.
+    pub(crate) fn grow_to(&mut self, len: usize) {
+        if self.slots.len() < len {
+            self.slots.resize_with(len, || None);
+        }
+    }
+
     /// Sets the values of a run of keys that follow each other by index, `first` then the
     /// ones after it, to `values` in order: one `extend` when the run starts at the end of
     /// the table (a table filled as its ids are made), else one [`insert`](Self::insert)

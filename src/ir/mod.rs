@@ -261,6 +261,15 @@ impl Module {
         self.insn_lines.reserve(n);
     }
 
+    /// Gives the reference and line tables a slot for every instruction created so far, so
+    /// that a reader attaching references and lines to them stores each directly instead
+    /// of growing the tables record by record.
+    pub(crate) fn presize_insn_tables(&mut self) {
+        let n = self.insns.len();
+        self.refs.grow_to(n);
+        self.insn_lines.grow_to(n);
+    }
+
     /// Makes room for `lines` source lines and `core_relos` CO-RE records before a reader
     /// adds them (their arenas are sized once when still empty).
     pub(crate) fn reserve_lines_and_relos(&mut self, lines: usize, core_relos: usize) {

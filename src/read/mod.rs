@@ -36,7 +36,7 @@ use hashbrown::HashMap;
 use crate::btf::{Btf, Kind, Linkage, StrOffset, TypeId, TypeKind};
 use crate::btf_ext::{BtfExt, CoreAccess};
 use crate::elf::{Binding, ElfObject, Section, Symbol, SymbolKind, R_BPF_64_32, R_BPF_64_64};
-use crate::insn::{decode_or_opaque, CallKind, Insn};
+use crate::insn::{decode_or_opaque, decode_or_opaque_fast, CallKind, Insn};
 use crate::ir::{
     CoreRelo, DataKind, DataSection, DataVar, Extern, ExternId, ExternKind, FuncId, Function,
     InsnId, MapId, Module, Ref, SourceLine, SymbolLinkage,
@@ -274,6 +274,7 @@ impl<'a> Reader<'a> {
         self.read_maps()?;
         self.read_externs();
         self.read_code()?;
+        self.module.presize_insn_tables();
         self.attach_ext()?;
         for i in 0..self.code.len() {
             self.resolve_relocations(i)?;
@@ -546,13 +547,20 @@ impl<'a> Reader<'a> {
                 self.module.append_with(func, |sink| {
                     let mut off = 0;
                     while off < bytes.len() {
-                        let insn = decode_or_opaque(bytes, off, endian).map_err(|source| {
-                            ReadError::Insn {
-                                section: section.name.into(),
-                                function: fname.into(),
-                                source,
-                            }
-                        })?;
+                        let Some(insn) = decode_or_opaque_fast(bytes, off, endian) else {
+                            // Cut short: the detailed error, off the hot path.
+                            return Err(decode_or_opaque(bytes, off, endian).err().map_or_else(
+                                || ReadError::BadSection {
+                                    section: section.name.into(),
+                                    reason: format!("{fname}: instruction at {off} cut short"),
+                                },
+                                |source| ReadError::Insn {
+                                    section: section.name.into(),
+                                    function: fname.into(),
+                                    source,
+                                },
+                            ));
+                        };
                         let id = sink.push(insn);
                         // `range` lies in the section and is 8-byte aligned (checked above).
                         let at = range.start + off;
