@@ -142,7 +142,11 @@ impl<T> Id<T> {
     /// the run is longer than `k`.
     #[inline]
     pub(crate) fn nth_after(self, k: u32) -> Id<T> {
-        Id::new(self.raw().saturating_add(k), self.tag)
+        Id {
+            biased: self.biased.saturating_add(k),
+            tag: self.tag,
+            _entity: PhantomData,
+        }
     }
 
     /// The index as the arena stores it.

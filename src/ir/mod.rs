@@ -60,6 +60,7 @@ pub use struct_ops::StructOps;
 use std::collections::HashMap;
 
 mod arena;
+mod bulk;
 mod entity_map;
 mod id;
 use arena::{Entities, NotOurs};
@@ -190,67 +191,6 @@ impl Module {
         id
     }
 
-    /// Appends to the end of `func` the instructions `fill` pushes into the sink it is
-    /// given, in order, without metadata: the bulk form of [`append`](Self::append) for a
-    /// reader decoding a whole function. Each push is one arena push; the layout is then
-    /// made in one pass over the run, instead of a layout node and a relinking per
-    /// instruction. The ids of a run follow each other by index ([`InsnSink::push`] gives
-    /// each). Returns what `fill` returns, with the id of the first instruction pushed
-    /// (`None`: none). Whatever was pushed is appended, also when `fill` fails.
-    ///
-    /// # Panics
-    ///
-    /// If the module has no function `func` (the reader passes the ids it just made).
-    pub(crate) fn append_with<E>(
-        &mut self,
-        func: FuncId,
-        fill: impl FnOnce(&mut InsnSink<'_>) -> Result<(), E>,
-    ) -> Result<Option<InsnId>, E> {
-        let start = self.insns.len();
-        let result = fill(&mut InsnSink {
-            insns: &mut self.insns,
-        });
-        let Some(first) = self.insns.id_at(start) else {
-            return result.map(|()| None);
-        };
-        let f = &mut self.funcs[func];
-        let prev = f.last;
-        // The arena gave the run consecutive indices (at most u32::MAX ids exist).
-        let n = u32::try_from(self.insns.len() - start).unwrap_or(u32::MAX);
-        f.last = Some(first.nth_after(n - 1));
-        if prev.is_none() {
-            f.first = Some(first);
-        }
-        f.n_insns = f.n_insns.saturating_add(n);
-        if let Some(p) = prev.and_then(|p| self.nodes.get_mut(p)) {
-            p.next = Some(first);
-        }
-        let nodes = (0..n).map(|k| Node {
-            prev: match k {
-                0 => prev,
-                _ => Some(first.nth_after(k - 1)),
-            },
-            next: (k + 1 < n).then(|| first.nth_after(k + 1)),
-            func: Some(func),
-        });
-        self.nodes.insert_run(first, nodes, Id::nth_after);
-        result.map(|()| Some(first))
-    }
-
-    /// Adds source line `line` and sets it as the line of `insn`: [`add_line`](Self::add_line)
-    /// then [`set_line`](Self::set_line) without re-checking `insn`, for a reader attaching
-    /// the line records of a whole object to instructions it just created (a later line of
-    /// the same instruction replaces an earlier one, as with `set_line`).
-    ///
-    /// # Panics
-    ///
-    /// In debug builds, if `insn` is another module's.
-    #[inline]
-    pub(crate) fn add_line_of(&mut self, insn: InsnId, line: SourceLine) {
-        let id = self.lines.alloc(line);
-        self.insn_lines.insert(insn, id);
-    }
-
     /// Makes room for `n` more instructions in the instruction arena and in the tables
     /// most instructions fill (layout, references, lines), so a reader that knows how many
     /// it will create grows them once instead of doubling and copying.
@@ -259,15 +199,6 @@ impl Module {
         self.nodes.reserve(n);
         self.refs.reserve(n);
         self.insn_lines.reserve(n);
-    }
-
-    /// Gives the reference and line tables a slot for every instruction created so far, so
-    /// that a reader attaching references and lines to them stores each directly instead
-    /// of growing the tables record by record.
-    pub(crate) fn presize_insn_tables(&mut self) {
-        let n = self.insns.len();
-        self.refs.grow_to(n);
-        self.insn_lines.grow_to(n);
     }
 
     /// Makes room for `lines` source lines and `core_relos` CO-RE records before a reader
@@ -822,20 +753,6 @@ entity_arenas! {
     SourceLine => lines, "l";
     CoreRelo => core_relos, "c";
     Origin => origins, "o";
-}
-
-/// Where [`Module::append_with`] takes the instructions of a run: each
-/// [`push`](Self::push) adds one to the module's arena.
-pub(crate) struct InsnSink<'a> {
-    insns: &'a mut Entities<Insn>,
-}
-
-impl InsnSink<'_> {
-    /// Adds `insn` to the run, returning its id.
-    #[inline]
-    pub(crate) fn push(&mut self, insn: Insn) -> InsnId {
-        self.insns.alloc(insn)
-    }
 }
 
 /// The instructions of a function, in order. Created by [`Module::func_insns`].

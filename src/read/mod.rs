@@ -894,8 +894,8 @@ impl<'a> Reader<'a> {
                 offset,
                 reason,
             };
-        let mut func_types = Vec::with_capacity(ext.func_infos().size_hint().0);
-        let mut relos = Vec::with_capacity(ext.core_relos().size_hint().0);
+        let mut func_types = Vec::with_capacity(ext.func_info.n_records());
+        let mut relos = Vec::with_capacity(ext.core_relo.n_records());
         let mut cache = None;
         for (sec, rec) in ext.func_infos() {
             let ExtCode { code, name, .. } = self.ext_code(btf, sec, &mut cache)?;
@@ -922,10 +922,8 @@ impl<'a> Reader<'a> {
         // handed out (`Btf::str`), as for any `SourceLine` a pass adds.
         let n_str = btf.str_len();
         let in_range = |s: StrOffset| s.0 < n_str;
-        self.module.reserve_lines_and_relos(
-            ext.line_infos().size_hint().0,
-            ext.core_relos().size_hint().0,
-        );
+        self.module
+            .reserve_lines_and_relos(ext.line_info.n_records(), ext.core_relo.n_records());
         for (sec, rec) in ext.line_infos() {
             let ExtCode { code, name, .. } = self.ext_code(btf, sec, &mut cache)?;
             let off = rec.insn_off.0;
