@@ -267,6 +267,9 @@ pub(crate) fn decode_or_opaque(
 /// in registers, where `decode_or_opaque`'s `Result` is 56 bytes returned through memory.
 #[inline]
 pub(crate) fn decode_or_opaque_fast(bytes: &[u8], offset: usize, endian: Endian) -> Option<Insn> {
+    if let Some(insn) = slot_at(bytes, offset, endian).and_then(decode_common) {
+        return Some(insn);
+    }
     match decode_with::<Refused>(bytes, offset, endian) {
         Ok(insn) => Some(insn),
         Err(Refused) => slot_at(bytes, offset, endian).map(|raw| Insn::Opaque {
@@ -276,6 +279,92 @@ pub(crate) fn decode_or_opaque_fast(bytes: &[u8], offset: usize, endian: Endian)
             off: raw.off,
             imm: raw.imm,
         }),
+    }
+}
+
+/// The instructions nearly every slot of a program holds (loads, stores, ALU operations,
+/// conditional jumps, calls, exit), decoded with the fewest branches. `None` for anything
+/// else, and for any field this does not accept at once: the general decoder
+/// ([`decode_with`]) then decides. Whatever this accepts, the general decoder accepts as the
+/// same instruction (the same field checks, done in another order; a test compares the
+/// two over every opcode).
+#[inline(always)]
+fn decode_common(raw: RawSlot) -> Option<Insn> {
+    let code = raw.code;
+    let dst = Reg::from_u8(raw.dst)?;
+    let reg_or_imm = |is_x: bool| -> Option<Operand> {
+        if is_x {
+            (raw.imm == 0).then_some(())?;
+            Some(Operand::Reg(Reg::from_u8(raw.src)?))
+        } else {
+            (raw.src == 0).then_some(())?;
+            Some(Operand::Imm(raw.imm))
+        }
+    };
+    match code {
+        // BPF_LDX | BPF_MEM | size, BPF_STX | BPF_MEM | size, BPF_ST | BPF_MEM | size.
+        0x61 | 0x69 | 0x71 | 0x79 if raw.imm == 0 => Some(Insn::Load {
+            size: Size::of(code),
+            dst,
+            src: Reg::from_u8(raw.src)?,
+            off: raw.off,
+        }),
+        0x63 | 0x6b | 0x73 | 0x7b if raw.imm == 0 => Some(Insn::Store {
+            size: Size::of(code),
+            dst,
+            off: raw.off,
+            src: Reg::from_u8(raw.src)?,
+        }),
+        0x62 | 0x6a | 0x72 | 0x7a if raw.src == 0 => Some(Insn::StoreImm {
+            size: Size::of(code),
+            dst,
+            off: raw.off,
+            imm: raw.imm,
+        }),
+        // exit, and a call of a helper, a bpf function or a kfunc (`off` is the kfunc's
+        // BTF fd index, zero otherwise).
+        0x95 if raw.dst == 0 && raw.src == 0 && raw.off == 0 && raw.imm == 0 => Some(Insn::Exit),
+        0x85 if raw.dst == 0 => {
+            let kind = CallKind::from_src_reg(raw.src)?;
+            (kind == CallKind::Kfunc || raw.off == 0).then_some(Insn::Call {
+                kind,
+                imm: raw.imm,
+                off: raw.off,
+            })
+        }
+        _ => match Class::of(code) {
+            // Binary ALU operations without `off` (neg, end, signed div/mod and sign
+            // extending moves go the general way).
+            class @ (Class::Alu | Class::Alu64) if raw.off == 0 => {
+                let op = code & 0xf0;
+                if op == 0x80 || op >= 0xd0 {
+                    return None;
+                }
+                Some(Insn::Alu {
+                    class: if class == Class::Alu64 {
+                        AluClass::Alu64
+                    } else {
+                        AluClass::Alu32
+                    },
+                    op: AluOp::from_bits(op, 0)?,
+                    dst,
+                    src: reg_or_imm(code & BPF_X != 0)?,
+                })
+            }
+            // Conditional jumps (`from_bits` has no operation for ja, call, exit, jcond).
+            class @ (Class::Jmp | Class::Jmp32) => Some(Insn::JmpCond {
+                class: if class == Class::Jmp {
+                    JmpClass::Jmp
+                } else {
+                    JmpClass::Jmp32
+                },
+                op: JmpOp::from_bits(code & 0xf0)?,
+                dst,
+                src: reg_or_imm(code & BPF_X != 0)?,
+                off: raw.off,
+            }),
+            _ => None,
+        },
     }
 }
 
@@ -753,7 +842,10 @@ impl Iterator for Decoder<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{decode_at, decode_or_opaque, decode_or_opaque_fast, decode_with, Refused};
+    use super::{
+        decode_at, decode_common, decode_or_opaque, decode_or_opaque_fast, decode_with, slot_at,
+        Refused,
+    };
     use crate::insn::Insn;
     use crate::Endian;
 
@@ -771,6 +863,7 @@ mod tests {
             [0x18, 0, 0, 0, 0, 0, 0, 0],
         ];
         let mut accepted = 0;
+        let mut fast_path = 0;
         for endian in [Endian::Little, Endian::Big] {
             for code in 0..=255u8 {
                 for &r in &regs {
@@ -789,7 +882,17 @@ mod tests {
                                     let fast = decode_with::<Refused>(bytes, 0, endian);
                                     assert_eq!(slow.clone().ok(), fast.ok(), "{bytes:02x?}");
                                     let kept = decode_or_opaque(bytes, 0, endian).unwrap();
-                                    assert_eq!(decode_or_opaque_fast(bytes, 0, endian), Some(kept));
+                                    assert_eq!(
+                                        decode_or_opaque_fast(bytes, 0, endian),
+                                        Some(kept),
+                                        "{bytes:02x?}"
+                                    );
+                                    if let Some(common) =
+                                        slot_at(bytes, 0, endian).and_then(decode_common)
+                                    {
+                                        assert_eq!(Ok(common), slow.clone(), "{bytes:02x?}");
+                                        fast_path += 1;
+                                    }
                                     match slow {
                                         Ok(insn) => {
                                             accepted += 1;
@@ -808,6 +911,7 @@ mod tests {
             }
         }
         assert!(accepted > 10_000, "{accepted}");
+        assert!(fast_path > 5_000, "{fast_path}");
         // Only a slot cut short is an error, and it is the detailed one.
         let short = [0x95u8, 0, 0, 0];
         assert_eq!(
