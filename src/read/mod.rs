@@ -236,6 +236,115 @@ fn data_kind(name: &str) -> Option<DataKind> {
     }
 }
 
+/// The variable symbols of one section (object and untyped symbols with a name, in symbol
+/// order), looked up the ways [`Reader::fixup_btf`] places a `DATASEC`'s variables. A
+/// section has a handful: they are scanned, without building maps; past
+/// [`VarSymbols::SCAN`] symbols, maps by name and offset are built once (so a crafted object
+/// with many variables and symbols costs linear time, not their product).
+struct VarSymbols<'s, 'a> {
+    syms: Vec<&'s Symbol<'a>>,
+    maps: Option<VarSymbolMaps<'s, 'a>>,
+}
+
+/// [`VarSymbols`]' maps, for sections with many symbols: the first symbol of each name
+/// (any binding, global or weak, local), and the name of the first-of-its-name symbol at
+/// each offset.
+struct VarSymbolMaps<'s, 'a> {
+    by_name: HashMap<&'a str, &'s Symbol<'a>>,
+    globals: HashMap<&'a str, &'s Symbol<'a>>,
+    locals: HashMap<&'a str, &'s Symbol<'a>>,
+    named_at: HashMap<u64, &'a str>,
+}
+
+impl<'s, 'a> VarSymbols<'s, 'a> {
+    /// Up to this many symbols, lookups scan.
+    const SCAN: usize = 32;
+
+    fn new(symbols: &'s [Symbol<'a>], section: usize) -> Self {
+        let syms: Vec<&'s Symbol<'a>> = symbols
+            .iter()
+            .filter(|s| {
+                s.section == Some(section)
+                    && matches!(s.kind, SymbolKind::Object | SymbolKind::NoType)
+                    && !s.name.is_empty()
+            })
+            .collect();
+        let maps = (syms.len() > Self::SCAN).then(|| {
+            let mut m = VarSymbolMaps {
+                by_name: HashMap::new(),
+                globals: HashMap::new(),
+                locals: HashMap::new(),
+                named_at: HashMap::new(),
+            };
+            for &s in &syms {
+                if !m.by_name.contains_key(s.name) {
+                    m.by_name.insert(s.name, s);
+                    m.named_at.entry(s.value).or_insert(s.name);
+                }
+                match s.binding {
+                    Binding::Global | Binding::Weak => {
+                        m.globals.entry(s.name).or_insert(s);
+                    }
+                    Binding::Local => {
+                        m.locals.entry(s.name).or_insert(s);
+                    }
+                    Binding::Other(_) => {}
+                }
+            }
+            m
+        });
+        VarSymbols { syms, maps }
+    }
+
+    /// The first symbol named `name`.
+    fn by_name(&self, name: &str) -> Option<&'s Symbol<'a>> {
+        match &self.maps {
+            Some(m) => m.by_name.get(name).copied(),
+            None => self.syms.iter().copied().find(|s| s.name == name),
+        }
+    }
+
+    /// The first global or weak symbol named `name`.
+    fn global(&self, name: &str) -> Option<&'s Symbol<'a>> {
+        match &self.maps {
+            Some(m) => m.globals.get(name).copied(),
+            None => {
+                self.syms.iter().copied().find(|s| {
+                    s.name == name && matches!(s.binding, Binding::Global | Binding::Weak)
+                })
+            }
+        }
+    }
+
+    /// The first local symbol named `name`.
+    fn local(&self, name: &str) -> Option<&'s Symbol<'a>> {
+        match &self.maps {
+            Some(m) => m.locals.get(name).copied(),
+            None => self
+                .syms
+                .iter()
+                .copied()
+                .find(|s| s.name == name && s.binding == Binding::Local),
+        }
+    }
+
+    /// The name of a symbol at `offset` that is the first of its name.
+    fn named_at(&self, offset: u32) -> Option<&'a str> {
+        let offset = u64::from(offset);
+        match &self.maps {
+            Some(m) => m.named_at.get(&offset).copied(),
+            None => self
+                .syms
+                .iter()
+                .enumerate()
+                .find(|&(i, s)| {
+                    s.value == offset && !self.syms[..i].iter().any(|p| p.name == s.name)
+                })
+                .map(|(_, s)| s.name),
+        }
+    }
+}
+
 impl<'a> Reader<'a> {
     fn new(bytes: &'a [u8]) -> Result<Reader<'a>, ReadError> {
         let elf = ElfObject::parse(bytes)?;
@@ -728,122 +837,118 @@ impl<'a> Reader<'a> {
                 reason: format!("size {size} does not fit a BTF DATASEC"),
             })?;
             btf.set_datasec_size(id, size)?;
-            let var_names: Vec<String> = btf
-                .datasec_vars(id)
-                .iter()
-                .map(|v| btf.name(v.ty).map(str::to_string))
-                .collect::<Result<_, _>>()?;
-            // Extern variables (an extern map of `.maps`) live in another object.
-            let linkages: Vec<Option<crate::btf::Linkage>> = btf
-                .datasec_vars(id)
-                .iter()
-                .map(|v| match btf.kind_of(v.ty) {
-                    Ok(TypeKind::Var { linkage, .. }) => Some(linkage),
-                    _ => None,
-                })
-                .collect();
-            // The section's variable symbols by name, once: a lookup per variable is then
-            // O(1). Those `read_data` makes variables of, so that each `VAR` placed by a
-            // symbol keeps it when written (libbpf too places variables by `STT_OBJECT`s).
-            let is_var_symbol = |s: &Symbol<'_>| {
-                s.section == Some(index)
-                    && matches!(s.kind, SymbolKind::Object | SymbolKind::NoType)
-                    && !s.name.is_empty()
-            };
-            let mut symbols = HashMap::new();
-            for s in self.elf.symbols() {
-                if is_var_symbol(s) {
-                    symbols.entry(s.name).or_insert(s);
-                }
-            }
-            // The variable symbols of the section by offset, once (object and untyped ones:
-            // the data section keeps both, and the writer writes both as objects).
-            let mut objects_at = HashMap::new();
-            for s in symbols.values() {
-                objects_at.entry(s.value).or_insert(s.name);
-            }
-            let others_at = |offset: u32| objects_at.get(&u64::from(offset)).copied();
-            // A global and a static variable may share a name (after a link): each `VAR`
-            // takes the symbol of its own binding.
-            let mut globals = HashMap::new();
-            let mut locals = HashMap::new();
-            for s in self.elf.symbols() {
-                if is_var_symbol(s) {
-                    match s.binding {
-                        Binding::Global | Binding::Weak => globals.entry(s.name).or_insert(s),
-                        Binding::Local => locals.entry(s.name).or_insert(s),
-                        Binding::Other(_) => continue,
+            // First where each variable goes, with every check (names borrowed from the
+            // BTF, no copies), then the offsets that change are written in one edit.
+            let placed = {
+                let btf: &Btf = btf;
+                let vars = btf.datasec_vars(id);
+                let var_names: Vec<&str> = vars
+                    .iter()
+                    .map(|v| btf.name(v.ty))
+                    .collect::<Result<_, _>>()?;
+                // The section's variable symbols: those `read_data` makes variables of, so
+                // that each `VAR` placed by a symbol keeps it when written (libbpf too places
+                // variables by `STT_OBJECT`s).
+                let symbols = VarSymbols::new(self.elf.symbols(), index);
+                let mut placed: Vec<Option<u32>> = Vec::with_capacity(var_names.len());
+                for (v, var_name) in vars.iter().zip(var_names) {
+                    // Extern variables (an extern map of `.maps`) live in another object.
+                    let linkage = match btf.kind_of(v.ty) {
+                        Ok(TypeKind::Var { linkage, .. }) => Some(linkage),
+                        _ => None,
                     };
-                }
-            }
-            let mut vars = btf.datasec_vars_mut(id)?;
-            for ((v, var_name), linkage) in vars.iter_mut().zip(var_names).zip(linkages) {
-                if linkage == Some(crate::btf::Linkage::Extern) {
-                    continue;
-                }
-                let is_static = linkage == Some(crate::btf::Linkage::Static);
-                let key = var_name.as_str();
-                let sym = match linkage {
-                    Some(crate::btf::Linkage::Static) => locals.get(key).or(symbols.get(key)),
-                    // libbpf finds a global variable among global and weak symbols only.
-                    Some(crate::btf::Linkage::Global) => match globals.get(key) {
-                        Some(s) => Some(s),
-                        None if symbols.contains_key(key) => {
+                    placed.push(None);
+                    if linkage == Some(crate::btf::Linkage::Extern) {
+                        continue;
+                    }
+                    let is_static = linkage == Some(crate::btf::Linkage::Static);
+                    // A global and a static variable may share a name (after a link): each
+                    // `VAR` takes the symbol of its own binding.
+                    let sym = match linkage {
+                        Some(crate::btf::Linkage::Static) => {
+                            symbols.local(var_name).or(symbols.by_name(var_name))
+                        }
+                        // libbpf finds a global variable among global and weak symbols only.
+                        Some(crate::btf::Linkage::Global) => match symbols.global(var_name) {
+                            Some(s) => Some(s),
+                            None if symbols.by_name(var_name).is_some() => {
+                                return Err(ReadError::BadSection {
+                                    section: name.clone(),
+                                    reason: format!(
+                                        "global BTF variable {var_name} has no global or weak \
+                                         symbol"
+                                    ),
+                                })
+                            }
+                            None => None,
+                        },
+                        _ => symbols.by_name(var_name),
+                    };
+                    let mut offset = v.offset;
+                    match sym {
+                        Some(sym) => {
+                            offset =
+                                u32::try_from(sym.value).map_err(|_| ReadError::BadSection {
+                                    section: name.clone(),
+                                    reason: format!(
+                                        "variable {var_name} at offset {} is past 4 GiB",
+                                        sym.value
+                                    ),
+                                })?;
+                            if offset != v.offset {
+                                if let Some(p) = placed.last_mut() {
+                                    *p = Some(offset);
+                                }
+                            }
+                        }
+                        // A variable without a symbol where another symbol sits is not
+                        // clang's static variable: the BTF names something the section does
+                        // not hold.
+                        None if symbols.named_at(v.offset).is_some() => {
                             return Err(ReadError::BadSection {
                                 section: name.clone(),
                                 reason: format!(
-                                    "global BTF variable {var_name} has no global or weak symbol"
+                                    "BTF variable {var_name} has no symbol, and offset {} holds \
+                                     the symbol {}",
+                                    v.offset,
+                                    symbols.named_at(v.offset).unwrap_or_default()
+                                ),
+                            });
+                        }
+                        // Static variables clang already placed keep their offsets. A global
+                        // one needs its symbol: libbpf places global variables by their
+                        // symbols and refuses one without.
+                        None if is_static && (v.offset != 0 || vars_len_is_one(size, v.size)) => {}
+                        None => {
+                            return Err(ReadError::BadSection {
+                                section: name.clone(),
+                                reason: format!(
+                                    "BTF variable {var_name} has no symbol in the section"
                                 ),
                             })
                         }
-                        None => None,
-                    },
-                    _ => symbols.get(key),
-                };
-                match sym {
-                    Some(sym) => {
-                        v.offset = u32::try_from(sym.value).map_err(|_| ReadError::BadSection {
-                            section: name.clone(),
-                            reason: format!(
-                                "variable {var_name} at offset {} is past 4 GiB",
-                                sym.value
-                            ),
-                        })?;
                     }
-                    // A variable without a symbol where another symbol sits is not clang's
-                    // static variable: the BTF names something the section does not hold.
-                    None if others_at(v.offset).is_some() => {
+                    // What the writer lays out comes from these numbers: a variable must lie
+                    // in the real section (an 11 KB object once made the writer emit 4.3 GB).
+                    if u64::from(offset) + u64::from(v.size) > u64::from(size) {
                         return Err(ReadError::BadSection {
                             section: name.clone(),
                             reason: format!(
-                                "BTF variable {var_name} has no symbol, and offset {} holds \
-                                 the symbol {}",
-                                v.offset,
-                                others_at(v.offset).unwrap_or_default()
+                                "BTF variable {var_name} at [{offset:#x}, +{}) is outside the \
+                                 section of {size} bytes",
+                                v.size
                             ),
                         });
                     }
-                    // Static variables clang already placed keep their offsets. A global
-                    // one needs its symbol: libbpf places global variables by their
-                    // symbols and refuses one without.
-                    None if is_static && (v.offset != 0 || vars_len_is_one(size, v.size)) => {}
-                    None => {
-                        return Err(ReadError::BadSection {
-                            section: name.clone(),
-                            reason: format!("BTF variable {var_name} has no symbol in the section"),
-                        })
-                    }
                 }
-                // What the writer lays out comes from these numbers: a variable must lie in
-                // the real section (an 11 KB object once made the writer emit 4.3 GB).
-                if u64::from(v.offset) + u64::from(v.size) > u64::from(size) {
-                    return Err(ReadError::BadSection {
-                        section: name.clone(),
-                        reason: format!(
-                            "BTF variable {var_name} at [{:#x}, +{}) is outside the section of {size} bytes",
-                            v.offset, v.size
-                        ),
-                    });
+                placed
+            };
+            if placed.iter().any(Option::is_some) {
+                let mut vars = btf.datasec_vars_mut(id)?;
+                for (v, offset) in vars.iter_mut().zip(placed) {
+                    if let Some(offset) = offset {
+                        v.offset = offset;
+                    }
                 }
             }
         }
