@@ -332,7 +332,7 @@ impl AluOp {
 
     /// The operation for `BPF_OP` bits and `off`, or `None` (also for `neg`, `end`, and the
     /// undefined `0xe0`/`0xf0`, which are not binary operations).
-    #[inline]
+    #[inline(always)]
     pub fn from_bits(op: u8, off: i16) -> Option<AluOp> {
         Some(match (op, off) {
             (0x00, 0) => AluOp::Add,
