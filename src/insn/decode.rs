@@ -120,28 +120,20 @@ impl Report for Refused {
 /// enough to come back in registers (this runs for every slot of every object read).
 #[inline]
 fn slot_at(bytes: &[u8], offset: usize, endian: Endian) -> Option<RawSlot> {
-    let b = bytes.get(offset..)?.first_chunk::<SLOT_BYTES>()?;
-    let regs = b[1];
+    // One 8-byte load; the fields are shifted out of it.
+    let w = u64::from_le_bytes(*bytes.get(offset..)?.first_chunk::<SLOT_BYTES>()?);
+    let regs = (w >> 8) as u8;
+    let (off, imm) = ((w >> 16) as u16, (w >> 32) as u32);
     let (off, imm, dst, src) = match endian {
-        Endian::Little => (
-            i16::from_le_bytes([b[2], b[3]]),
-            i32::from_le_bytes([b[4], b[5], b[6], b[7]]),
-            regs & 0x0f,
-            regs >> 4,
-        ),
-        Endian::Big => (
-            i16::from_be_bytes([b[2], b[3]]),
-            i32::from_be_bytes([b[4], b[5], b[6], b[7]]),
-            regs >> 4,
-            regs & 0x0f,
-        ),
+        Endian::Little => (off, imm, regs & 0x0f, regs >> 4),
+        Endian::Big => (off.swap_bytes(), imm.swap_bytes(), regs >> 4, regs & 0x0f),
     };
     Some(RawSlot {
-        code: b[0],
+        code: w as u8,
         dst,
         src,
-        off,
-        imm,
+        off: off as i16,
+        imm: imm as i32,
     })
 }
 
