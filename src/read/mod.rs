@@ -6,19 +6,23 @@
 //! 1. `.BTF`, `.BTF.ext`, `license`, `version`, data sections and maps are read.
 //! 2. Each executable section is cut into functions by its function symbols (several per
 //!    section, `.text` included; the bytes between functions are alignment padding and are
-//!    never decoded), and each function's instructions are created in order. A table of
-//!    section byte offset → instruction id is kept per section.
+//!    never decoded), and each function is decoded straight into the IR in order
+//!    (`Module::append_with`: one arena push per instruction, the layout linked once per
+//!    function). A table of section byte offset → instruction id is kept per section, and
+//!    a list of its jumps and local calls.
 //! 3. `.BTF.ext` records are attached through that table — by the byte offset in the ELF
 //!    section, before anything is split or moved, so padding between functions cannot shift
 //!    a record onto the wrong instruction.
 //! 4. Relocations and jumps become symbolic [`Ref`]s.
 //!
 //! Cost: linear in the size of the object. The instruction at a byte offset is one index
-//! into a per-section table (8 bytes per slot, dropped after reading); the instruction
+//! into a per-section table (4 bytes per slot, dropped after reading); the instruction
 //! arena is sized once from the code sections' sizes, the line and CO-RE arenas from the
-//! record counts. Line records' strings are range-checked here; their UTF-8 is checked
-//! where a `&str` is handed out ([`Btf::str`]). `DATASEC`s are found by a pass over the
-//! types, so reading does not build BTF's name index.
+//! record counts, the reference and line tables once per object. Decoding reports a
+//! refused slot without building an error (it becomes an [`Insn::Opaque`]); only a slot
+//! cut short builds the detailed one. Line records' strings are range-checked here; their
+//! UTF-8 is checked where a `&str` is handed out ([`Btf::str`]). `DATASEC`s are found by
+//! one pass over the types when reading starts, so reading does not build BTF's name index.
 //!
 //! Bounds: everything allocated is sized by bytes of the file, except bss, which has a size
 //! and no bytes: the bss sections of an object may hold [`DataSection::MAX_SIZE`] (256 MiB)
