@@ -50,14 +50,16 @@ impl Module {
             p.next = Some(first);
         }
         // Node k links k - 1 (or the function's previous last) and k + 1 (none for the last).
-        let mut before = prev;
+        let (mut before, mut at) = (prev, first);
         let nodes = (0..n).map(move |k| {
+            let next = (k + 1 < n).then(|| at.nth_after(1));
             let node = Node {
                 prev: before,
-                next: (k + 1 < n).then(|| first.nth_after(k + 1)),
+                next,
                 func: Some(func),
             };
-            before = Some(first.nth_after(k));
+            before = Some(at);
+            at = next.unwrap_or(at);
             node
         });
         self.nodes.insert_run(first, nodes, Id::nth_after);
