@@ -10,8 +10,9 @@
 //! bpfir and libbpf alone on every object both open (aya-obj 0.3 refuses many selftests).
 //!
 //! One round opens (and drops) every object once with one library; rounds are interleaved
-//! across the libraries, so a burst of load from other processes hits all of them alike,
-//! and each library's time is the median of its rounds. What each one does: bpfir decodes
+//! across the libraries (in an order that rotates from round to round), so a burst of load
+//! from other processes hits all of them alike, and each library's time is the median of
+//! its rounds (41, or `$BPFIR_BENCH_OPEN_ROUNDS`). What each one does: bpfir decodes
 //! every instruction, parses `.BTF` and `.BTF.ext`, attaches func/line/CO-RE records to
 //! instructions, resolves relocations and jumps to ids, and checks everything it promises
 //! about untrusted input; libbpf parses the ELF, BTF and BTF.ext, collects programs, maps
@@ -105,11 +106,15 @@ fn openers() -> Vec<Opener> {
 }
 
 /// Median milliseconds of `rounds` interleaved rounds (after one warm-up round each) in
-/// which every opener of `openers` opens every object of `objs` once.
+/// which every opener of `openers` opens every object of `objs` once. The order of the
+/// openers rotates from round to round, so none always runs right after the same other
+/// one (the heap and cache state one library leaves is what the next starts from).
 fn time_rounds(openers: &[&Opener], objs: &[&[u8]], rounds: usize) -> Vec<f64> {
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); openers.len()];
     for round in 0..=rounds {
-        for (i, o) in openers.iter().enumerate() {
+        for k in 0..openers.len() {
+            let i = (round + k) % openers.len();
+            let o = openers[i];
             let t = Instant::now();
             for b in objs {
                 (o.open)(black_box(b));
@@ -202,7 +207,7 @@ fn main() {
     let rounds: usize = std::env::var("BPFIR_BENCH_OPEN_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(21);
+        .unwrap_or(41);
     let all_openers: Vec<&Opener> = openers.iter().collect();
     let medians = time_rounds(&all_openers, &objs, rounds);
     report(

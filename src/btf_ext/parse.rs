@@ -245,15 +245,18 @@ fn parse_info<R: ExtRecord>(
         let n = num_info as usize;
         let mut records = Vec::with_capacity(n);
         let mut extra = Vec::with_capacity(n * (rec_len - known_len));
-        for (i, rec) in body.chunks_exact(rec_len).enumerate() {
-            let (known, more) = rec.split_at(known_len);
-            records.push(R::decode(
-                endian,
-                known,
-                start + pos + i * rec_len,
-                sec_name,
-            )?);
-            extra.extend_from_slice(more);
+        let at = |i: usize| start + pos + i * rec_len;
+        if rec_len == known_len {
+            // Records of the size we know (what compilers write): no extra bytes to keep.
+            for (i, rec) in body.chunks_exact(rec_len).enumerate() {
+                records.push(R::decode(endian, rec, at(i), sec_name)?);
+            }
+        } else {
+            for (i, rec) in body.chunks_exact(rec_len).enumerate() {
+                let (known, more) = rec.split_at(known_len);
+                records.push(R::decode(endian, known, at(i), sec_name)?);
+                extra.extend_from_slice(more);
+            }
         }
         pos += body_len;
         groups.push(InfoGroup {

@@ -11,37 +11,46 @@ use super::{
 use crate::btf::{StrOffset, WireTypeId};
 use crate::Endian;
 
-/// Reads the `n`-th `u32` of a record of type `R`, or reports the record as truncated.
-fn word<R: ExtRecord>(
+/// The first `N` `u32`s of a record of type `R` at once (one bounds check for the record),
+/// or the record reported as truncated.
+#[inline(always)]
+fn words<R: ExtRecord, const N: usize>(
     endian: Endian,
     bytes: &[u8],
-    n: usize,
     offset: usize,
-) -> Result<u32, BtfExtError> {
-    endian
-        .read_u32(bytes, n * 4)
-        .ok_or(BtfExtError::TruncatedRecord {
+) -> Result<[u32; N], BtfExtError> {
+    match bytes.get(..N * 4) {
+        Some(b) => {
+            let mut w = [0u32; N];
+            for (w, c) in w.iter_mut().zip(b.chunks_exact(4)) {
+                *w = endian.u32_from([c[0], c[1], c[2], c[3]]);
+            }
+            Ok(w)
+        }
+        None => Err(BtfExtError::TruncatedRecord {
             subsection: R::SUBSECTION,
             offset,
             len: bytes.len(),
             need: R::WIRE_SIZE,
-        })
+        }),
+    }
 }
 
 impl ExtRecord for FuncInfo {
     const SUBSECTION: Subsection = Subsection::FuncInfo;
     const WIRE_SIZE: u32 = 8;
 
+    #[inline(always)]
     fn decode(
         endian: Endian,
         bytes: &[u8],
         offset: usize,
         _sec_name: StrOffset,
     ) -> Result<Self, BtfExtError> {
-        let w = |n| word::<Self>(endian, bytes, n, offset);
+        let [insn_off, type_id] = words::<Self, 2>(endian, bytes, offset)?;
         Ok(FuncInfo {
-            insn_off: SecOffset(w(0)?),
-            type_id: WireTypeId(w(1)?),
+            insn_off: SecOffset(insn_off),
+            type_id: WireTypeId(type_id),
         })
     }
 
@@ -55,18 +64,19 @@ impl ExtRecord for LineInfo {
     const SUBSECTION: Subsection = Subsection::LineInfo;
     const WIRE_SIZE: u32 = 16;
 
+    #[inline(always)]
     fn decode(
         endian: Endian,
         bytes: &[u8],
         offset: usize,
         _sec_name: StrOffset,
     ) -> Result<Self, BtfExtError> {
-        let w = |n| word::<Self>(endian, bytes, n, offset);
-        let (line_num, col) = LineInfo::split_line_col(w(3)?);
+        let [insn_off, file_name, line, line_col] = words::<Self, 4>(endian, bytes, offset)?;
+        let (line_num, col) = LineInfo::split_line_col(line_col);
         Ok(LineInfo {
-            insn_off: SecOffset(w(0)?),
-            file_name: StrOffset(w(1)?),
-            line: StrOffset(w(2)?),
+            insn_off: SecOffset(insn_off),
+            file_name: StrOffset(file_name),
+            line: StrOffset(line),
             line_num,
             col,
         })
@@ -84,23 +94,23 @@ impl ExtRecord for CoreRelo {
     const SUBSECTION: Subsection = Subsection::CoreRelo;
     const WIRE_SIZE: u32 = 16;
 
+    #[inline(always)]
     fn decode(
         endian: Endian,
         bytes: &[u8],
         offset: usize,
         sec_name: StrOffset,
     ) -> Result<Self, BtfExtError> {
-        let w = |n| word::<Self>(endian, bytes, n, offset);
-        let raw_kind = w(3)?;
+        let [insn_off, type_id, access, raw_kind] = words::<Self, 4>(endian, bytes, offset)?;
         let kind = CoreReloKind::from_u32(raw_kind).ok_or(BtfExtError::UnknownReloKind {
             offset,
             sec_name,
             kind: raw_kind,
         })?;
         Ok(CoreRelo {
-            insn_off: SecOffset(w(0)?),
-            type_id: WireTypeId(w(1)?),
-            access: StrOffset(w(2)?),
+            insn_off: SecOffset(insn_off),
+            type_id: WireTypeId(type_id),
+            access: StrOffset(access),
             kind,
         })
     }

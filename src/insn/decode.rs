@@ -27,16 +27,6 @@ use super::opcode::{
 use super::{Insn, SLOT_BYTES};
 use crate::Endian;
 
-/// Reads one slot at `offset`, or reports how much is missing.
-fn read_slot(
-    bytes: &[u8],
-    offset: usize,
-    endian: Endian,
-    needed: usize,
-) -> Result<RawSlot, InsnError> {
-    slot_at(bytes, offset, endian).ok_or_else(|| truncated(bytes, offset, needed))
-}
-
 /// The error for an instruction at `offset` that needs `needed` bytes and is cut short.
 fn truncated(bytes: &[u8], offset: usize, needed: usize) -> InsnError {
     InsnError::Truncated {
@@ -46,32 +36,104 @@ fn truncated(bytes: &[u8], offset: usize, needed: usize) -> InsnError {
     }
 }
 
+/// How the decoder reports a slot it refuses. The decoding functions are generic over it,
+/// so that one body of checks serves two callers: [`InsnError`] builds the detailed error
+/// (offset, opcode, field, value), and [`Refused`] is a bare "no" for the object reader's
+/// hot path, where a refused slot becomes [`Insn::Opaque`] and the details are never
+/// looked at. With `Refused`, a decoded instruction comes back in two registers instead of
+/// through a 56-byte `Result`.
+trait Report: Sized {
+    /// The opcode names no instruction.
+    fn unknown(c: &Checker) -> Self;
+    /// A reserved field holds `value`, not `expected`.
+    fn reserved(c: &Checker, field: &'static str, value: i64, expected: &'static str) -> Self;
+    /// A register nibble is above 10.
+    fn register(c: &Checker, field: &'static str, reg: u8) -> Self;
+    /// The bytes end inside the instruction at `offset`, which needs `needed` bytes.
+    fn truncated(bytes: &[u8], offset: usize, needed: usize) -> Self;
+}
+
+impl Report for InsnError {
+    #[cold]
+    fn unknown(c: &Checker) -> Self {
+        InsnError::UnknownOpcode {
+            offset: c.offset,
+            code: c.raw.code,
+        }
+    }
+
+    #[cold]
+    fn reserved(c: &Checker, field: &'static str, value: i64, expected: &'static str) -> Self {
+        InsnError::ReservedField {
+            offset: c.offset,
+            code: c.raw.code,
+            field,
+            value,
+            expected,
+        }
+    }
+
+    #[cold]
+    fn register(c: &Checker, field: &'static str, reg: u8) -> Self {
+        InsnError::InvalidRegister {
+            offset: c.offset,
+            code: c.raw.code,
+            field,
+            reg,
+        }
+    }
+
+    #[cold]
+    fn truncated(bytes: &[u8], offset: usize, needed: usize) -> Self {
+        truncated(bytes, offset, needed)
+    }
+}
+
+/// A slot the decoder refuses, without the details (see [`Report`]); [`decode_at`] at the
+/// same offset gives the detailed [`InsnError`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Refused;
+
+impl Report for Refused {
+    #[inline(always)]
+    fn unknown(_: &Checker) -> Self {
+        Refused
+    }
+
+    #[inline(always)]
+    fn reserved(_: &Checker, _: &'static str, _: i64, _: &'static str) -> Self {
+        Refused
+    }
+
+    #[inline(always)]
+    fn register(_: &Checker, _: &'static str, _: u8) -> Self {
+        Refused
+    }
+
+    #[inline(always)]
+    fn truncated(_: &[u8], _: usize, _: usize) -> Self {
+        Refused
+    }
+}
+
 /// The slot at `offset`, if all eight bytes are there: one bounds check, and a value small
 /// enough to come back in registers (this runs for every slot of every object read).
 #[inline]
 fn slot_at(bytes: &[u8], offset: usize, endian: Endian) -> Option<RawSlot> {
-    let b = bytes.get(offset..)?.first_chunk::<SLOT_BYTES>()?;
-    let regs = b[1];
+    // One 8-byte load; the fields are shifted out of it.
+    let w = u64::from_le_bytes(*bytes.get(offset..)?.first_chunk::<SLOT_BYTES>()?);
+    let regs = (w >> 8) as u8;
+    let (off, imm) = ((w >> 16) as u16, (w >> 32) as u32);
     let (off, imm, dst, src) = match endian {
-        Endian::Little => (
-            i16::from_le_bytes([b[2], b[3]]),
-            i32::from_le_bytes([b[4], b[5], b[6], b[7]]),
-            regs & 0x0f,
-            regs >> 4,
-        ),
-        Endian::Big => (
-            i16::from_be_bytes([b[2], b[3]]),
-            i32::from_be_bytes([b[4], b[5], b[6], b[7]]),
-            regs >> 4,
-            regs & 0x0f,
-        ),
+        Endian::Little => (off, imm, regs & 0x0f, regs >> 4),
+        Endian::Big => (off.swap_bytes(), imm.swap_bytes(), regs >> 4, regs & 0x0f),
     };
     Some(RawSlot {
-        code: b[0],
+        code: w as u8,
         dst,
         src,
-        off,
-        imm,
+        off: off as i16,
+        imm: imm as i32,
     })
 }
 
@@ -82,62 +144,60 @@ struct Checker {
 }
 
 impl Checker {
-    fn unknown(&self) -> InsnError {
-        InsnError::UnknownOpcode {
-            offset: self.offset,
-            code: self.raw.code,
+    #[inline(always)]
+    fn unknown<E: Report>(&self) -> E {
+        E::unknown(self)
+    }
+
+    #[inline(always)]
+    fn reserved<E: Report>(&self, field: &'static str, value: i64, expected: &'static str) -> E {
+        E::reserved(self, field, value, expected)
+    }
+
+    #[inline(always)]
+    fn reg<E: Report>(&self, field: &'static str, n: u8) -> Result<Reg, E> {
+        match Reg::from_u8(n) {
+            Some(r) => Ok(r),
+            None => Err(E::register(self, field, n)),
         }
     }
 
-    fn reserved(&self, field: &'static str, value: i64, expected: &'static str) -> InsnError {
-        InsnError::ReservedField {
-            offset: self.offset,
-            code: self.raw.code,
-            field,
-            value,
-            expected,
-        }
-    }
-
-    fn reg(&self, field: &'static str, n: u8) -> Result<Reg, InsnError> {
-        Reg::from_u8(n).ok_or(InsnError::InvalidRegister {
-            offset: self.offset,
-            code: self.raw.code,
-            field,
-            reg: n,
-        })
-    }
-
-    fn dst(&self) -> Result<Reg, InsnError> {
+    #[inline(always)]
+    fn dst<E: Report>(&self) -> Result<Reg, E> {
         self.reg("dst", self.raw.dst)
     }
 
-    fn src(&self) -> Result<Reg, InsnError> {
+    #[inline(always)]
+    fn src<E: Report>(&self) -> Result<Reg, E> {
         self.reg("src", self.raw.src)
     }
 
-    fn zero_dst(&self) -> Result<(), InsnError> {
+    #[inline(always)]
+    fn zero_dst<E: Report>(&self) -> Result<(), E> {
         match self.raw.dst {
             0 => Ok(()),
             v => Err(self.reserved("dst_reg", i64::from(v), "0")),
         }
     }
 
-    fn zero_src(&self) -> Result<(), InsnError> {
+    #[inline(always)]
+    fn zero_src<E: Report>(&self) -> Result<(), E> {
         match self.raw.src {
             0 => Ok(()),
             v => Err(self.reserved("src_reg", i64::from(v), "0")),
         }
     }
 
-    fn zero_off(&self) -> Result<(), InsnError> {
+    #[inline(always)]
+    fn zero_off<E: Report>(&self) -> Result<(), E> {
         match self.raw.off {
             0 => Ok(()),
             v => Err(self.reserved("off", i64::from(v), "0")),
         }
     }
 
-    fn zero_imm(&self) -> Result<(), InsnError> {
+    #[inline(always)]
+    fn zero_imm<E: Report>(&self) -> Result<(), E> {
         match self.raw.imm {
             0 => Ok(()),
             v => Err(self.reserved("imm", i64::from(v), "0")),
@@ -169,30 +229,148 @@ impl Insn {
 /// whole slot the decoder refuses becomes [`Insn::Opaque`] (which encodes back to the same
 /// bytes) instead of an error: for programs written to be refused by the verifier, whose
 /// reader still wants them. Only a slot cut short by the end of `bytes` is an error.
+///
+/// The hot path decodes with [`Refused`]; the detailed error is built only for the
+/// truncated slot it reports.
+#[inline]
 pub(crate) fn decode_or_opaque(
     bytes: &[u8],
     offset: usize,
     endian: Endian,
 ) -> Result<Insn, InsnError> {
-    match decode_at(bytes, offset, endian) {
+    match decode_with::<Refused>(bytes, offset, endian) {
         Ok(insn) => Ok(insn),
-        Err(e) => match read_slot(bytes, offset, endian, SLOT_BYTES) {
-            Ok(raw) => Ok(Insn::Opaque {
+        Err(Refused) => match slot_at(bytes, offset, endian) {
+            Some(raw) => Ok(Insn::Opaque {
                 code: raw.code,
                 dst: raw.dst,
                 src: raw.src,
                 off: raw.off,
                 imm: raw.imm,
             }),
-            Err(_) => Err(e),
+            None => Err(truncated(bytes, offset, SLOT_BYTES)),
+        },
+    }
+}
+
+/// [`decode_or_opaque`] for the object reader's loop: the instruction (a refused slot as
+/// [`Insn::Opaque`]), or `None` when the slot is cut short by the end of `bytes`, for which
+/// `decode_or_opaque` at the same offset gives the error. The answer is 16 bytes, returned
+/// in registers, where `decode_or_opaque`'s `Result` is 56 bytes returned through memory.
+#[inline]
+pub(crate) fn decode_or_opaque_fast(bytes: &[u8], offset: usize, endian: Endian) -> Option<Insn> {
+    if let Some(insn) = slot_at(bytes, offset, endian).and_then(decode_common) {
+        return Some(insn);
+    }
+    match decode_with::<Refused>(bytes, offset, endian) {
+        Ok(insn) => Some(insn),
+        Err(Refused) => slot_at(bytes, offset, endian).map(|raw| Insn::Opaque {
+            code: raw.code,
+            dst: raw.dst,
+            src: raw.src,
+            off: raw.off,
+            imm: raw.imm,
+        }),
+    }
+}
+
+/// The instructions nearly every slot of a program holds (loads, stores, ALU operations,
+/// conditional jumps, calls, exit), decoded with the fewest branches. `None` for anything
+/// else, and for any field this does not accept at once: the general decoder
+/// ([`decode_with`]) then decides. Whatever this accepts, the general decoder accepts as the
+/// same instruction (the same field checks, done in another order; a test compares the
+/// two over every opcode).
+#[inline(always)]
+fn decode_common(raw: RawSlot) -> Option<Insn> {
+    let code = raw.code;
+    let dst = Reg::from_u8(raw.dst)?;
+    let reg_or_imm = |is_x: bool| -> Option<Operand> {
+        if is_x {
+            (raw.imm == 0).then_some(())?;
+            Some(Operand::Reg(Reg::from_u8(raw.src)?))
+        } else {
+            (raw.src == 0).then_some(())?;
+            Some(Operand::Imm(raw.imm))
+        }
+    };
+    match code {
+        // BPF_LDX | BPF_MEM | size, BPF_STX | BPF_MEM | size, BPF_ST | BPF_MEM | size.
+        0x61 | 0x69 | 0x71 | 0x79 if raw.imm == 0 => Some(Insn::Load {
+            size: Size::of(code),
+            dst,
+            src: Reg::from_u8(raw.src)?,
+            off: raw.off,
+        }),
+        0x63 | 0x6b | 0x73 | 0x7b if raw.imm == 0 => Some(Insn::Store {
+            size: Size::of(code),
+            dst,
+            off: raw.off,
+            src: Reg::from_u8(raw.src)?,
+        }),
+        0x62 | 0x6a | 0x72 | 0x7a if raw.src == 0 => Some(Insn::StoreImm {
+            size: Size::of(code),
+            dst,
+            off: raw.off,
+            imm: raw.imm,
+        }),
+        // exit, and a call of a helper, a bpf function or a kfunc (`off` is the kfunc's
+        // BTF fd index, zero otherwise).
+        0x95 if raw.dst == 0 && raw.src == 0 && raw.off == 0 && raw.imm == 0 => Some(Insn::Exit),
+        0x85 if raw.dst == 0 => {
+            let kind = CallKind::from_src_reg(raw.src)?;
+            (kind == CallKind::Kfunc || raw.off == 0).then_some(Insn::Call {
+                kind,
+                imm: raw.imm,
+                off: raw.off,
+            })
+        }
+        _ => match Class::of(code) {
+            // Binary ALU operations without `off` (neg, end, signed div/mod and sign
+            // extending moves go the general way).
+            class @ (Class::Alu | Class::Alu64) if raw.off == 0 => {
+                let op = code & 0xf0;
+                if op == 0x80 || op >= 0xd0 {
+                    return None;
+                }
+                Some(Insn::Alu {
+                    class: if class == Class::Alu64 {
+                        AluClass::Alu64
+                    } else {
+                        AluClass::Alu32
+                    },
+                    op: AluOp::from_bits(op, 0)?,
+                    dst,
+                    src: reg_or_imm(code & BPF_X != 0)?,
+                })
+            }
+            // Conditional jumps (`from_bits` has no operation for ja, call, exit, jcond).
+            class @ (Class::Jmp | Class::Jmp32) => Some(Insn::JmpCond {
+                class: if class == Class::Jmp {
+                    JmpClass::Jmp
+                } else {
+                    JmpClass::Jmp32
+                },
+                op: JmpOp::from_bits(code & 0xf0)?,
+                dst,
+                src: reg_or_imm(code & BPF_X != 0)?,
+                off: raw.off,
+            }),
+            _ => None,
         },
     }
 }
 
 /// Decodes the instruction at byte `offset` of `bytes`; errors name `offset`.
 pub(crate) fn decode_at(bytes: &[u8], offset: usize, endian: Endian) -> Result<Insn, InsnError> {
+    decode_with(bytes, offset, endian)
+}
+
+/// Decodes the instruction at byte `offset` of `bytes`, reporting a refused slot as `E`
+/// (see [`Report`]): the same checks, in the same order, whatever `E` is.
+#[inline(always)]
+fn decode_with<E: Report>(bytes: &[u8], offset: usize, endian: Endian) -> Result<Insn, E> {
     let Some(raw) = slot_at(bytes, offset, endian) else {
-        return Err(truncated(bytes, offset, SLOT_BYTES));
+        return Err(E::truncated(bytes, offset, SLOT_BYTES));
     };
     let c = Checker { offset, raw };
     match Class::of(raw.code) {
@@ -207,7 +385,8 @@ pub(crate) fn decode_at(bytes: &[u8], offset: usize, endian: Endian) -> Result<I
     }
 }
 
-fn decode_ld(c: &Checker, bytes: &[u8], endian: Endian) -> Result<Insn, InsnError> {
+#[inline(always)]
+fn decode_ld<E: Report>(c: &Checker, bytes: &[u8], endian: Endian) -> Result<Insn, E> {
     let raw = c.raw;
     let size = Size::of(raw.code);
     match (Mode::of(raw.code), size) {
@@ -216,15 +395,9 @@ fn decode_ld(c: &Checker, bytes: &[u8], endian: Endian) -> Result<Insn, InsnErro
                 .offset
                 .checked_add(SLOT_BYTES)
                 .ok_or_else(|| c.unknown())?;
-            let second =
-                read_slot(bytes, second_at, endian, 2 * SLOT_BYTES).map_err(|e| match e {
-                    InsnError::Truncated { available, .. } => InsnError::Truncated {
-                        offset: c.offset,
-                        needed: 2 * SLOT_BYTES,
-                        available: available.saturating_add(SLOT_BYTES),
-                    },
-                    other => other,
-                })?;
+            // Cut short: the error names the first slot and counts the bytes from there.
+            let second = slot_at(bytes, second_at, endian)
+                .ok_or_else(|| E::truncated(bytes, c.offset, 2 * SLOT_BYTES))?;
             c.zero_off()?;
             let dst = c.dst()?;
             let kind = PseudoKind::from_src_reg(raw.src).ok_or_else(|| {
@@ -264,7 +437,8 @@ fn decode_ld(c: &Checker, bytes: &[u8], endian: Endian) -> Result<Insn, InsnErro
     }
 }
 
-fn decode_ldx(c: &Checker) -> Result<Insn, InsnError> {
+#[inline(always)]
+fn decode_ldx<E: Report>(c: &Checker) -> Result<Insn, E> {
     let raw = c.raw;
     let size = Size::of(raw.code);
     let mode = Mode::of(raw.code);
@@ -291,7 +465,8 @@ fn decode_ldx(c: &Checker) -> Result<Insn, InsnError> {
     }
 }
 
-fn decode_st(c: &Checker) -> Result<Insn, InsnError> {
+#[inline(always)]
+fn decode_st<E: Report>(c: &Checker) -> Result<Insn, E> {
     let raw = c.raw;
     match Mode::of(raw.code) {
         Some(Mode::Mem) => {
@@ -307,7 +482,8 @@ fn decode_st(c: &Checker) -> Result<Insn, InsnError> {
     }
 }
 
-fn decode_stx(c: &Checker) -> Result<Insn, InsnError> {
+#[inline(always)]
+fn decode_stx<E: Report>(c: &Checker) -> Result<Insn, E> {
     let raw = c.raw;
     let size = Size::of(raw.code);
     match Mode::of(raw.code) {
@@ -361,7 +537,8 @@ fn decode_stx(c: &Checker) -> Result<Insn, InsnError> {
     }
 }
 
-fn decode_alu(c: &Checker, class: AluClass) -> Result<Insn, InsnError> {
+#[inline(always)]
+fn decode_alu<E: Report>(c: &Checker, class: AluClass) -> Result<Insn, E> {
     let raw = c.raw;
     let op = raw.code & 0xf0;
     let is_x = raw.code & BPF_X != 0;
@@ -456,7 +633,8 @@ fn decode_alu(c: &Checker, class: AluClass) -> Result<Insn, InsnError> {
     }
 }
 
-fn decode_jmp(c: &Checker, class: JmpClass) -> Result<Insn, InsnError> {
+#[inline(always)]
+fn decode_jmp<E: Report>(c: &Checker, class: JmpClass) -> Result<Insn, E> {
     let raw = c.raw;
     let op = raw.code & 0xf0;
     let is_x = raw.code & BPF_X != 0;
@@ -651,5 +829,88 @@ impl Iterator for Decoder<'_> {
                 Some(Err(e))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{
+        decode_at, decode_common, decode_or_opaque, decode_or_opaque_fast, decode_with, slot_at,
+        Refused,
+    };
+    use crate::insn::Insn;
+    use crate::Endian;
+
+    /// The reader's fast path (`Refused`) accepts exactly what the detailed decoder accepts,
+    /// with the same instruction, over every opcode and a spread of field values, in both
+    /// byte orders; what it refuses becomes the slot's `Opaque`.
+    #[test]
+    fn the_fast_path_agrees_with_the_detailed_decoder() {
+        let regs = [0x00u8, 0x01, 0x0a, 0x0b, 0xa0, 0xb1, 0x21];
+        let offs = [0i16, 1, 8, 16, 32, -1];
+        let imms = [0i32, 1, 16, 32, 64, -1, 0xe1, 0x110, 0x1_0000];
+        let seconds: [[u8; 8]; 3] = [
+            [0; 8],
+            [0, 0, 0, 0, 1, 2, 3, 4],
+            [0x18, 0, 0, 0, 0, 0, 0, 0],
+        ];
+        let mut accepted = 0;
+        let mut fast_path = 0;
+        for endian in [Endian::Little, Endian::Big] {
+            for code in 0..=255u8 {
+                for &r in &regs {
+                    for &off in &offs {
+                        for &imm in &imms {
+                            for second in &seconds {
+                                let (o, i) = match endian {
+                                    Endian::Little => (off.to_le_bytes(), imm.to_le_bytes()),
+                                    Endian::Big => (off.to_be_bytes(), imm.to_be_bytes()),
+                                };
+                                let mut b = vec![code, r, o[0], o[1], i[0], i[1], i[2], i[3]];
+                                b.extend_from_slice(second);
+                                for len in [8, 16] {
+                                    let bytes = &b[..len];
+                                    let slow = decode_at(bytes, 0, endian);
+                                    let fast = decode_with::<Refused>(bytes, 0, endian);
+                                    assert_eq!(slow.clone().ok(), fast.ok(), "{bytes:02x?}");
+                                    let kept = decode_or_opaque(bytes, 0, endian).unwrap();
+                                    assert_eq!(
+                                        decode_or_opaque_fast(bytes, 0, endian),
+                                        Some(kept),
+                                        "{bytes:02x?}"
+                                    );
+                                    if let Some(common) =
+                                        slot_at(bytes, 0, endian).and_then(decode_common)
+                                    {
+                                        assert_eq!(Ok(common), slow.clone(), "{bytes:02x?}");
+                                        fast_path += 1;
+                                    }
+                                    match slow {
+                                        Ok(insn) => {
+                                            accepted += 1;
+                                            assert_eq!(kept, insn);
+                                        }
+                                        Err(_) => assert!(
+                                            matches!(kept, Insn::Opaque { code: c, .. } if c == code),
+                                            "{bytes:02x?}"
+                                        ),
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(accepted > 10_000, "{accepted}");
+        assert!(fast_path > 5_000, "{fast_path}");
+        // Only a slot cut short is an error, and it is the detailed one.
+        let short = [0x95u8, 0, 0, 0];
+        assert_eq!(
+            decode_or_opaque(&short, 0, Endian::Little),
+            decode_at(&short, 0, Endian::Little)
+        );
+        assert!(decode_or_opaque(&short, 0, Endian::Little).is_err());
+        assert_eq!(decode_or_opaque_fast(&short, 0, Endian::Little), None);
     }
 }

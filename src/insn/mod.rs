@@ -26,8 +26,8 @@ mod encode;
 mod error;
 mod opcode;
 
-pub(crate) use decode::decode_or_opaque;
 pub use decode::{decode_all, Decoder};
+pub(crate) use decode::{decode_or_opaque, decode_or_opaque_fast};
 pub use display::{disassemble, Hex, Listing, Operands, RawOperands, WithOperands};
 pub use effects::{AccessKind, CallArgs, Flow, RegSet, StackAccess};
 pub use encode::encode_all;

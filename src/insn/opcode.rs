@@ -332,6 +332,7 @@ impl AluOp {
 
     /// The operation for `BPF_OP` bits and `off`, or `None` (also for `neg`, `end`, and the
     /// undefined `0xe0`/`0xf0`, which are not binary operations).
+    #[inline(always)]
     pub fn from_bits(op: u8, off: i16) -> Option<AluOp> {
         Some(match (op, off) {
             (0x00, 0) => AluOp::Add,
@@ -420,6 +421,7 @@ impl JmpOp {
 
     /// The condition for `BPF_OP` bits, or `None` for `ja`, `call`, `exit`, `jcond` and the
     /// undefined `0xf0`.
+    #[inline]
     pub fn from_bits(op: u8) -> Option<JmpOp> {
         Some(match op {
             0x10 => JmpOp::Eq,

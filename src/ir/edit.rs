@@ -66,28 +66,6 @@ impl Module {
         Ok(id)
     }
 
-    /// [`append`](Self::append) of an instruction without metadata to a function the
-    /// caller just created: the object reader's path, once per instruction of every
-    /// object, so it skips the id checks (no metadata, a function of this module) and
-    /// fills the layout node [`create_insn`](Self::create_insn) made in place.
-    pub(crate) fn append_plain(&mut self, func: FuncId, insn: Insn) -> InsnId {
-        let id = self.create_insn(insn, Meta::default());
-        let f = &mut self.funcs[func];
-        let prev = f.last.replace(id);
-        if prev.is_none() {
-            f.first = Some(id);
-        }
-        f.n_insns += 1;
-        if let Some(node) = self.nodes.get_mut(id) {
-            node.prev = prev;
-            node.func = Some(func);
-        }
-        if let Some(p) = prev.and_then(|p| self.nodes.get_mut(p)) {
-            p.next = Some(id);
-        }
-        id
-    }
-
     /// Creates a built instruction (with its reference, see [`build`](super::build)) and
     /// appends it to `func`.
     pub fn append_built(

@@ -103,10 +103,56 @@ impl<T, V> EntityMap<Id<T>, V> {
             ),
         }
         let i = key.index();
-        if i >= self.slots.len() {
+        if i == self.slots.len() {
+            // The common case of a table filled as its ids are made: one push.
+            self.slots.push(Some(value));
+            return None;
+        }
+        if i > self.slots.len() {
             self.slots.resize_with(i + 1, || None);
         }
         self.slots[i].replace(value)
+    }
+
+    /// Makes the table hold a slot (`None` unless set) for every index below `len`, so that
+    /// inserting a key below it is a plain store: for a table about to be filled sparsely
+    /// over a known range of ids (the reader's line and reference tables). Nothing a map
+    /// answers changes.
+    pub(crate) fn grow_to(&mut self, len: usize) {
+        if self.slots.len() < len {
+            self.slots.resize_with(len, || None);
+        }
+    }
+
+    /// Sets the values of a run of keys that follow each other by index, `first` then the
+    /// ones after it, to `values` in order: one `extend` when the run starts at the end of
+    /// the table (a table filled as its ids are made), else one [`insert`](Self::insert)
+    /// per key. `make(first, k)` is the `k`-th key of the run.
+    ///
+    /// # Panics
+    ///
+    /// As [`insert`](Self::insert).
+    pub(crate) fn insert_run(
+        &mut self,
+        first: Id<T>,
+        values: impl ExactSizeIterator<Item = V>,
+        make: impl Fn(Id<T>, u32) -> Id<T>,
+    ) {
+        if first.index() == self.slots.len() {
+            #[cfg(debug_assertions)]
+            match self.tag {
+                None => self.tag = Some(first.tag()),
+                Some(t) => assert!(
+                    t == first.tag(),
+                    "EntityMap::insert_run: keys of another module than the map's keys"
+                ),
+            }
+            self.slots.extend(values.map(Some));
+        } else {
+            for (k, v) in (0u32..).zip(values) {
+                self.insert(make(first, k), v);
+            }
+        }
     }
 
     /// The value of `key`, or `None`.

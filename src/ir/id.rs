@@ -137,6 +137,18 @@ impl<T> Id<T> {
         self.raw() as usize
     }
 
+    /// The id `k` indexes after this one, of the same module: the `k`-th of a run of
+    /// entities allocated together (see `Module::append_insns`), which it names only when
+    /// the run is longer than `k`.
+    #[inline]
+    pub(crate) fn nth_after(self, k: u32) -> Id<T> {
+        Id {
+            biased: self.biased.saturating_add(k),
+            tag: self.tag,
+            _entity: PhantomData,
+        }
+    }
+
     /// The index as the arena stores it.
     #[inline]
     fn raw(self) -> u32 {

@@ -64,6 +64,7 @@ pub use struct_ops::StructOps;
 use std::collections::HashMap;
 
 mod arena;
+mod bulk;
 mod entity_map;
 mod id;
 use arena::{Entities, NotOurs};

@@ -6,19 +6,23 @@
 //! 1. `.BTF`, `.BTF.ext`, `license`, `version`, data sections and maps are read.
 //! 2. Each executable section is cut into functions by its function symbols (several per
 //!    section, `.text` included; the bytes between functions are alignment padding and are
-//!    never decoded), and each function's instructions are created in order. A table of
-//!    section byte offset → instruction id is kept per section.
+//!    never decoded), and each function is decoded straight into the IR in order
+//!    (`Module::append_with`: one arena push per instruction, the layout linked once per
+//!    function). A table of section byte offset → instruction id is kept per section, and
+//!    a list of its jumps and local calls.
 //! 3. `.BTF.ext` records are attached through that table — by the byte offset in the ELF
 //!    section, before anything is split or moved, so padding between functions cannot shift
 //!    a record onto the wrong instruction.
 //! 4. Relocations and jumps become symbolic [`Ref`]s.
 //!
 //! Cost: linear in the size of the object. The instruction at a byte offset is one index
-//! into a per-section table (8 bytes per slot, dropped after reading); the instruction
+//! into a per-section table (4 bytes per slot, dropped after reading); the instruction
 //! arena is sized once from the code sections' sizes, the line and CO-RE arenas from the
-//! record counts. Line records' strings are range-checked here; their UTF-8 is checked
-//! where a `&str` is handed out ([`Btf::str`]). `DATASEC`s are found by a pass over the
-//! types, so reading does not build BTF's name index.
+//! record counts, the reference and line tables once per object. Decoding reports a
+//! refused slot without building an error (it becomes an [`Insn::Opaque`]); only a slot
+//! cut short builds the detailed one. Line records' strings are range-checked here; their
+//! UTF-8 is checked where a `&str` is handed out ([`Btf::str`]). `DATASEC`s are found by
+//! one pass over the types when reading starts, so reading does not build BTF's name index.
 //!
 //! Bounds: everything allocated is sized by bytes of the file, except bss, which has a size
 //! and no bytes: the bss sections of an object may hold [`DataSection::MAX_SIZE`] (256 MiB)
@@ -36,7 +40,7 @@ use hashbrown::HashMap;
 use crate::btf::{Btf, Kind, Linkage, StrOffset, TypeId, TypeKind};
 use crate::btf_ext::{BtfExt, CoreAccess};
 use crate::elf::{Binding, ElfObject, Section, Symbol, SymbolKind, R_BPF_64_32, R_BPF_64_64};
-use crate::insn::{decode_or_opaque, CallKind, Insn};
+use crate::insn::{decode_or_opaque, decode_or_opaque_fast, CallKind, Insn};
 use crate::ir::{
     CoreRelo, DataKind, DataSection, DataVar, Extern, ExternId, ExternKind, FuncId, Function,
     InsnId, MapId, Module, Ref, SourceLine, SymbolLinkage,
@@ -55,13 +59,18 @@ pub(crate) fn extern_kind(btf: &Btf, name: &str) -> Option<(ExternKind, Option<T
 /// The `DATASEC`s an extern may be declared in, in the order [`extern_kind_in`] searches
 /// them: `.kconfig`, `.ksyms`, `.maps` (`None` where the BTF has no such section).
 pub(crate) fn extern_sections(btf: &Btf) -> Vec<(ExternKind, Option<TypeId>)> {
+    extern_sections_in(btf, &datasecs(btf))
+}
+
+/// [`extern_sections`] among `datasecs` (the `DATASEC`s of `btf`, see [`datasecs`]).
+fn extern_sections_in(btf: &Btf, datasecs: &[TypeId]) -> Vec<(ExternKind, Option<TypeId>)> {
     [
         (".kconfig", ExternKind::Kconfig),
         (".ksyms", ExternKind::Ksym),
         (".maps", ExternKind::Map),
     ]
     .into_iter()
-    .map(|(name, kind)| (kind, datasec_by_name(btf, name)))
+    .map(|(name, kind)| (kind, datasec_in(btf, datasecs, name)))
     .collect()
 }
 
@@ -127,6 +136,10 @@ struct Code<'a> {
     insns: Vec<Option<InsnId>>,
     /// `(start byte offset, function)`, sorted by offset.
     funcs: Vec<(u64, FuncId)>,
+    /// The jumps and local calls, `(byte offset, instruction, function)` in section order:
+    /// what [`Reader::resolve_local_targets`] turns into references, without walking every
+    /// instruction again.
+    branches: Vec<(u64, InsnId, FuncId)>,
 }
 
 impl Code<'_> {
@@ -136,14 +149,6 @@ impl Code<'_> {
         }
         let slot = usize::try_from(offset / 8).ok()?;
         self.insns.get(slot).copied().flatten()
-    }
-
-    /// Every instruction with its byte offset, in section order.
-    fn insns(&self) -> impl Iterator<Item = (u64, InsnId)> + '_ {
-        self.insns
-            .iter()
-            .enumerate()
-            .filter_map(|(slot, id)| id.map(|id| (slot as u64 * 8, id)))
     }
 
     fn func_at(&self, offset: u64) -> Option<FuncId> {
@@ -177,6 +182,10 @@ struct Reader<'a> {
     /// Maps by ELF section index, with the byte range of their symbols.
     maps_by_place: HashMap<usize, Vec<(std::ops::Range<u64>, MapId)>>,
     externs_by_name: HashMap<&'a str, ExternId>,
+    /// The `DATASEC`s of the module's BTF, in id order, found by one pass over its types
+    /// when the reader starts: data sections, externs, `.maps`, struct_ops and the BTF
+    /// fix-up each look theirs up here instead of walking every type again.
+    datasecs: Vec<TypeId>,
 }
 
 fn linkage(b: Binding) -> SymbolLinkage {
@@ -192,9 +201,22 @@ fn linkage(b: Binding) -> SymbolLinkage {
 /// name, kept for the module's lifetime) for them would cost more than the rest of reading
 /// a small object, and nobody asked for the index.
 pub(super) fn datasec_by_name(btf: &Btf, name: &str) -> Option<TypeId> {
+    datasec_in(btf, &datasecs(btf), name)
+}
+
+/// The `DATASEC`s of `btf`'s own types, in id order (one pass over the types).
+fn datasecs(btf: &Btf) -> Vec<TypeId> {
     btf.own_types()
         .filter(|(_, t)| t.kind.kind() == Kind::Datasec)
         .map(|(id, _)| id)
+        .collect()
+}
+
+/// The first of `datasecs` (see [`datasecs`]) named `name`.
+pub(super) fn datasec_in(btf: &Btf, datasecs: &[TypeId], name: &str) -> Option<TypeId> {
+    datasecs
+        .iter()
+        .copied()
         .find(|&id| btf.name(id).is_ok_and(|n| n == name))
 }
 
@@ -218,6 +240,115 @@ fn data_kind(name: &str) -> Option<DataKind> {
     }
 }
 
+/// The variable symbols of one section (object and untyped symbols with a name, in symbol
+/// order), looked up the ways [`Reader::fixup_btf`] places a `DATASEC`'s variables. A
+/// section has a handful: they are scanned, without building maps; past
+/// [`VarSymbols::SCAN`] symbols, maps by name and offset are built once (so a crafted object
+/// with many variables and symbols costs linear time, not their product).
+struct VarSymbols<'s, 'a> {
+    syms: Vec<&'s Symbol<'a>>,
+    maps: Option<VarSymbolMaps<'s, 'a>>,
+}
+
+/// [`VarSymbols`]' maps, for sections with many symbols: the first symbol of each name
+/// (any binding, global or weak, local), and the name of the first-of-its-name symbol at
+/// each offset.
+struct VarSymbolMaps<'s, 'a> {
+    by_name: HashMap<&'a str, &'s Symbol<'a>>,
+    globals: HashMap<&'a str, &'s Symbol<'a>>,
+    locals: HashMap<&'a str, &'s Symbol<'a>>,
+    named_at: HashMap<u64, &'a str>,
+}
+
+impl<'s, 'a> VarSymbols<'s, 'a> {
+    /// Up to this many symbols, lookups scan.
+    const SCAN: usize = 32;
+
+    fn new(symbols: &'s [Symbol<'a>], section: usize) -> Self {
+        let syms: Vec<&'s Symbol<'a>> = symbols
+            .iter()
+            .filter(|s| {
+                s.section == Some(section)
+                    && matches!(s.kind, SymbolKind::Object | SymbolKind::NoType)
+                    && !s.name.is_empty()
+            })
+            .collect();
+        let maps = (syms.len() > Self::SCAN).then(|| {
+            let mut m = VarSymbolMaps {
+                by_name: HashMap::new(),
+                globals: HashMap::new(),
+                locals: HashMap::new(),
+                named_at: HashMap::new(),
+            };
+            for &s in &syms {
+                if !m.by_name.contains_key(s.name) {
+                    m.by_name.insert(s.name, s);
+                    m.named_at.entry(s.value).or_insert(s.name);
+                }
+                match s.binding {
+                    Binding::Global | Binding::Weak => {
+                        m.globals.entry(s.name).or_insert(s);
+                    }
+                    Binding::Local => {
+                        m.locals.entry(s.name).or_insert(s);
+                    }
+                    Binding::Other(_) => {}
+                }
+            }
+            m
+        });
+        VarSymbols { syms, maps }
+    }
+
+    /// The first symbol named `name`.
+    fn by_name(&self, name: &str) -> Option<&'s Symbol<'a>> {
+        match &self.maps {
+            Some(m) => m.by_name.get(name).copied(),
+            None => self.syms.iter().copied().find(|s| s.name == name),
+        }
+    }
+
+    /// The first global or weak symbol named `name`.
+    fn global(&self, name: &str) -> Option<&'s Symbol<'a>> {
+        match &self.maps {
+            Some(m) => m.globals.get(name).copied(),
+            None => {
+                self.syms.iter().copied().find(|s| {
+                    s.name == name && matches!(s.binding, Binding::Global | Binding::Weak)
+                })
+            }
+        }
+    }
+
+    /// The first local symbol named `name`.
+    fn local(&self, name: &str) -> Option<&'s Symbol<'a>> {
+        match &self.maps {
+            Some(m) => m.locals.get(name).copied(),
+            None => self
+                .syms
+                .iter()
+                .copied()
+                .find(|s| s.name == name && s.binding == Binding::Local),
+        }
+    }
+
+    /// The name of a symbol at `offset` that is the first of its name.
+    fn named_at(&self, offset: u32) -> Option<&'a str> {
+        let offset = u64::from(offset);
+        match &self.maps {
+            Some(m) => m.named_at.get(&offset).copied(),
+            None => self
+                .syms
+                .iter()
+                .enumerate()
+                .find(|&(i, s)| {
+                    s.value == offset && !self.syms[..i].iter().any(|p| p.name == s.name)
+                })
+                .map(|(_, s)| s.name),
+        }
+    }
+}
+
 impl<'a> Reader<'a> {
     fn new(bytes: &'a [u8]) -> Result<Reader<'a>, ReadError> {
         let elf = ElfObject::parse(bytes)?;
@@ -236,6 +367,7 @@ impl<'a> Reader<'a> {
                 reason: "there is no .BTF section for its strings and types".into(),
             });
         }
+        let datasecs = module.btf.as_ref().map(datasecs).unwrap_or_default();
         Ok(Reader {
             elf,
             input_len: bytes.len(),
@@ -245,6 +377,7 @@ impl<'a> Reader<'a> {
             data_by_section: HashMap::new(),
             maps_by_place: HashMap::new(),
             externs_by_name: HashMap::new(),
+            datasecs,
         })
     }
 
@@ -254,6 +387,7 @@ impl<'a> Reader<'a> {
         self.read_maps()?;
         self.read_externs();
         self.read_code()?;
+        self.module.presize_insn_tables();
         self.attach_ext()?;
         for i in 0..self.code.len() {
             self.resolve_relocations(i)?;
@@ -356,7 +490,7 @@ impl<'a> Reader<'a> {
                 .module
                 .btf
                 .as_ref()
-                .and_then(|b| datasec_by_name(b, s.name));
+                .and_then(|b| datasec_in(b, &self.datasecs, s.name));
             let id = self.module.add_data(DataSection {
                 name: s.name.to_string(),
                 kind,
@@ -406,7 +540,7 @@ impl<'a> Reader<'a> {
         self.module
             .btf
             .as_ref()
-            .map(extern_sections)
+            .map(|b| extern_sections_in(b, &self.datasecs))
             .unwrap_or_default()
     }
 
@@ -451,6 +585,7 @@ impl<'a> Reader<'a> {
                 name: section.name,
                 insns: vec![None; section.data.len() / 8],
                 funcs: Vec::new(),
+                branches: Vec::new(),
             };
             // By name and start: two functions may share a name (a static one next to a
             // global one, after a link), each with its own linkage.
@@ -520,22 +655,46 @@ impl<'a> Reader<'a> {
                 code.funcs.push((range.start as u64, func));
                 // Slots the decoder refuses stay as opaque instructions: the kernel judges.
                 // (What `Decoder::keeping_opaque` yields, without its per-item wrapping.)
+                // Each is pushed as decoded; the function's layout is made once at the end.
                 let endian = self.elf.endian();
-                let mut off = 0;
-                while off < bytes.len() {
-                    let insn =
-                        decode_or_opaque(bytes, off, endian).map_err(|source| ReadError::Insn {
-                            section: section.name.into(),
-                            function: fname.into(),
-                            source,
-                        })?;
-                    let id = self.module.append_plain(func, insn);
-                    // `range` lies in the section and is 8-byte aligned (checked above).
-                    if let Some(slot) = code.insns.get_mut((range.start + off) / 8) {
-                        *slot = Some(id);
+                self.module.append_with(func, |sink| {
+                    let mut off = 0;
+                    while off < bytes.len() {
+                        let Some(insn) = decode_or_opaque_fast(bytes, off, endian) else {
+                            // Cut short: the detailed error, off the hot path.
+                            return Err(decode_or_opaque(bytes, off, endian).err().map_or_else(
+                                || ReadError::BadSection {
+                                    section: section.name.into(),
+                                    reason: format!("{fname}: instruction at {off} cut short"),
+                                },
+                                |source| ReadError::Insn {
+                                    section: section.name.into(),
+                                    function: fname.into(),
+                                    source,
+                                },
+                            ));
+                        };
+                        let id = sink.push(insn);
+                        // `range` lies in the section and is 8-byte aligned (checked above).
+                        let at = range.start + off;
+                        if let Some(s) = code.insns.get_mut(at / 8) {
+                            *s = Some(id);
+                        }
+                        if insn.jump_offset().is_some()
+                            || matches!(
+                                insn,
+                                Insn::Call {
+                                    kind: CallKind::Local,
+                                    ..
+                                }
+                            )
+                        {
+                            code.branches.push((at as u64, id, func));
+                        }
+                        off += insn.n_bytes();
                     }
-                    off += insn.n_bytes();
-                }
+                    Ok::<(), ReadError>(())
+                })?;
             }
             code.funcs.sort_by_key(|&(o, _)| o);
             self.code.push(code);
@@ -623,12 +782,8 @@ impl<'a> Reader<'a> {
         let Some(btf) = self.module.btf.as_mut() else {
             return Ok(());
         };
-        let datasecs: Vec<_> = btf
-            .own_types()
-            .filter(|(_, t)| t.kind.kind() == Kind::Datasec)
-            .map(|(id, _)| id)
-            .collect();
-        for id in datasecs {
+        // Reading adds no types: the `DATASEC`s are those found when the reader started.
+        for &id in &self.datasecs {
             let name = btf.name(id)?.to_string();
             // A `DATASEC` lists variables (`.ksyms` also the kfuncs' `FUNC`s), as the kernel
             // and libbpf require, whether or not the object has its section.
@@ -686,122 +841,118 @@ impl<'a> Reader<'a> {
                 reason: format!("size {size} does not fit a BTF DATASEC"),
             })?;
             btf.set_datasec_size(id, size)?;
-            let var_names: Vec<String> = btf
-                .datasec_vars(id)
-                .iter()
-                .map(|v| btf.name(v.ty).map(str::to_string))
-                .collect::<Result<_, _>>()?;
-            // Extern variables (an extern map of `.maps`) live in another object.
-            let linkages: Vec<Option<crate::btf::Linkage>> = btf
-                .datasec_vars(id)
-                .iter()
-                .map(|v| match btf.kind_of(v.ty) {
-                    Ok(TypeKind::Var { linkage, .. }) => Some(linkage),
-                    _ => None,
-                })
-                .collect();
-            // The section's variable symbols by name, once: a lookup per variable is then
-            // O(1). Those `read_data` makes variables of, so that each `VAR` placed by a
-            // symbol keeps it when written (libbpf too places variables by `STT_OBJECT`s).
-            let is_var_symbol = |s: &Symbol<'_>| {
-                s.section == Some(index)
-                    && matches!(s.kind, SymbolKind::Object | SymbolKind::NoType)
-                    && !s.name.is_empty()
-            };
-            let mut symbols = HashMap::new();
-            for s in self.elf.symbols() {
-                if is_var_symbol(s) {
-                    symbols.entry(s.name).or_insert(s);
-                }
-            }
-            // The variable symbols of the section by offset, once (object and untyped ones:
-            // the data section keeps both, and the writer writes both as objects).
-            let mut objects_at = HashMap::new();
-            for s in symbols.values() {
-                objects_at.entry(s.value).or_insert(s.name);
-            }
-            let others_at = |offset: u32| objects_at.get(&u64::from(offset)).copied();
-            // A global and a static variable may share a name (after a link): each `VAR`
-            // takes the symbol of its own binding.
-            let mut globals = HashMap::new();
-            let mut locals = HashMap::new();
-            for s in self.elf.symbols() {
-                if is_var_symbol(s) {
-                    match s.binding {
-                        Binding::Global | Binding::Weak => globals.entry(s.name).or_insert(s),
-                        Binding::Local => locals.entry(s.name).or_insert(s),
-                        Binding::Other(_) => continue,
+            // First where each variable goes, with every check (names borrowed from the
+            // BTF, no copies), then the offsets that change are written in one edit.
+            let placed = {
+                let btf: &Btf = btf;
+                let vars = btf.datasec_vars(id);
+                let var_names: Vec<&str> = vars
+                    .iter()
+                    .map(|v| btf.name(v.ty))
+                    .collect::<Result<_, _>>()?;
+                // The section's variable symbols: those `read_data` makes variables of, so
+                // that each `VAR` placed by a symbol keeps it when written (libbpf too places
+                // variables by `STT_OBJECT`s).
+                let symbols = VarSymbols::new(self.elf.symbols(), index);
+                let mut placed: Vec<Option<u32>> = Vec::with_capacity(var_names.len());
+                for (v, var_name) in vars.iter().zip(var_names) {
+                    // Extern variables (an extern map of `.maps`) live in another object.
+                    let linkage = match btf.kind_of(v.ty) {
+                        Ok(TypeKind::Var { linkage, .. }) => Some(linkage),
+                        _ => None,
                     };
-                }
-            }
-            let mut vars = btf.datasec_vars_mut(id)?;
-            for ((v, var_name), linkage) in vars.iter_mut().zip(var_names).zip(linkages) {
-                if linkage == Some(crate::btf::Linkage::Extern) {
-                    continue;
-                }
-                let is_static = linkage == Some(crate::btf::Linkage::Static);
-                let key = var_name.as_str();
-                let sym = match linkage {
-                    Some(crate::btf::Linkage::Static) => locals.get(key).or(symbols.get(key)),
-                    // libbpf finds a global variable among global and weak symbols only.
-                    Some(crate::btf::Linkage::Global) => match globals.get(key) {
-                        Some(s) => Some(s),
-                        None if symbols.contains_key(key) => {
+                    placed.push(None);
+                    if linkage == Some(crate::btf::Linkage::Extern) {
+                        continue;
+                    }
+                    let is_static = linkage == Some(crate::btf::Linkage::Static);
+                    // A global and a static variable may share a name (after a link): each
+                    // `VAR` takes the symbol of its own binding.
+                    let sym = match linkage {
+                        Some(crate::btf::Linkage::Static) => {
+                            symbols.local(var_name).or(symbols.by_name(var_name))
+                        }
+                        // libbpf finds a global variable among global and weak symbols only.
+                        Some(crate::btf::Linkage::Global) => match symbols.global(var_name) {
+                            Some(s) => Some(s),
+                            None if symbols.by_name(var_name).is_some() => {
+                                return Err(ReadError::BadSection {
+                                    section: name.clone(),
+                                    reason: format!(
+                                        "global BTF variable {var_name} has no global or weak \
+                                         symbol"
+                                    ),
+                                })
+                            }
+                            None => None,
+                        },
+                        _ => symbols.by_name(var_name),
+                    };
+                    let mut offset = v.offset;
+                    match sym {
+                        Some(sym) => {
+                            offset =
+                                u32::try_from(sym.value).map_err(|_| ReadError::BadSection {
+                                    section: name.clone(),
+                                    reason: format!(
+                                        "variable {var_name} at offset {} is past 4 GiB",
+                                        sym.value
+                                    ),
+                                })?;
+                            if offset != v.offset {
+                                if let Some(p) = placed.last_mut() {
+                                    *p = Some(offset);
+                                }
+                            }
+                        }
+                        // A variable without a symbol where another symbol sits is not
+                        // clang's static variable: the BTF names something the section does
+                        // not hold.
+                        None if symbols.named_at(v.offset).is_some() => {
                             return Err(ReadError::BadSection {
                                 section: name.clone(),
                                 reason: format!(
-                                    "global BTF variable {var_name} has no global or weak symbol"
+                                    "BTF variable {var_name} has no symbol, and offset {} holds \
+                                     the symbol {}",
+                                    v.offset,
+                                    symbols.named_at(v.offset).unwrap_or_default()
+                                ),
+                            });
+                        }
+                        // Static variables clang already placed keep their offsets. A global
+                        // one needs its symbol: libbpf places global variables by their
+                        // symbols and refuses one without.
+                        None if is_static && (v.offset != 0 || vars_len_is_one(size, v.size)) => {}
+                        None => {
+                            return Err(ReadError::BadSection {
+                                section: name.clone(),
+                                reason: format!(
+                                    "BTF variable {var_name} has no symbol in the section"
                                 ),
                             })
                         }
-                        None => None,
-                    },
-                    _ => symbols.get(key),
-                };
-                match sym {
-                    Some(sym) => {
-                        v.offset = u32::try_from(sym.value).map_err(|_| ReadError::BadSection {
-                            section: name.clone(),
-                            reason: format!(
-                                "variable {var_name} at offset {} is past 4 GiB",
-                                sym.value
-                            ),
-                        })?;
                     }
-                    // A variable without a symbol where another symbol sits is not clang's
-                    // static variable: the BTF names something the section does not hold.
-                    None if others_at(v.offset).is_some() => {
+                    // What the writer lays out comes from these numbers: a variable must lie
+                    // in the real section (an 11 KB object once made the writer emit 4.3 GB).
+                    if u64::from(offset) + u64::from(v.size) > u64::from(size) {
                         return Err(ReadError::BadSection {
                             section: name.clone(),
                             reason: format!(
-                                "BTF variable {var_name} has no symbol, and offset {} holds \
-                                 the symbol {}",
-                                v.offset,
-                                others_at(v.offset).unwrap_or_default()
+                                "BTF variable {var_name} at [{offset:#x}, +{}) is outside the \
+                                 section of {size} bytes",
+                                v.size
                             ),
                         });
                     }
-                    // Static variables clang already placed keep their offsets. A global
-                    // one needs its symbol: libbpf places global variables by their
-                    // symbols and refuses one without.
-                    None if is_static && (v.offset != 0 || vars_len_is_one(size, v.size)) => {}
-                    None => {
-                        return Err(ReadError::BadSection {
-                            section: name.clone(),
-                            reason: format!("BTF variable {var_name} has no symbol in the section"),
-                        })
-                    }
                 }
-                // What the writer lays out comes from these numbers: a variable must lie in
-                // the real section (an 11 KB object once made the writer emit 4.3 GB).
-                if u64::from(v.offset) + u64::from(v.size) > u64::from(size) {
-                    return Err(ReadError::BadSection {
-                        section: name.clone(),
-                        reason: format!(
-                            "BTF variable {var_name} at [{:#x}, +{}) is outside the section of {size} bytes",
-                            v.offset, v.size
-                        ),
-                    });
+                placed
+            };
+            if placed.iter().any(Option::is_some) {
+                let mut vars = btf.datasec_vars_mut(id)?;
+                for (v, offset) in vars.iter_mut().zip(placed) {
+                    if let Some(offset) = offset {
+                        v.offset = offset;
+                    }
                 }
             }
         }
@@ -831,7 +982,18 @@ impl<'a> Reader<'a> {
     }
 
     fn attach_ext(&mut self) -> Result<(), ReadError> {
-        let (Some(ext), Some(btf)) = (self.ext.take(), self.module.btf.as_ref()) else {
+        // The BTF is set aside while the records are attached (the module's line arena
+        // and tables are written as they are checked); it goes back in either way.
+        let Some(btf) = self.module.btf.take() else {
+            return Ok(());
+        };
+        let result = self.attach_ext_with(&btf);
+        self.module.btf = Some(btf);
+        result
+    }
+
+    fn attach_ext_with(&mut self, btf: &Btf) -> Result<(), ReadError> {
+        let Some(ext) = self.ext.take() else {
             return Ok(());
         };
         let bad =
@@ -841,9 +1003,8 @@ impl<'a> Reader<'a> {
                 offset,
                 reason,
             };
-        let mut func_types = Vec::with_capacity(ext.func_infos().size_hint().0);
-        let mut lines = Vec::with_capacity(ext.line_infos().size_hint().0);
-        let mut relos = Vec::with_capacity(ext.core_relos().size_hint().0);
+        let mut func_types = Vec::with_capacity(ext.func_info.n_records());
+        let mut relos = Vec::with_capacity(ext.core_relo.n_records());
         let mut cache = None;
         for (sec, rec) in ext.func_infos() {
             let ExtCode { code, name, .. } = self.ext_code(btf, sec, &mut cache)?;
@@ -870,6 +1031,8 @@ impl<'a> Reader<'a> {
         // handed out (`Btf::str`), as for any `SourceLine` a pass adds.
         let n_str = btf.str_len();
         let in_range = |s: StrOffset| s.0 < n_str;
+        self.module
+            .reserve_lines_and_relos(ext.line_info.n_records(), ext.core_relo.n_records());
         for (sec, rec) in ext.line_infos() {
             let ExtCode { code, name, .. } = self.ext_code(btf, sec, &mut cache)?;
             let off = rec.insn_off.0;
@@ -889,7 +1052,9 @@ impl<'a> Reader<'a> {
                     ));
                 }
             }
-            lines.push((
+            // An instruction just created: attached without another check. (On an error
+            // further on, the module is dropped.)
+            self.module.add_line_of(
                 insn,
                 SourceLine {
                     file: rec.file_name,
@@ -897,7 +1062,7 @@ impl<'a> Reader<'a> {
                     line: rec.line_num,
                     col: rec.col,
                 },
-            ));
+            );
         }
         for (sec, rec) in ext.core_relos() {
             let ExtCode { code, name, .. } = self.ext_code(btf, sec, &mut cache)?;
@@ -921,12 +1086,6 @@ impl<'a> Reader<'a> {
         }
         for (func, ty) in func_types {
             self.module.function_mut(func).btf_func = Some(ty);
-        }
-        self.module
-            .reserve_lines_and_relos(lines.len(), relos.len());
-        for (insn, line) in lines {
-            let id = self.module.add_line(line);
-            self.module.set_line(insn, Some(id))?;
         }
         for (insn, relo) in relos {
             let id = self.module.add_core_relo(relo);
@@ -1067,9 +1226,9 @@ impl<'a> Reader<'a> {
         let code = &self.code[i];
         let mut refs = Vec::new();
         let mut opaque = Vec::new();
-        for (offset, id) in code.insns() {
+        for &(offset, id, func) in &code.branches {
             let insn = *self.module.insn(id);
-            let func = self.module.func_of(id);
+            let func = Some(func);
             let bad = |reason: String| ReadError::BadTarget {
                 section: code.name.into(),
                 function: func

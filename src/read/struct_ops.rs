@@ -42,7 +42,7 @@ impl Reader<'_> {
                 .btf
                 .as_ref()
                 .ok_or_else(|| bad("struct_ops variables need the object's BTF".into()))?;
-            let datasec = super::datasec_by_name(btf, section.name)
+            let datasec = super::datasec_in(btf, &self.datasecs, section.name)
                 .ok_or_else(|| bad("no DATASEC of that name in the object's BTF".into()))?;
             // (name, VAR, struct type, offset, size) of each variable, its offset from its
             // symbol (clang leaves 0 in the DATASEC).
