@@ -151,6 +151,11 @@ mod kernel_tests {
         if !kernel::kernel_available("instrumented_programs_still_pass_and_count_their_calls") {
             return;
         }
+        let Some(pins) =
+            kernel::PinDir::new("instrumented_programs_still_pass_and_count_their_calls")
+        else {
+            return;
+        };
         let mut runs = 0;
         for object in objects() {
             let mut m = read(object);
@@ -161,6 +166,7 @@ mod kernel_tests {
             let m = Module::read(&write_object(&m).unwrap()).unwrap();
             let opts = LoadOptions {
                 object_name: "instrumented".into(),
+                pin_root: Some(pins.subdir(&object.replace('.', "_"))),
                 ..LoadOptions::default()
             };
             let loaded = load(&m, &opts).unwrap_or_else(|e| panic!("{object}: {e}"));

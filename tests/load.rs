@@ -23,30 +23,11 @@ fn read(name: &str) -> Module {
     Module::read(&data).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-/// A directory in the bpf filesystem for one test's pinned maps, removed when dropped.
-struct PinDir(std::path::PathBuf);
-
-impl PinDir {
-    fn new(tag: &str) -> PinDir {
-        let dir = std::path::Path::new("/sys/fs/bpf")
-            .join(format!("bpfir-test-{}-{tag}", std::process::id()));
-        std::fs::create_dir_all(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e} (is bpffs mounted?)", dir.display()));
-        PinDir(dir)
-    }
-}
-
-impl Drop for PinDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn load_pinned(name: &str, m: &Module, pins: &PinDir) -> Loaded {
+fn load_pinned(name: &str, m: &Module, pins: &std::path::Path) -> Loaded {
     let stem = name.split('.').next().unwrap_or(name);
     let opts = LoadOptions {
         object_name: stem.to_string(),
-        pin_root: Some(pins.0.clone()),
+        pin_root: Some(pins.to_path_buf()),
         ..LoadOptions::default()
     };
     let loaded = load(m, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -54,9 +35,9 @@ fn load_pinned(name: &str, m: &Module, pins: &PinDir) -> Loaded {
     loaded
 }
 
-fn load_module(name: &str, m: &Module) -> Loaded {
-    let pins = PinDir::new(&name.replace('.', "_"));
-    load_pinned(name, m, &pins)
+/// Loads `m` as object `name`, its pins in a directory of their own under `pins`.
+fn load_module(name: &str, m: &Module, pins: &kernel::PinDir) -> Loaded {
+    load_pinned(name, m, &pins.subdir(&name.replace('.', "_")))
 }
 
 #[test]
@@ -64,16 +45,18 @@ fn maps_pinned_by_name_are_pinned_and_reused() {
     if !kernel::kernel_available("maps_pinned_by_name_are_pinned_and_reused") {
         return;
     }
+    let Some(pins) = kernel::PinDir::new("maps_pinned_by_name_are_pinned_and_reused") else {
+        return;
+    };
     let m = read("maps.bpfel.o");
-    let pins = PinDir::new("reuse");
     let (pinned, _) = m
         .maps()
         .find(|(_, d)| d.pinning == bpfir::ir::Pinning::ByName)
         .expect("maps.bpf.c pins one map by name");
-    let first = load_pinned("maps.bpfel.o", &m, &pins);
-    let path = pins.0.join(&m.map(pinned).name);
+    let first = load_pinned("maps.bpfel.o", &m, pins.path());
+    let path = pins.path().join(&m.map(pinned).name);
     assert!(path.exists(), "{} not pinned", path.display());
-    let second = load_pinned("maps.bpfel.o", &m, &pins);
+    let second = load_pinned("maps.bpfel.o", &m, pins.path());
     let id = |l: &Loaded| bpfir::sys::map_info(&l.maps[pinned]).unwrap().id;
     assert_eq!(
         id(&first),
@@ -101,12 +84,17 @@ fn every_test_program_loads_with_ext_info_and_checks_itself() {
     if !kernel::kernel_available("every_test_program_loads_with_ext_info_and_checks_itself") {
         return;
     }
+    let Some(pins) =
+        kernel::PinDir::new("every_test_program_loads_with_ext_info_and_checks_itself")
+    else {
+        return;
+    };
     let mut objects: Vec<&str> = common::EXPECTED_RUNS.iter().map(|e| e.0).collect();
     objects.dedup();
     let mut n = 0;
     for object in objects {
         let m = read(object);
-        let loaded = load_module(object, &m);
+        let loaded = load_module(object, &m, &pins);
         for p in &loaded.programs {
             let expected = common::EXPECTED_RUNS
                 .iter()
@@ -143,6 +131,9 @@ fn tags_equal_libbpfs() {
     if !kernel::kernel_available("tags_equal_libbpfs") {
         return;
     }
+    let Some(pins) = kernel::PinDir::new("tags_equal_libbpfs") else {
+        return;
+    };
     let golden = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/tags/libbpf.txt"),
     )
@@ -158,7 +149,7 @@ fn tags_equal_libbpfs() {
     let mut compared = 0;
     for object in objects {
         let m = read(object);
-        let loaded = load_module(object, &m);
+        let loaded = load_module(object, &m, &pins);
         for p in &loaded.programs {
             let tag = &p.result.as_ref().unwrap().tag;
             let expected = &want[&(object.clone(), p.name.clone())];
@@ -179,11 +170,14 @@ fn trampoline_programs_get_the_kernels_verdict() {
     if !kernel::kernel_available("trampoline_programs_get_the_kernels_verdict") {
         return;
     }
+    let Some(pins) = kernel::PinDir::new("trampoline_programs_get_the_kernels_verdict") else {
+        return;
+    };
     // fentry/fexit are refused with EPERM on these machines (a kernel limit libbpf sees too);
     // the attach target must still have been resolved from the kernel BTF, or the error
     // would say so instead.
     let m = read("trampoline.bpfel.o");
-    let loaded = load_module("trampoline.bpfel.o", &m);
+    let loaded = load_module("trampoline.bpfel.o", &m, &pins);
     assert_eq!(loaded.programs.len(), 2);
     for p in &loaded.programs {
         match &p.result {
@@ -202,8 +196,8 @@ fn trampoline_programs_get_the_kernels_verdict() {
 }
 
 /// Loads program `prog` of `m` and runs it once.
-fn run(name: &str, m: &Module, prog: &str) -> Result<u32, String> {
-    let loaded = load_module(name, m);
+fn run(name: &str, m: &Module, prog: &str, pins: &kernel::PinDir) -> Result<u32, String> {
+    let loaded = load_module(name, m, pins);
     let p = loaded.programs.iter().find(|p| p.name == prog).unwrap();
     match &p.result {
         Ok(lp) => Ok(lp.run_zero_packet(64).unwrap().retval),
@@ -216,13 +210,16 @@ fn edited_programs_load_and_still_check_themselves() {
     if !kernel::kernel_available("edited_programs_load_and_still_check_themselves") {
         return;
     }
+    let Some(pins) = kernel::PinDir::new("edited_programs_load_and_still_check_themselves") else {
+        return;
+    };
     let name = "calls.bpfel.o";
     let mut m = read(name);
     // At the start of the program, before a callee's first instruction, and in the middle
     // of the bpf_loop callback before a jump target.
     common::edit_calls(&mut m);
     for prog in ["calls_first", "calls_second"] {
-        assert_eq!(run(name, &m, prog), Ok(0), "{prog}");
+        assert_eq!(run(name, &m, prog, &pins), Ok(0), "{prog}");
     }
 }
 
@@ -231,6 +228,11 @@ fn the_verifier_reports_the_right_source_line_after_an_edit() {
     if !kernel::kernel_available("the_verifier_reports_the_right_source_line_after_an_edit") {
         return;
     }
+    let Some(pins) =
+        kernel::PinDir::new("the_verifier_reports_the_right_source_line_after_an_edit")
+    else {
+        return;
+    };
     let name = "globals.bpfel.o";
     let mut m = read(name);
     let entry = m.function_by_name("check_globals").unwrap();
@@ -252,7 +254,7 @@ fn the_verifier_reports_the_right_source_line_after_an_edit() {
         off: -1024,
     };
     m.insert_after(at, bad, Meta::default()).unwrap();
-    let err = run(name, &m, "check_globals").unwrap_err();
+    let err = run(name, &m, "check_globals", &pins).unwrap_err();
     assert!(err.contains("stack"), "{err}");
     // The log's last source annotation before the failure is the line of `at`.
     let annotated = err

@@ -218,12 +218,10 @@ fn libbpf_ok_objects_load_with_libbpfs_tags() {
 
     let kernel_btf =
         Arc::new(Btf::parse(&std::fs::read("/sys/kernel/btf/vmlinux").unwrap()).unwrap());
-    let pin_root = PathBuf::from(format!(
-        "/sys/fs/bpf/bpfir-selftests-{}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&pin_root).unwrap();
-    let _cleanup = PinCleanup(pin_root.clone());
+    let Some(pins) = kernel::PinDir::new("libbpf_ok_objects_load_with_libbpfs_tags") else {
+        return;
+    };
+    let pin_root = pins.path().to_path_buf();
 
     let (mut whole, mut tags_equal) = (0, 0);
     let mut failures = Vec::new();
@@ -311,15 +309,5 @@ fn clear_pins(dir: &Path) {
         for e in entries.flatten() {
             let _ = std::fs::remove_file(e.path());
         }
-    }
-}
-
-/// Removes the pin directory (and what is pinned in it) when the test ends, pass or fail.
-struct PinCleanup(PathBuf);
-
-impl Drop for PinCleanup {
-    fn drop(&mut self) {
-        clear_pins(&self.0);
-        let _ = std::fs::remove_dir(&self.0);
     }
 }

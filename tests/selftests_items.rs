@@ -260,11 +260,10 @@ fn maps_the_kernel_wants_adjusted() {
         return;
     }
     let m = read(&native("map_fixups"));
-    let pins = std::path::PathBuf::from(format!(
-        "/sys/fs/bpf/bpfir-items-{}-map_fixups",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&pins).unwrap();
+    let Some(pin_dir) = kernel::PinDir::new("maps_the_kernel_wants_adjusted") else {
+        return;
+    };
+    let pins = pin_dir.path().to_path_buf();
     let opts = LoadOptions {
         pin_root: Some(pins.clone()),
         ..options("map_fixups")
@@ -272,7 +271,6 @@ fn maps_the_kernel_wants_adjusted() {
     let first = load(&m, &opts);
     // Loaded again, the pinned devmap (its flags now with BPF_F_RDONLY_PROG) is reused.
     let second = load(&m, &opts);
-    let _ = std::fs::remove_dir_all(&pins);
     let (first, second) = (first.unwrap(), second.unwrap());
     let (devmap, _) = m.maps().find(|(_, d)| d.name == "pinned_devmap").unwrap();
     let id = |l: &bpfir::load::Loaded| {

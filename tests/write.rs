@@ -374,9 +374,10 @@ mod kernel_tests {
     use std::process::Command;
 
     /// Loads every program of `m` with bpfir and checks the expected results of `object`.
-    fn load_and_check(object: &str, m: &Module) -> usize {
+    fn load_and_check(object: &str, m: &Module, pins: &kernel::PinDir) -> usize {
         let opts = LoadOptions {
             object_name: object.split('.').next().unwrap().to_string(),
+            pin_root: Some(pins.subdir(&object.replace('.', "_"))),
             ..LoadOptions::default()
         };
         let loaded = load(m, &opts).unwrap_or_else(|e| panic!("{object}: {e}"));
@@ -405,20 +406,25 @@ mod kernel_tests {
         if !kernel::kernel_available("written_objects_load_with_bpfir_and_check_themselves") {
             return;
         }
+        let Some(pins) =
+            kernel::PinDir::new("written_objects_load_with_bpfir_and_check_themselves")
+        else {
+            return;
+        };
         let mut objects: Vec<&str> = super::common::EXPECTED_RUNS.iter().map(|e| e.0).collect();
         objects.dedup();
         let mut n = 0;
         for object in objects {
             let m = Module::read(&testdata(object)).unwrap();
             let m2 = Module::read(&write_object(&m).unwrap()).unwrap();
-            n += load_and_check(object, &m2);
+            n += load_and_check(object, &m2, &pins);
         }
         assert_eq!(n, super::common::EXPECTED_RUNS.len());
         // The edited module, written and read back, still checks itself.
         let mut m = Module::read(&testdata("calls.bpfel.o")).unwrap();
         edit(&mut m);
         let m2 = Module::read(&write_object(&m).unwrap()).unwrap();
-        assert_eq!(load_and_check("calls.bpfel.o", &m2), 2);
+        assert_eq!(load_and_check("calls.bpfel.o", &m2, &pins), 2);
         println!("{} programs of written objects loaded and checked", n + 2);
     }
 
