@@ -56,98 +56,51 @@ impl Btf {
         let result = (|| -> Result<()> {
             let e = self.endian;
             let mut w = Writer { e, out: &mut raw };
-            let kind = t.kind.kind();
+            // The references outside the items mapped first (in record order), then the
+            // items, each with its own.
+            let kind = map_refs(t.kind, ty)?;
             match t.kind {
-                TypeKind::Void
-                | TypeKind::Int { .. }
-                | TypeKind::Fwd { .. }
-                | TypeKind::Float { .. } => {
-                    // Nothing to map: the record is the same but for the name (its words
-                    // written in this BTF's byte order, which may not be `other`'s).
-                    let rec = other.encode(&t, super::record::NewItems::FromKind);
-                    w.put(name.0);
-                    for word in rec.get(4..).unwrap_or_default().chunks_exact(4) {
-                        w.put(other.endian.read_u32(word, 0).unwrap_or(0));
-                    }
-                }
-                TypeKind::Ptr(r)
-                | TypeKind::Typedef(r)
-                | TypeKind::Volatile(r)
-                | TypeKind::Const(r)
-                | TypeKind::Restrict(r) => w.header(name, kind, 0, false, raw_id(ty(r)?)),
-                TypeKind::TypeTag { ty: r, attribute } => {
-                    w.header(name, kind, 0, attribute, raw_id(ty(r)?))
-                }
-                TypeKind::Array { elem, index, len } => {
-                    let (elem, index) = (raw_id(ty(elem)?), raw_id(ty(index)?));
-                    w.header(name, kind, 0, false, 0);
-                    w.put(elem);
-                    w.put(index);
-                    w.put(len);
-                }
-                TypeKind::Func { proto, linkage } => {
-                    w.header(name, kind, linkage.to_wire(), false, raw_id(ty(proto)?))
-                }
-                TypeKind::Var { ty: r, linkage } => {
-                    w.header(name, kind, 0, false, raw_id(ty(r)?));
-                    w.put(linkage.to_wire());
-                }
-                TypeKind::DeclTag {
-                    ty: r,
-                    component_idx,
-                    attribute,
-                } => {
-                    w.header(name, kind, 0, attribute, raw_id(ty(r)?));
-                    w.put(component_idx as u32);
-                }
                 TypeKind::Struct {
-                    size,
                     members,
                     bitfield_encoding,
+                    ..
                 }
                 | TypeKind::Union {
-                    size,
                     members,
                     bitfield_encoding,
+                    ..
                 } => {
-                    w.header(name, kind, members.len() as u32, bitfield_encoding, size);
+                    w.fixed(name, &kind, members.len() as u32);
                     for mut m in other.members(old) {
                         m.name = s(self, m.name)?;
                         m.ty = ty(m.ty)?;
                         w.member(&m, bitfield_encoding);
                     }
                 }
-                TypeKind::Enum {
-                    size,
-                    values,
-                    signed,
-                }
-                | TypeKind::Enum64 {
-                    size,
-                    values,
-                    signed,
-                } => {
-                    w.header(name, kind, values.len() as u32, signed, size);
+                TypeKind::Enum { values, .. } | TypeKind::Enum64 { values, .. } => {
+                    w.fixed(name, &kind, values.len() as u32);
+                    let is64 = matches!(kind, TypeKind::Enum64 { .. });
                     for mut v in other.enum_values(old) {
                         v.name = s(self, v.name)?;
-                        w.enum_value(&v, kind == Kind::Enum64);
+                        w.enum_value(&v, is64);
                     }
                 }
-                TypeKind::FuncProto { ret, params } => {
-                    w.header(name, kind, params.len() as u32, false, raw_id(ty(ret)?));
+                TypeKind::FuncProto { params, .. } => {
+                    w.fixed(name, &kind, params.len() as u32);
                     for mut p in other.params(old) {
                         p.name = s(self, p.name)?;
                         p.ty = ty(p.ty)?;
                         w.param(&p);
                     }
                 }
-                TypeKind::Datasec { size, vars } => {
-                    w.header(name, kind, vars.len() as u32, false, size);
+                TypeKind::Datasec { vars, .. } => {
+                    w.fixed(name, &kind, vars.len() as u32);
                     for mut v in other.datasec_vars(old) {
                         v.ty = ty(v.ty)?;
                         w.var(&v);
                     }
                 }
+                _ => w.fixed(name, &kind, 0),
             }
             Ok(())
         })();
@@ -169,4 +122,56 @@ impl Btf {
         self.ptr_size.take();
         Ok(id)
     }
+}
+
+/// `kind` with the type references it holds outside its items (a pointer's target, an
+/// array's element and index, a prototype's return type, ...) mapped by `ty`, in the order
+/// its record holds them.
+fn map_refs(kind: TypeKind, ty: &mut impl FnMut(TypeId) -> Result<TypeId>) -> Result<TypeKind> {
+    Ok(match kind {
+        TypeKind::Ptr(r) => TypeKind::Ptr(ty(r)?),
+        TypeKind::Typedef(r) => TypeKind::Typedef(ty(r)?),
+        TypeKind::Volatile(r) => TypeKind::Volatile(ty(r)?),
+        TypeKind::Const(r) => TypeKind::Const(ty(r)?),
+        TypeKind::Restrict(r) => TypeKind::Restrict(ty(r)?),
+        TypeKind::TypeTag { ty: r, attribute } => TypeKind::TypeTag {
+            ty: ty(r)?,
+            attribute,
+        },
+        TypeKind::DeclTag {
+            ty: r,
+            component_idx,
+            attribute,
+        } => TypeKind::DeclTag {
+            ty: ty(r)?,
+            component_idx,
+            attribute,
+        },
+        TypeKind::Array { elem, index, len } => TypeKind::Array {
+            elem: ty(elem)?,
+            index: ty(index)?,
+            len,
+        },
+        TypeKind::Func { proto, linkage } => TypeKind::Func {
+            proto: ty(proto)?,
+            linkage,
+        },
+        TypeKind::Var { ty: r, linkage } => TypeKind::Var {
+            ty: ty(r)?,
+            linkage,
+        },
+        TypeKind::FuncProto { ret, params } => TypeKind::FuncProto {
+            ret: ty(ret)?,
+            params,
+        },
+        TypeKind::Void
+        | TypeKind::Int { .. }
+        | TypeKind::Fwd { .. }
+        | TypeKind::Float { .. }
+        | TypeKind::Struct { .. }
+        | TypeKind::Union { .. }
+        | TypeKind::Enum { .. }
+        | TypeKind::Enum64 { .. }
+        | TypeKind::Datasec { .. } => kind,
+    })
 }

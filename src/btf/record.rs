@@ -185,6 +185,77 @@ impl Writer<'_> {
         self.put(sot);
     }
 
+    /// The part of a record that is not items: its header (with `vlen` for the kinds whose
+    /// items follow; FUNC's holds its linkage) and the words after it (INT's encoding,
+    /// ARRAY's element, index and length, VAR's linkage, DECL_TAG's component). Nothing for
+    /// void, which has no record.
+    pub(super) fn fixed(&mut self, name: StrOffset, kind: &TypeKind, vlen: u32) {
+        let n = name;
+        match *kind {
+            TypeKind::Void => {}
+            TypeKind::Int {
+                size,
+                encoding,
+                offset,
+                bits,
+            } => {
+                self.header(n, Kind::Int, 0, false, size);
+                self.put(
+                    (u32::from(encoding.0) << 24) | (u32::from(offset) << 16) | u32::from(bits),
+                );
+            }
+            TypeKind::Ptr(r) => self.header(n, Kind::Ptr, 0, false, raw_id(r)),
+            TypeKind::Typedef(r) => self.header(n, Kind::Typedef, 0, false, raw_id(r)),
+            TypeKind::Volatile(r) => self.header(n, Kind::Volatile, 0, false, raw_id(r)),
+            TypeKind::Const(r) => self.header(n, Kind::Const, 0, false, raw_id(r)),
+            TypeKind::Restrict(r) => self.header(n, Kind::Restrict, 0, false, raw_id(r)),
+            TypeKind::TypeTag { ty, attribute } => {
+                self.header(n, Kind::TypeTag, 0, attribute, raw_id(ty))
+            }
+            TypeKind::DeclTag {
+                ty,
+                component_idx,
+                attribute,
+            } => {
+                self.header(n, Kind::DeclTag, 0, attribute, raw_id(ty));
+                self.put(component_idx as u32);
+            }
+            TypeKind::Array { elem, index, len } => {
+                self.header(n, Kind::Array, 0, false, 0);
+                self.put(raw_id(elem));
+                self.put(raw_id(index));
+                self.put(len);
+            }
+            TypeKind::Fwd { union } => self.header(n, Kind::Fwd, 0, union, 0),
+            TypeKind::Float { size } => self.header(n, Kind::Float, 0, false, size),
+            TypeKind::Func { proto, linkage } => {
+                self.header(n, Kind::Func, linkage.to_wire(), false, raw_id(proto))
+            }
+            TypeKind::Var { ty, linkage } => {
+                self.header(n, Kind::Var, 0, false, raw_id(ty));
+                self.put(linkage.to_wire());
+            }
+            TypeKind::Struct {
+                size,
+                bitfield_encoding,
+                ..
+            } => self.header(n, Kind::Struct, vlen, bitfield_encoding, size),
+            TypeKind::Union {
+                size,
+                bitfield_encoding,
+                ..
+            } => self.header(n, Kind::Union, vlen, bitfield_encoding, size),
+            TypeKind::Enum { size, signed, .. } => self.header(n, Kind::Enum, vlen, signed, size),
+            TypeKind::Enum64 { size, signed, .. } => {
+                self.header(n, Kind::Enum64, vlen, signed, size)
+            }
+            TypeKind::FuncProto { ret, .. } => {
+                self.header(n, Kind::FuncProto, vlen, false, raw_id(ret))
+            }
+            TypeKind::Datasec { size, .. } => self.header(n, Kind::Datasec, vlen, false, size),
+        }
+    }
+
     pub(super) fn member(&mut self, m: &Member, bitfield_encoding: bool) {
         self.put(m.name.0);
         self.put(raw_id(m.ty));
@@ -266,136 +337,81 @@ impl Btf {
             e: self.endian,
             out: &mut out,
         };
-        let raw = &self.raw[..];
-        let e = self.endian;
-        let n = t.name;
+        let (raw, e, n) = (&self.raw[..], self.endian, t.name);
         match t.kind {
-            TypeKind::Void => {}
-            TypeKind::Int {
-                size,
-                encoding,
-                offset,
-                bits,
-            } => {
-                w.header(n, Kind::Int, 0, false, size);
-                w.put((u32::from(encoding.0) << 24) | (u32::from(offset) << 16) | u32::from(bits));
-            }
-            TypeKind::Ptr(r) => w.header(n, Kind::Ptr, 0, false, raw_id(r)),
-            TypeKind::Typedef(r) => w.header(n, Kind::Typedef, 0, false, raw_id(r)),
-            TypeKind::Volatile(r) => w.header(n, Kind::Volatile, 0, false, raw_id(r)),
-            TypeKind::Const(r) => w.header(n, Kind::Const, 0, false, raw_id(r)),
-            TypeKind::Restrict(r) => w.header(n, Kind::Restrict, 0, false, raw_id(r)),
-            TypeKind::TypeTag { ty, attribute } => {
-                w.header(n, Kind::TypeTag, 0, attribute, raw_id(ty))
-            }
-            TypeKind::DeclTag {
-                ty,
-                component_idx,
-                attribute,
-            } => {
-                w.header(n, Kind::DeclTag, 0, attribute, raw_id(ty));
-                w.put(component_idx as u32);
-            }
-            TypeKind::Array { elem, index, len } => {
-                w.header(n, Kind::Array, 0, false, 0);
-                w.put(raw_id(elem));
-                w.put(raw_id(index));
-                w.put(len);
-            }
-            TypeKind::Fwd { union } => w.header(n, Kind::Fwd, 0, union, 0),
-            TypeKind::Float { size } => w.header(n, Kind::Float, 0, false, size),
-            TypeKind::Func { proto, linkage } => {
-                w.header(n, Kind::Func, linkage.to_wire(), false, raw_id(proto))
-            }
-            TypeKind::Var { ty, linkage } => {
-                w.header(n, Kind::Var, 0, false, raw_id(ty));
-                w.put(linkage.to_wire());
-            }
             TypeKind::Struct {
-                size,
                 members,
                 bitfield_encoding,
+                ..
             }
             | TypeKind::Union {
-                size,
                 members,
                 bitfield_encoding,
-            } => {
-                let kind = t.kind.kind();
-                match items {
-                    NewItems::Members(ms) => {
-                        w.header(n, kind, ms.len() as u32, bitfield_encoding, size);
-                        for m in ms {
-                            w.member(m, bitfield_encoding);
-                        }
-                    }
-                    _ => {
-                        let view = super::ItemsView::new(raw, e, members);
-                        w.header(n, kind, view.len() as u32, bitfield_encoding, size);
-                        for m in view {
-                            w.member(&m, bitfield_encoding);
-                        }
+                ..
+            } => match items {
+                NewItems::Members(ms) => {
+                    w.fixed(n, &t.kind, ms.len() as u32);
+                    for m in ms {
+                        w.member(m, bitfield_encoding);
                     }
                 }
-            }
-            TypeKind::Enum {
-                size,
-                values,
-                signed,
-            }
-            | TypeKind::Enum64 {
-                size,
-                values,
-                signed,
-            } => {
-                let kind = t.kind.kind();
-                let is64 = kind == Kind::Enum64;
+                _ => {
+                    let view = super::ItemsView::new(raw, e, members);
+                    w.fixed(n, &t.kind, view.len() as u32);
+                    for m in view {
+                        w.member(&m, bitfield_encoding);
+                    }
+                }
+            },
+            TypeKind::Enum { values, .. } | TypeKind::Enum64 { values, .. } => {
+                let is64 = matches!(t.kind, TypeKind::Enum64 { .. });
                 match items {
                     NewItems::Values(vs) => {
-                        w.header(n, kind, vs.len() as u32, signed, size);
+                        w.fixed(n, &t.kind, vs.len() as u32);
                         for v in vs {
                             w.enum_value(v, is64);
                         }
                     }
                     _ => {
                         let view = super::ItemsView::new(raw, e, values);
-                        w.header(n, kind, view.len() as u32, signed, size);
+                        w.fixed(n, &t.kind, view.len() as u32);
                         for v in view {
                             w.enum_value(&v, is64);
                         }
                     }
                 }
             }
-            TypeKind::FuncProto { ret, params } => match items {
+            TypeKind::FuncProto { params, .. } => match items {
                 NewItems::Params(ps) => {
-                    w.header(n, Kind::FuncProto, ps.len() as u32, false, raw_id(ret));
+                    w.fixed(n, &t.kind, ps.len() as u32);
                     for p in ps {
                         w.param(p);
                     }
                 }
                 _ => {
                     let view = super::ItemsView::new(raw, e, params);
-                    w.header(n, Kind::FuncProto, view.len() as u32, false, raw_id(ret));
+                    w.fixed(n, &t.kind, view.len() as u32);
                     for p in view {
                         w.param(&p);
                     }
                 }
             },
-            TypeKind::Datasec { size, vars } => match items {
+            TypeKind::Datasec { vars, .. } => match items {
                 NewItems::Vars(vs) => {
-                    w.header(n, Kind::Datasec, vs.len() as u32, false, size);
+                    w.fixed(n, &t.kind, vs.len() as u32);
                     for v in vs {
                         w.var(v);
                     }
                 }
                 _ => {
                     let view = super::ItemsView::new(raw, e, vars);
-                    w.header(n, Kind::Datasec, view.len() as u32, false, size);
+                    w.fixed(n, &t.kind, view.len() as u32);
                     for v in view {
                         w.var(&v);
                     }
                 }
             },
+            _ => w.fixed(n, &t.kind, 0),
         }
         out
     }
