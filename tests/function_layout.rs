@@ -6,17 +6,12 @@
 //! itself, so every walk of the body (`link_order`, which lowering, loading and
 //! `Module::verify` run before the IR verifier, the dump, every analysis) never ended.
 
-use bpfir::insn::{AluClass, AluOp, Insn, Operand, Reg};
+use bpfir::insn::{Insn, Reg};
 use bpfir::ir::{FuncId, Function, InsnId, Meta, Module};
 use bpfir::link::{link, LinkOptions};
 
 fn mov(imm: i32) -> Insn {
-    Insn::Alu {
-        class: AluClass::Alu64,
-        op: AluOp::Mov,
-        dst: Reg::R0,
-        src: Operand::Imm(imm),
-    }
+    bpfir::insn::build::mov64_imm(Reg::R0, imm)
 }
 
 /// The body of `f`, walked at most one step past the module's instruction count: `Err`

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use bpfir::insn::{encode_all, AluClass, AluOp, CallKind, Insn, Operand, PseudoKind, Reg};
+use bpfir::insn::{encode_all, CallKind, Insn, PseudoKind, Reg};
 use bpfir::ir::{AnyEntity, FuncId, Meta, Module, Ref};
 use bpfir::lower::{link_order, lower, Bindings, LowerError};
 
@@ -144,12 +144,7 @@ fn link_order_is_depth_first_by_first_call_site() {
 }
 
 fn mov(imm: i32) -> Insn {
-    Insn::Alu {
-        class: AluClass::Alu64,
-        op: AluOp::Mov,
-        dst: Reg::R0,
-        src: Operand::Imm(imm),
-    }
+    bpfir::insn::build::mov64_imm(Reg::R0, imm)
 }
 
 #[test]

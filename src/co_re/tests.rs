@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::btf::{Btf, IntEncoding, NewMember, TypeId};
 use crate::btf_ext::{CoreAccess, CoreReloKind};
-use crate::insn::{AluClass, AluOp, Insn, Operand, PseudoKind, Reg, Size};
+use crate::insn::{Insn, PseudoKind, Reg, Size};
 use crate::ir::{CoreRelo, FuncId, Function, InsnId, Meta, Module};
 use crate::Endian;
 
@@ -59,12 +59,7 @@ fn load(off: i16, size: Size) -> Insn {
 }
 
 fn mov(imm: i32) -> Insn {
-    Insn::Alu {
-        class: AluClass::Alu64,
-        op: AluOp::Mov,
-        dst: Reg::R0,
-        src: Operand::Imm(imm),
-    }
+    crate::insn::build::mov64_imm(Reg::R0, imm)
 }
 
 fn ld64(imm: i64) -> Insn {

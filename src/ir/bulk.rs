@@ -107,17 +107,12 @@ impl InsnSink<'_> {
 #[cfg(test)]
 mod tests {
     use crate::btf::StrOffset;
-    use crate::insn::{AluClass, AluOp, Insn, Operand, Reg};
+    use crate::insn::{Insn, Reg};
     use crate::ir::{Function, Meta, Module, SourceLine};
     use crate::Endian;
 
     fn mov(imm: i32) -> Insn {
-        Insn::Alu {
-            class: AluClass::Alu64,
-            op: AluOp::Mov,
-            dst: Reg::R0,
-            src: Operand::Imm(imm),
-        }
+        crate::insn::build::mov64_imm(Reg::R0, imm)
     }
 
     /// A run appended in bulk after an instruction appended alone gives the same ids,
